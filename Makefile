@@ -1,0 +1,12 @@
+# Two commands: `make test` runs every test; `make demo` runs Odoo with the suite installed.
+SHELL := /bin/bash
+.PHONY: test demo bootstrap
+
+bootstrap:
+	@bash tools/bootstrap.sh
+
+test:
+	@bash tools/run_tests.sh
+
+demo:
+	@bash tools/demo.sh

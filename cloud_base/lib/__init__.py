@@ -1,0 +1,1 @@
+# Plain-Python core of the suite: no ORM here, so it is testable without a database.

@@ -1,0 +1,282 @@
+import logging
+import threading
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..lib import adapter as cloud
+from ..lib.memory_adapter import MemoryAdapter, get_store
+
+_logger = logging.getLogger(__name__)
+
+# Adapters are kept per process and client so that SDK sessions and refreshed tokens are reused
+# between tasks; any change of the client's settings drops the cached one.
+_ADAPTERS = {}
+_ADAPTERS_LOCK = threading.Lock()
+
+#: client fields whose change invalidates the cached adapter
+ADAPTER_FIELDS = {"provider", "api_base_url", "options", "root_folder_name", "state"}
+
+
+class CloudClient(models.Model):
+    _name = "cloud.client"
+    _description = "Cloud storage client"
+    _inherit = ["mail.thread"]
+    _order = "sequence, id"
+
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    provider = fields.Selection(
+        [("memory", "Local test storage (in memory)")], required=True, default="memory",
+        tracking=True,
+        help="Where the files go. Each provider add-on (Dropbox, OneDrive/SharePoint, Google "
+             "Drive, ownCloud/Nextcloud) adds its own entry.")
+    state = fields.Selection(
+        [("draft", "Not connected"), ("connected", "Connected"),
+         ("reconnect", "Reconnect needed"), ("error", "Error"), ("archived", "Archived")],
+        default="draft", required=True, readonly=True, copy=False, tracking=True)
+    state_message = fields.Char(readonly=True, copy=False,
+                                help="Why the client is not connected, as the provider said.")
+    root_folder_name = fields.Char(
+        default="Odoo", required=True,
+        help="Top folder of everything the suite creates in this storage.")
+    api_base_url = fields.Char(
+        "API base URL", groups="base.group_system",
+        help="Leave empty in production. Set to the address of a local emulator of the "
+             "provider's API (tests and demo).")
+    options = fields.Json(default=dict, groups="base.group_system")
+    log_enabled = fields.Boolean(
+        "Log actions", default=True,
+        help="Write a sync log line for each action. Errors are always logged.")
+    mass_delete_share = fields.Float(
+        "Mass-deletion guard (%)", default=50.0,
+        help="A backward sync that would delete more than this share of the client's synced "
+             "files stops and waits for an administrator's confirmation.")
+    mass_delete_min_files = fields.Integer(
+        "Guard applies from", default=10,
+        help="The mass-deletion guard only applies to clients with at least this many synced "
+             "files.")
+    deletion_confirmation_needed = fields.Boolean(readonly=True, copy=False)
+    deletion_confirmation_given = fields.Boolean(readonly=True, copy=False)
+    root_folder_id = fields.Many2one("cloud.folder", readonly=True, copy=False)
+    change_cursor = fields.Char(readonly=True, copy=False, groups="base.group_system")
+    last_backward_sync = fields.Datetime(readonly=True, copy=False)
+    rule_ids = fields.One2many("cloud.sync.rule", "client_id", string="Sync rules")
+    task_pending_count = fields.Integer(compute="_compute_queue_status", string="Pending")
+    task_running_count = fields.Integer(compute="_compute_queue_status", string="Running")
+    task_failed_count = fields.Integer(compute="_compute_queue_status", string="Failed")
+    task_done_today_count = fields.Integer(compute="_compute_queue_status", string="Done today")
+
+    # ------------------------------------------------------------------------------------
+    # Queue status (R-LOG-3): one grouped query for all clients
+    # ------------------------------------------------------------------------------------
+    def _compute_queue_status(self):
+        stats = {}
+        if self.ids:
+            self.env["cloud.task"].flush_model()
+            self.env.cr.execute("""
+                SELECT client_id,
+                       count(*) FILTER (WHERE state = 'pending'),
+                       count(*) FILTER (WHERE state = 'running'),
+                       count(*) FILTER (WHERE state = 'failed'),
+                       count(*) FILTER (WHERE state = 'done' AND done_at >= date_trunc('day', now() at time zone 'UTC'))
+                  FROM cloud_task WHERE client_id IN %s GROUP BY client_id
+            """, [tuple(self.ids)])
+            stats = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        for client in self:
+            pending, running, failed, done = stats.get(client.id, (0, 0, 0, 0))
+            client.task_pending_count = pending
+            client.task_running_count = running
+            client.task_failed_count = failed
+            client.task_done_today_count = done
+
+    # ------------------------------------------------------------------------------------
+    # Secrets (R-CON-5): provider add-ons declare computed fields backed by cloud.client.secret
+    # ------------------------------------------------------------------------------------
+    def _secret_fields(self):
+        """Names of the fields whose values are secrets (extended by provider add-ons)."""
+        return []
+
+    def _compute_secret_fields(self):
+        # never give a secret back to the browser: the fields read as empty
+        for client in self:
+            for name in client._secret_fields():
+                client[name] = False
+
+    def _inverse_secret_fields(self):
+        for client in self:
+            for name in client._secret_fields():
+                if client[name]:
+                    client._set_secret(name, client[name])
+
+    def _get_secret(self, key):
+        self.ensure_one()
+        return self.env["cloud.client.secret"]._get(self, key)
+
+    def _set_secret(self, key, value):
+        self.ensure_one()
+        self.env["cloud.client.secret"]._set(self, key, value)
+        self._drop_adapter()
+
+    # ------------------------------------------------------------------------------------
+    # Adapter
+    # ------------------------------------------------------------------------------------
+    def _get_adapter(self):
+        """The storage adapter of this client (cached per process)."""
+        self.ensure_one()
+        key = (self.env.cr.dbname, self.id)
+        with _ADAPTERS_LOCK:
+            adapter = _ADAPTERS.get(key)
+        if adapter is None:
+            builder = getattr(self.sudo(), "_build_adapter_%s" % self.provider, None)
+            if builder is None:
+                raise UserError(_("The provider %s is not installed.", self.provider))
+            adapter = builder()
+            with _ADAPTERS_LOCK:
+                _ADAPTERS[key] = adapter
+        return adapter
+
+    def _drop_adapter(self):
+        with _ADAPTERS_LOCK:
+            for client in self:
+                _ADAPTERS.pop((self.env.cr.dbname, client.id), None)
+
+    def _build_adapter_memory(self):
+        store_name = self.api_base_url or "%s-client-%s" % (self.env.cr.dbname, self.id)
+        options = self.options or {}
+        return MemoryAdapter(get_store(store_name), page_size=options.get("page_size", 100),
+                             chunk_threshold=options.get("chunk_threshold"),
+                             chunk_size=options.get("chunk_size"))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        clients = super().create(vals_list)
+        clients._drop_adapter()  # ids are reused after a rollback
+        return clients
+
+    def write(self, vals):
+        res = super().write(vals)
+        if ADAPTER_FIELDS & set(vals):
+            self._drop_adapter()
+        return res
+
+    # ------------------------------------------------------------------------------------
+    # Connection (R-CON-1, R-CON-3)
+    # ------------------------------------------------------------------------------------
+    def action_connect(self):
+        """Check the credentials, create the root folder, start the change feed."""
+        for client in self:
+            client._drop_adapter()
+            try:
+                client._connect()
+            except cloud.CloudError as exc:
+                client.write({"state": "error" if not isinstance(exc, cloud.AuthExpired)
+                              else "reconnect", "state_message": str(exc)})
+                client._log("error", _("Connection failed: %s", exc))
+                raise UserError(_("Could not connect %(client)s: %(error)s",
+                                  client=client.name, error=exc)) from exc
+        return True
+
+    def _connect(self):
+        adapter = self._get_adapter()
+        account = adapter.check_connection()
+        root = self._ensure_root_folder()
+        item = adapter.ensure_root(root.name)
+        root.write({"cloud_id": item.id, "cloud_name": item.name, "state": "synced"})
+        vals = {"state": "connected", "state_message": False}
+        if not self.sudo().change_cursor:
+            vals["change_cursor"] = adapter.latest_cursor(item.id)
+        self.sudo().write(vals)
+        self._log("success", _("Connected to %s", account.get("account") or self.provider))
+        return account
+
+    def _ensure_root_folder(self):
+        self.ensure_one()
+        root = self.root_folder_id
+        if not root:
+            root = self.env["cloud.folder"].create({
+                "name": self.root_folder_name, "client_id": self.id, "kind": "root"})
+            self.root_folder_id = root
+        elif root.name != self.root_folder_name:
+            root.name = self.root_folder_name
+        return root
+
+    def _mark_reconnect_needed(self, error):
+        """Credentials gone: stop this client's sync, keep its queue, tell administrators."""
+        for client in self.filtered(lambda c: c.state == "connected"):
+            client.write({"state": "reconnect", "state_message": str(error)})
+            client._log("error", _("Authorization lost (%s). Press Reconnect; queued work "
+                                   "will resume where it stopped.", error))
+            admins = self.env.ref("base.group_system").sudo().users.partner_id
+            client.sudo().message_post(
+                body=_("The cloud client %(name)s needs to be reconnected: %(error)s",
+                       name=client.name, error=error),
+                partner_ids=admins.ids, subtype_xmlid="mail.mt_comment")
+
+    def action_reconnect(self):
+        return self.action_connect()
+
+    # ------------------------------------------------------------------------------------
+    # Manual buttons (R-Q-2)
+    # ------------------------------------------------------------------------------------
+    def _check_connected(self):
+        for client in self:
+            if client.state != "connected":
+                raise UserError(_("The client %s is not connected.", client.name))
+
+    def action_sync_now(self):
+        self._check_connected()
+        for client in self:
+            client._prepare_direct()
+        return self._notify(_("Direct sync queued."))
+
+    def action_backward_sync_now(self):
+        self._check_connected()
+        for client in self:
+            client._enqueue_backward()
+        return self._notify(_("Backward sync queued."))
+
+    def action_confirm_deletions(self):
+        """Let the next backward run apply a mass deletion it stopped at (R-SAFE-2)."""
+        self.write({"deletion_confirmation_given": True})
+        self._enqueue_backward()
+        return True
+
+    def action_open_tasks(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("cloud_base.action_cloud_task")
+        action["domain"] = [("client_id", "=", self.id)]
+        return action
+
+    def action_retry_failed(self):
+        self.env["cloud.task"].search([("client_id", "in", self.ids),
+                                       ("state", "=", "failed")]).action_retry()
+        return True
+
+    def _notify(self, message):
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"message": message, "type": "success", "sticky": False}}
+
+    # ------------------------------------------------------------------------------------
+    # Logs (R-LOG-1/2)
+    # ------------------------------------------------------------------------------------
+    def _log(self, level, message, record=None, path=None, task=None):
+        self.ensure_one()
+        if level != "error" and not self.log_enabled:
+            return
+        self.env["cloud.log"].sudo().create({
+            "client_id": self.id, "level": level, "message": message,
+            "res_model": record._name if record else False,
+            "res_id": record.id if record else False,
+            "path": path, "task_type": task.type if task else False,
+        })
+
+    # ------------------------------------------------------------------------------------
+    # Crons (R-Q-2)
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _cron_prepare_queue(self):
+        for client in self.search([("state", "=", "connected")]):
+            client._prepare_direct()
+            client._enqueue_backward()

@@ -1,0 +1,205 @@
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import format_date
+from odoo.tools.safe_eval import safe_eval
+
+from ..lib import name_template
+from ..lib.names import clean_name
+from ..lib.periods import periods_domain
+
+_logger = logging.getLogger(__name__)
+
+STANDALONE_FOLDER = "Stand Alone Attachments"
+
+
+class CloudSyncRule(models.Model):
+    """Which records of which model go to which cloud folder (R-RULE-1..9)."""
+
+    _name = "cloud.sync.rule"
+    _description = "Cloud sync rule"
+    _order = "sequence, id"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    sequence = fields.Integer(default=10, help="The first matching rule owns a record.")
+    active = fields.Boolean(default=True)
+    client_id = fields.Many2one("cloud.client", required=True, ondelete="cascade",
+                                index=True)
+    model_id = fields.Many2one("ir.model", "Model", required=True, ondelete="cascade",
+                               domain=[("transient", "=", False)])
+    model = fields.Char("Model name", related="model_id.model", store=True, index=True)
+    folder_name = fields.Char(required=True,
+                              help="Name of the rule's folder under the client's root folder.")
+    domain = fields.Char("Filter", default="[]")
+    record_count = fields.Integer("Matching records", compute="_compute_record_count")
+    period_ids = fields.One2many("cloud.sync.period", "rule_id", string="Periods")
+    period_preview = fields.Text("If today", compute="_compute_period_preview")
+    name_expression = fields.Char(
+        help="Name of each record's folder, e.g. ${object.name} - ${object.ref or 'no ref'}. "
+             "Empty: the record's display name.")
+    name_preview = fields.Char(compute="_compute_name_preview")
+    default_folder_ids = fields.One2many("cloud.rule.folder", "rule_id",
+                                         string="Default folders")
+    folder_id = fields.Many2one("cloud.folder", readonly=True, copy=False)
+
+    _sql_constraints = [
+        ("folder_unique", "unique(client_id, folder_name)",
+         "Each rule of a client needs its own folder name."),
+    ]
+
+    @api.depends("model_id", "folder_name")
+    def _compute_name(self):
+        for rule in self:
+            rule.name = rule.folder_name or rule.model_id.name
+
+    @api.onchange("model_id")
+    def _onchange_model_id(self):
+        if self.model_id and not self.folder_name:
+            self.folder_name = (STANDALONE_FOLDER if self.model_id.model == "ir.attachment"
+                                else self.model_id.name)
+
+    # ------------------------------------------------------------------------------------
+    # Validation
+    # ------------------------------------------------------------------------------------
+    @api.constrains("name_expression")
+    def _check_name_expression(self):
+        for rule in self:
+            try:
+                name_template.validate(rule.name_expression)
+            except name_template.TemplateError as exc:
+                raise ValidationError(_("Invalid name expression: %s", exc)) from exc
+
+    @api.constrains("domain", "model_id")
+    def _check_domain(self):
+        for rule in self:
+            try:
+                rule._records_domain()
+            except Exception as exc:
+                raise ValidationError(_("Invalid filter for %(model)s: %(error)s",
+                                        model=rule.model_id.name, error=exc)) from exc
+
+    @api.constrains("folder_name")
+    def _check_folder_name(self):
+        for rule in self:
+            if clean_name(rule.folder_name) != rule.folder_name.strip():
+                raise ValidationError(_(
+                    "The folder name %(name)s contains characters clouds refuse; "
+                    "use for instance %(clean)s.",
+                    name=rule.folder_name, clean=clean_name(rule.folder_name)))
+
+    # ------------------------------------------------------------------------------------
+    # Matching records
+    # ------------------------------------------------------------------------------------
+    def _records_domain(self, today=None):
+        """Filter + periods + (for attachments) the stand-alone condition."""
+        self.ensure_one()
+        domain = list(safe_eval(self.domain or "[]"))
+        model = self.env[self.model]
+        if self.period_ids:
+            types = {f.name: f.ttype for f in self.period_ids.field_id}
+            domain += periods_domain([p._as_tuple() for p in self.period_ids],
+                                     today or fields.Date.context_today(self), types)
+        if self.model == "ir.attachment":
+            domain += [("res_model", "=", False), ("res_field", "=", False),
+                       ("type", "=", "binary")]
+        model._where_calc(domain)  # raises on unknown fields
+        return domain
+
+    @api.depends("model_id", "domain", "period_ids", "period_ids.field_id",
+                 "period_ids.direction", "period_ids.count", "period_ids.unit",
+                 "period_ids.including_current")
+    def _compute_record_count(self):
+        for rule in self:
+            try:
+                rule.record_count = (rule.model and
+                                     rule.env[rule.model].search_count(rule._records_domain()))
+            except Exception:
+                rule.record_count = 0
+
+    @api.depends("period_ids", "period_ids.field_id", "period_ids.direction",
+                 "period_ids.count", "period_ids.unit", "period_ids.including_current")
+    def _compute_period_preview(self):
+        today = fields.Date.context_today(self)
+        for rule in self:
+            lines = []
+            for period in rule.period_ids.filtered("field_id"):
+                start, end = period._range(today)
+                lines.append(_("%(field)s from %(start)s to %(end)s",
+                               field=period.field_id.field_description,
+                               start=format_date(self.env, start),
+                               end=format_date(self.env, end)))
+            rule.period_preview = "\n".join(lines) or False
+
+    @api.depends("name_expression", "model_id")
+    def _compute_name_preview(self):
+        for rule in self:
+            preview = False
+            if rule.model and rule.model != "ir.attachment":
+                sample = rule.env[rule.model].search(rule._safe_domain(), limit=1)
+                if sample:
+                    try:
+                        preview = rule._object_name(sample, raise_errors=True)
+                    except name_template.TemplateError as exc:
+                        preview = _("Error: %s", exc)
+            rule.name_preview = preview
+
+    def _safe_domain(self):
+        try:
+            return self._records_domain()
+        except Exception:
+            return []
+
+    def _object_name(self, record, raise_errors=False, max_length=255):
+        """Folder name of ``record``: the rendered expression, else its display name."""
+        self.ensure_one()
+        name = ""
+        if self.name_expression:
+            try:
+                name = name_template.render(self.name_expression, record).strip()
+            except name_template.TemplateError:
+                if raise_errors:
+                    raise
+                _logger.info("Name expression of rule %s failed on %s", self.id, record)
+        if not name:
+            name = record.display_name or "%s-%s" % (record._name, record.id)
+        return clean_name(name, max_length=max_length)
+
+    @api.model
+    def _ownership(self, rules=None):
+        """``{rule: record ids}``: each record goes to the first matching rule by sequence
+        (R-RULE-4), across all clients."""
+        rules = rules if rules is not None else self.search([])
+        owned_by_model = {}
+        result = {}
+        for rule in rules.sorted(lambda r: (r.sequence, r.id)):
+            if rule.model not in self.env:
+                continue
+            taken = owned_by_model.setdefault(rule.model, set())
+            ids = [rid for rid in self.env[rule.model].search(rule._records_domain()).ids
+                   if rid not in taken]
+            taken.update(ids)
+            result[rule] = ids
+        return result
+
+    # ------------------------------------------------------------------------------------
+    # Life cycle
+    # ------------------------------------------------------------------------------------
+    def unlink(self):
+        # R-RULE-8: the cloud keeps the folders; Odoo stops syncing them
+        folders = self.env["cloud.folder"].search([("rule_id", "in", self.ids)])
+        folders.write({"state": "detached"})
+        return super().unlink()
+
+    def write(self, vals):
+        moved = self.browse()
+        if "client_id" in vals:
+            moved = self.filtered(lambda r: r.client_id.id != vals["client_id"])
+        res = super().write(vals)
+        if moved:
+            # R-REV-1: files go back to Odoo, then up to the new client
+            folders = self.env["cloud.folder"].search([("rule_id", "in", moved.ids)])
+            folders.client_id._enqueue_reverse_for_folders(folders)
+            folders.write({"state": "detached", "rule_id": False})
+            moved.folder_id = False
+        return res

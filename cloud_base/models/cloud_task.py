@@ -1,0 +1,262 @@
+import datetime
+import logging
+import time
+
+import odoo
+from odoo import _, api, fields, models
+from odoo.sql_db import TestCursor
+from odoo.tools import config
+
+from ..lib import adapter as cloud
+
+_logger = logging.getLogger(__name__)
+
+#: lower runs first (R-Q-1, R-REV-2): reverse, then structure, then files, then backward
+PRIORITIES = {
+    "reverse": 5,
+    "folder_create": 10,
+    "folder_rename": 10,
+    "folder_move": 10,
+    "file_upload": 20,
+    "file_update": 20,
+    "file_delete": 25,
+    "folder_delete": 26,
+    "backward": 30,
+}
+TASK_TYPES = [
+    ("reverse", "Bring a file back into Odoo"),
+    ("folder_create", "Create folder"),
+    ("folder_rename", "Rename folder"),
+    ("folder_move", "Move folder"),
+    ("file_upload", "Upload file"),
+    ("file_update", "Upload new version"),
+    ("file_delete", "Delete file"),
+    ("folder_delete", "Delete folder"),
+    ("backward", "Backward sync"),
+]
+MAX_BACKOFF = 6 * 3600
+
+
+class Deferred(Exception):
+    """The task cannot run yet (e.g. its folder is not created): try again soon, no penalty."""
+
+    def __init__(self, reason, delay=30):
+        super().__init__(reason)
+        self.delay = delay
+
+
+class CloudTask(models.Model):
+    """Persistent queue of sync work (R-Q-1..6)."""
+
+    _name = "cloud.task"
+    _description = "Cloud sync task"
+    _order = "priority, id"
+
+    type = fields.Selection(TASK_TYPES, required=True, index=True)
+    priority = fields.Integer(required=True, default=20, index=True)
+    client_id = fields.Many2one("cloud.client", required=True, ondelete="cascade", index=True)
+    folder_id = fields.Many2one("cloud.folder", ondelete="cascade", index=True)
+    attachment_id = fields.Many2one("ir.attachment", ondelete="cascade", index=True)
+    payload = fields.Json(default=dict)
+    state = fields.Selection([("pending", "Pending"), ("running", "Running"),
+                              ("done", "Done"), ("failed", "Failed"),
+                              ("cancelled", "Cancelled")],
+                             default="pending", required=True, index=True)
+    attempts = fields.Integer(default=0)
+    next_attempt = fields.Datetime(default=fields.Datetime.now, index=True)
+    lease_until = fields.Datetime(help="A running task whose lease ran out was abandoned by a "
+                                       "crashed worker and is taken again.")
+    last_error = fields.Text()
+    started_at = fields.Datetime()
+    done_at = fields.Datetime(index=True)
+
+    # ------------------------------------------------------------------------------------
+    # Enqueueing, with merging of redundant tasks (R-Q-6)
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _enqueue(self, client, task_type, folder=None, attachment=None, payload=None):
+        """Queue a task unless the same one is already waiting (then return that one).
+
+        Handlers read the current state when they run, so one pending rename covers any number
+        of renames (A→B→C is one rename to C), and one upload covers later edits.
+        """
+        domain = [("client_id", "=", client.id), ("type", "=", task_type),
+                  ("state", "=", "pending"),
+                  ("folder_id", "=", folder.id if folder else False),
+                  ("attachment_id", "=", attachment.id if attachment else False)]
+        for existing in self.search(domain):
+            if not payload or existing.payload == payload:
+                return existing
+        return self.create({
+            "type": task_type, "priority": PRIORITIES[task_type], "client_id": client.id,
+            "folder_id": folder.id if folder else False,
+            "attachment_id": attachment.id if attachment else False,
+            "payload": payload or {},
+        })
+
+    def action_retry(self):
+        self.write({"state": "pending", "attempts": 0, "next_attempt": fields.Datetime.now(),
+                    "last_error": False})
+        return True
+
+    def action_cancel(self):
+        self.filtered(lambda t: t.state in ("pending", "failed")).write({"state": "cancelled"})
+        return True
+
+    # ------------------------------------------------------------------------------------
+    # Runner (R-Q-3, R-Q-4, R-Q-5)
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _time_budget(self):
+        """Seconds a run may use: configured, else 80% of Odoo's real-time limit for crons."""
+        param = self.env["ir.config_parameter"].sudo().get_param("cloud_base.run_time_budget")
+        if param:
+            return float(param)
+        limit = config.get("limit_time_real_cron") or 0
+        if limit <= 0:
+            limit = config.get("limit_time_real") or 120
+        return max(10.0, limit * 0.8)
+
+    @api.model
+    def _commit(self):
+        """Commit after each step, except on a test's own transaction (and when the caller
+        asked so with the ``cloud_no_commit`` context key)."""
+        cr = self.env.cr
+        if self.env.context.get("cloud_no_commit") or isinstance(cr, TestCursor):
+            return
+        test = odoo.modules.module.current_test
+        if test is not None and cr is getattr(test, "cr", None):
+            return
+        cr.commit()
+
+    @api.model
+    def _acquire_next(self, client_ids=None, task_types=None):
+        """Claim the next runnable task: row-locked so that concurrent runners on other workers
+        or servers skip it, then marked running with a lease, and committed."""
+        self.flush_model()
+        query = """
+            SELECT t.id FROM cloud_task t JOIN cloud_client c ON c.id = t.client_id
+             WHERE c.state = 'connected'
+               AND ((t.state = 'pending' AND t.next_attempt <= %(now)s)
+                 OR (t.state = 'running' AND t.lease_until < %(now)s))
+               {clients} {types}
+             ORDER BY t.priority, t.id
+             LIMIT 1
+             FOR UPDATE OF t SKIP LOCKED
+        """
+        # the clock of this process, not the transaction's start (long runs, tests)
+        params = {"now": fields.Datetime.now()}
+        clients = types = ""
+        if client_ids:
+            clients = "AND t.client_id IN %(clients)s"
+            params["clients"] = tuple(client_ids)
+        if task_types:
+            types = "AND t.type IN %(types)s"
+            params["types"] = tuple(task_types)
+        self.env.cr.execute(query.format(clients=clients, types=types), params)
+        row = self.env.cr.fetchone()
+        if not row:
+            return self.browse()
+        task = self.browse(row[0])
+        now = fields.Datetime.now()
+        if task.state == "running":  # abandoned by a dead worker: counts as a failed attempt
+            task.attempts += 1
+        task.write({"state": "running", "started_at": now,
+                    "lease_until": now + datetime.timedelta(seconds=self._time_budget() * 2)})
+        self._commit()
+        return task
+
+    @api.model
+    def _run_queue(self, time_budget=None, client_ids=None, max_tasks=None, task_types=None):
+        """Run tasks until the queue is empty, the budget is spent or ``max_tasks`` ran."""
+        budget = time_budget if time_budget is not None else self._time_budget()
+        deadline = time.monotonic() + budget
+        done = 0
+        while time.monotonic() < deadline and (max_tasks is None or done < max_tasks):
+            task = self._acquire_next(client_ids, task_types)
+            if not task:
+                break
+            task._execute()
+            self._commit()
+            done += 1
+        return done
+
+    @api.model
+    def _cron_run_queue(self):
+        self._run_queue()
+
+    def _execute(self):
+        self.ensure_one()
+        client = self.client_id
+        handler = getattr(client, "_task_%s" % self.type)
+        try:
+            adapter = client._get_adapter()
+            with self.env.cr.savepoint():
+                handler(self, adapter)
+        except Deferred as exc:
+            self.write({"state": "pending", "last_error": str(exc),
+                        "next_attempt": fields.Datetime.now()
+                        + datetime.timedelta(seconds=exc.delay)})
+            return
+        except cloud.AuthExpired as exc:
+            # R-CON-3: keep the task as it is; the whole client waits for Reconnect
+            self.write({"state": "pending", "last_error": str(exc)})
+            client._mark_reconnect_needed(exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - every failure is retried or surfaced
+            self._retry_or_fail(exc)
+            return
+        self.write({"state": "done", "done_at": fields.Datetime.now(), "last_error": False,
+                    "lease_until": False})
+
+    def _retry_or_fail(self, exc):
+        attempts = self.attempts + 1
+        max_attempts = int(self.env["ir.config_parameter"].sudo().get_param(
+            "cloud_base.max_attempts", 6))
+        message = str(exc) if isinstance(exc, cloud.CloudError) else "%s: %s" % (
+            type(exc).__name__, exc)
+        if not isinstance(exc, cloud.CloudError):
+            _logger.exception("Cloud task %s (%s) crashed", self.id, self.type)
+        retryable = not isinstance(exc, (cloud.InvalidRequest,))
+        if attempts >= max_attempts or not retryable:
+            self.write({"state": "failed", "attempts": attempts, "last_error": message,
+                        "lease_until": False})
+            self.client_id._log("error", _("%(task)s failed after %(n)s attempts: %(error)s",
+                                           task=self._describe(), n=attempts, error=message),
+                                record=self._subject(), path=getattr(exc, "path", None),
+                                task=self)
+            return
+        retry_after = getattr(exc, "retry_after", None)
+        delay = retry_after if retry_after else min(60 * 2 ** (attempts - 1), MAX_BACKOFF)
+        self.write({"state": "pending", "attempts": attempts, "last_error": message,
+                    "lease_until": False,
+                    "next_attempt": fields.Datetime.now() + datetime.timedelta(seconds=delay)})
+        self.client_id._log("warning", _("%(task)s will be retried in %(delay)s s: %(error)s",
+                                         task=self._describe(), delay=int(delay),
+                                         error=message),
+                            record=self._subject(), path=getattr(exc, "path", None), task=self)
+
+    def _describe(self):
+        label = dict(TASK_TYPES)[self.type]
+        target = self.attachment_id.name or self.folder_id.name or (self.payload or {}).get(
+            "name") or ""
+        return "%s %s" % (label, target) if target else label
+
+    def _subject(self):
+        if self.attachment_id:
+            return self.attachment_id
+        if self.folder_id and self.folder_id.res_model and self.folder_id.res_id:
+            record = self.env[self.folder_id.res_model].browse(self.folder_id.res_id).exists()
+            return record or None
+        return None
+
+    # ------------------------------------------------------------------------------------
+    # Cleaner (R-Q-2)
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _cron_clean(self):
+        days = int(self.env["ir.config_parameter"].sudo().get_param(
+            "cloud_base.task_retention_days", 7))
+        limit = fields.Datetime.now() - datetime.timedelta(days=days)
+        self.search([("state", "in", ("done", "cancelled")), ("write_date", "<", limit)]).unlink()
+        self.env["cloud.log"]._gc_old_logs()

@@ -1,0 +1,203 @@
+import logging
+import os
+
+from odoo import _, api, fields, models
+from odoo.http import Stream
+
+from ..lib import adapter as cloud
+
+_logger = logging.getLogger(__name__)
+
+#: attachments Odoo itself needs as local files are never moved to the cloud (R-DIR-2).
+#: A tuple: never mutated.
+EXCLUDED_MIMETYPES = (
+    "text/html", "text/css", "text/javascript", "application/javascript", "text/xml",
+    "application/xml", "application/xhtml+xml", "image/svg+xml",
+)
+
+
+class IrAttachment(models.Model):
+    _inherit = "ir.attachment"
+
+    cloud_client_id = fields.Many2one("cloud.client", "Cloud client", index=True,
+                                      ondelete="set null", copy=False)
+    cloud_folder_id = fields.Many2one("cloud.folder", "Cloud folder", index=True,
+                                      ondelete="set null", copy=False)
+    cloud_item_id = fields.Char("Cloud item id", index=True, copy=False)
+    cloud_kind = fields.Selection([("file", "Synced file"), ("folder", "Cloud folder link")],
+                                  copy=False)
+    cloud_size = fields.Integer("Verified cloud size", copy=False)
+    cloud_hash = fields.Char("Cloud content hash", copy=False)
+    cloud_provider = fields.Selection(related="cloud_client_id.provider")
+
+    # ------------------------------------------------------------------------------------
+    # Which attachments go to the cloud
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _cloud_syncable_domain(self):
+        return [("type", "=", "binary"), ("res_field", "=", False),
+                ("cloud_item_id", "=", False), ("mimetype", "not in", EXCLUDED_MIMETYPES),
+                "|", ("url", "=", False), ("url", "not like", "/web/%")]
+
+    def _cloud_is_file(self):
+        self.ensure_one()
+        return self.cloud_kind == "file" and bool(self.cloud_item_id)
+
+    def _cloud_content_is_remote(self):
+        """True when the bytes live only in the cloud (no local copy)."""
+        self.ensure_one()
+        return self._cloud_is_file() and not self.store_fname and not self.db_datas
+
+    # ------------------------------------------------------------------------------------
+    # Content stays readable everywhere (R-UI-3, R-UI-4)
+    # ------------------------------------------------------------------------------------
+    @api.depends("store_fname", "db_datas", "cloud_item_id")
+    def _compute_raw(self):
+        remote = self.filtered(lambda a: a._cloud_content_is_remote())
+        for attachment in remote:
+            attachment.raw = attachment._cloud_download()
+        super(IrAttachment, self - remote)._compute_raw()
+
+    def _cloud_download(self):
+        """The content of a synced file, streamed from the cloud through the adapter."""
+        self.ensure_one()
+        client = self.sudo().cloud_client_id
+        if not client:
+            return b""
+        try:
+            adapter = client._get_adapter()
+            return b"".join(adapter.download(self.cloud_item_id))
+        except cloud.CloudError as exc:
+            _logger.warning("Cannot read cloud file %s (%s): %s", self.id, self.name, exc)
+            client._log("error", _("Could not read %(name)s from the cloud: %(error)s",
+                                   name=self.name, error=exc), record=self,
+                        path=self.cloud_item_id)
+            return b""
+
+    def _to_http_stream(self):
+        if self._cloud_content_is_remote():
+            data = self._cloud_download()
+            return Stream(type="data", data=data, size=len(data), mimetype=self.mimetype,
+                          download_name=self.name, etag=self.checksum, public=self.public,
+                          last_modified=self.write_date)
+        return super()._to_http_stream()
+
+    # ------------------------------------------------------------------------------------
+    # Transitions between local and cloud content
+    # ------------------------------------------------------------------------------------
+    def _cloud_mark_synced(self, client, folder, item, url):
+        """Turn a verified upload into a synced attachment and release the local binary, in
+        the current transaction (R-DIR-2, R-SAFE-1): if it rolls back, the local file stays
+        referenced and the filestore garbage collector keeps it."""
+        self.ensure_one()
+        fname = self.store_fname
+        self.flush_recordset()
+        self.env.cr.execute("""
+            UPDATE ir_attachment
+               SET type = 'url', url = %s, store_fname = NULL, db_datas = NULL,
+                   cloud_client_id = %s, cloud_folder_id = %s, cloud_item_id = %s,
+                   cloud_kind = 'file', cloud_size = %s, cloud_hash = %s, name = %s
+             WHERE id = %s
+        """, [(url or "")[:1024], client.id, folder.id, item.id, item.size, item.hash,
+              item.name, self.id])
+        self.invalidate_recordset()
+        if fname:
+            self._file_delete(fname)
+
+    def _cloud_restore_binary(self, data):
+        """Reverse sync: the downloaded, verified content becomes the local binary again."""
+        self.ensure_one()
+        self.with_context(cloud_sync=True).sudo().write({
+            "type": "binary", "url": False, "raw": data, "mimetype": self.mimetype,
+        })
+        self._cloud_forget()
+
+    def _cloud_back_to_remote(self, item):
+        """Drop the local content of a synced file in favour of the cloud ``item``."""
+        self.ensure_one()
+        fname = self.store_fname
+        self.flush_recordset()
+        self.env.cr.execute("""
+            UPDATE ir_attachment SET type = 'url', store_fname = NULL, db_datas = NULL,
+                   cloud_size = %s, cloud_hash = %s, file_size = %s, name = %s
+             WHERE id = %s""", [item.size, item.hash, item.size, item.name, self.id])
+        self.invalidate_recordset()
+        if fname:
+            self._file_delete(fname)
+
+    def _cloud_write_metadata(self, vals):
+        """Write what backward sync learnt, including the size Odoo's ``write`` protects."""
+        vals = dict(vals)
+        size = vals.pop("file_size", vals.get("cloud_size"))
+        if vals:
+            self.with_context(cloud_sync=True).sudo().write(vals)
+        if size is not None:
+            self.flush_recordset()
+            self.env.cr.execute("UPDATE ir_attachment SET file_size = %s, checksum = NULL "
+                                "WHERE id IN %s", [size, tuple(self.ids)])
+            self.invalidate_recordset(["file_size", "checksum"])
+
+    def _cloud_forget(self):
+        if not self:
+            return
+        self.flush_recordset()
+        self.env.cr.execute("""
+            UPDATE ir_attachment SET cloud_client_id = NULL, cloud_folder_id = NULL,
+                   cloud_item_id = NULL, cloud_kind = NULL, cloud_size = 0, cloud_hash = NULL
+             WHERE id IN %s""", [tuple(self.ids)])
+        self.invalidate_recordset()
+
+    def _cloud_local_chunks(self):
+        """Stream the local content (filestore file or database value) in chunks."""
+        self.ensure_one()
+        if self.store_fname:
+            with open(self._full_path(self.store_fname), "rb") as handle:
+                yield from cloud.iter_stream(handle)
+        else:
+            yield from cloud.iter_stream(self.db_datas or b"")
+
+    def _cloud_open_local(self):
+        """A binary file object over the local content."""
+        self.ensure_one()
+        if self.store_fname:
+            return open(self._full_path(self.store_fname), "rb")
+        import io
+        return io.BytesIO(self.db_datas or b"")
+
+    # ------------------------------------------------------------------------------------
+    # Odoo-side changes of synced files
+    # ------------------------------------------------------------------------------------
+    def write(self, vals):
+        edited = self.browse()
+        if ("raw" in vals or "datas" in vals) and not self.env.context.get("cloud_sync"):
+            edited = self.filtered(lambda a: a.cloud_kind == "file" and a.cloud_item_id)
+            if edited:
+                vals = dict(vals, type="binary")
+        res = super().write(vals)
+        for attachment in edited:
+            # a new local version of a cloud file: upload it (conflicts checked then)
+            self.env["cloud.task"].sudo()._enqueue(attachment.cloud_client_id, "file_update",
+                                                   attachment=attachment)
+        return res
+
+    def unlink(self):
+        if not self.env.context.get("cloud_sync"):
+            synced = self.sudo().filtered(lambda a: a.cloud_kind == "file" and a.cloud_item_id
+                                          and a.cloud_client_id)
+            for attachment in synced:
+                # R-DIR-5; the task is part of this transaction: no rollback can lose a file
+                self.env["cloud.task"].sudo()._enqueue(
+                    attachment.cloud_client_id, "file_delete",
+                    folder=attachment.cloud_folder_id,
+                    payload={"cloud_id": attachment.cloud_item_id, "name": attachment.name})
+        # (the task hangs on the file's folder record: deleting that folder later drops it)
+        return super().unlink()
+
+    # ------------------------------------------------------------------------------------
+    # UI helpers
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _conflict_name(self, name):
+        stem, ext = os.path.splitext(name)
+        stamp = fields.Datetime.now().strftime("%Y-%m-%d %H%M%S")
+        return "%s (conflict %s)%s" % (stem, stamp, ext)

@@ -1,0 +1,51 @@
+import base64
+
+from odoo.tests import HttpCase, tagged
+
+from odoo.addons.cloud_base.lib.memory_adapter import drop_store, get_store
+
+
+@tagged("post_install", "-at_install")
+class TestContentAccess(HttpCase):
+    """R-UI-3/R-UI-4: synced files stay readable through Odoo, after its access checks."""
+
+    def setUp(self):
+        super().setUp()
+        import uuid
+        self.store_name = "http-%s" % uuid.uuid4().hex
+        self.addCleanup(drop_store, self.store_name)
+        self.client = self.env["cloud.client"].create({
+            "name": "Memory", "provider": "memory", "api_base_url": self.store_name})
+        self.client.action_connect()
+        self.partner = self.env["res.partner"].create({"name": "Visible"})
+        self.env["cloud.sync.rule"].create({
+            "model_id": self.env["ir.model"]._get("res.partner").id, "folder_name": "Contacts",
+            "client_id": self.client.id, "domain": "[('id', '=', %d)]" % self.partner.id})
+        png = base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+        self.png = png
+        self.image = self.env["ir.attachment"].create({
+            "name": "pixel.png", "raw": png, "res_model": "res.partner",
+            "res_id": self.partner.id, "mimetype": "image/png"})
+        self.client._prepare_direct()
+        self.env["cloud.task"]._run_queue(time_budget=60)
+        self.image.invalidate_recordset()
+
+    def test_download_and_preview_through_odoo(self):
+        self.assertEqual(self.image.type, "url")
+        self.assertFalse(self.image.store_fname)
+        self.assertEqual(self.image.raw, self.png)
+        self.authenticate("admin", "admin")
+        response = self.url_open("/web/content/%d?download=true" % self.image.id)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.content, self.png)
+        response = self.url_open("/web/image/%d" % self.image.id)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.content, self.png)
+
+    def test_no_access_no_content(self):
+        self.authenticate(None, None)
+        response = self.url_open("/web/content/%d?download=true" % self.image.id)
+        self.assertNotEqual(response.content, self.png)
+        self.assertIn(response.status_code, (403, 404, 303))
+        self.assertEqual(len(get_store(self.store_name).content), 1)

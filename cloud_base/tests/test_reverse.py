@@ -1,0 +1,81 @@
+from odoo.tests import tagged
+
+from .common import CloudCase
+
+
+@tagged("post_install", "-at_install")
+class TestReverseSync(CloudCase):
+
+    def setUp(self):
+        super().setUp()
+        self.ann = self.Partner.create({"name": "Ann"})
+        self.rule = self.make_rule(domain="[('id', '=', %d)]" % self.ann.id)
+        self.docs = self.attach(self.ann, "a.txt", b"alpha") | self.attach(self.ann, "b.txt",
+                                                                          b"beta")
+        self.sync()
+
+    def test_r_rev_1_reset_brings_files_back_cloud_untouched(self):
+        tree_before = self.tree()
+        self.client.action_reset()
+        self.run_queue()
+        for doc, data in zip(self.docs, (b"alpha", b"beta")):
+            doc.invalidate_recordset()
+            self.assertEqual(doc.type, "binary")
+            self.assertTrue(doc.store_fname)
+            self.assertFalse(doc.cloud_item_id)
+            self.assertEqual(doc.raw, data)
+        self.assertEqual(self.tree(), tree_before)  # R-CON-4: nothing deleted in the cloud
+        self.assertEqual(self.client.state, "draft")
+        self.assertFalse(self.env["cloud.folder"].search_count(
+            [("client_id", "=", self.client.id)]))
+
+    def test_r_rev_1_rule_moved_to_another_client(self):
+        other_store = self.store_name + "-other"
+        from odoo.addons.cloud_base.lib.memory_adapter import drop_store, get_store
+        self.addCleanup(drop_store, other_store)
+        other = self.make_client(other_store, root_folder_name="Odoo2")
+        self.rule.client_id = other
+        self.run_queue()  # reverse first
+        for doc in self.docs:
+            doc.invalidate_recordset()
+            self.assertEqual(doc.type, "binary")
+        self.sync(other)
+        tree = get_store(other_store).tree()
+        self.assertIn("/Odoo2/Contacts/Ann/a.txt", tree)
+        self.assertIn("/Odoo2/Contacts/Ann/b.txt", tree)
+        for doc in self.docs:
+            doc.invalidate_recordset()
+            self.assertEqual(doc.cloud_client_id, other)
+
+    def test_r_rev_1_archive(self):
+        self.client.action_archive_client()
+        self.run_queue()
+        self.assertFalse(self.client.active)
+        self.assertEqual(self.client.state, "archived")
+        self.assertEqual(self.docs[0].raw, b"alpha")
+
+    def test_r_rev_2_reverse_runs_before_direct_and_backward(self):
+        self.attach(self.ann, "c.txt", b"gamma")
+        self.client._prepare_direct()
+        self.client._enqueue_backward()
+        self.client._start_reverse()
+        order = self.Task.search([("state", "=", "pending")]).mapped("type")
+        self.assertEqual(set(order), {"reverse"})  # direct/backward work cancelled
+        upload = self.Task._enqueue(self.client, "backward")
+        first = self.Task.search([("state", "=", "pending")], order="priority, id", limit=1)
+        self.assertEqual(first.type, "reverse")
+        self.assertTrue(upload)
+
+    def test_r_rev_3_missing_item_logged_not_dropped(self):
+        gone = self.docs[0]
+        self.store.remove(gone.cloud_item_id)
+        self.client.action_reset()
+        self.run_queue()
+        self.assertTrue(gone.exists())
+        self.assertEqual(gone.type, "url")
+        self.assertTrue(gone.url)
+        warning = self.env["cloud.log"].search([("res_id", "=", gone.id),
+                                                ("level", "=", "warning")])
+        self.assertTrue(warning)
+        self.assertIn("no longer exists", warning.message)
+        self.assertEqual(self.docs[1].raw, b"beta")
