@@ -205,9 +205,11 @@ class StorageAdapter:
     * every method raises only :class:`CloudError` subclasses;
     * ``create_folder`` and ``upload`` are safe to retry after an ambiguous failure: they look up
       ``name`` in ``parent_id`` and never produce two items of the same name there;
-    * ``list_children`` pages are stable: a folder listed page by page yields each child once;
+    * ``list_children`` pages are stable: a folder listed page by page yields each child once,
+      even when other children are added or removed between two pages;
     * ``changes`` reports moves and renames by stable id (an item whose ``parent_id`` or
-      ``name`` changed), deletions as ``Change(id, deleted=True)``, and raises
+      ``name`` changed), deletions as ``Change(id, deleted=True)`` (an item moved out of the
+      watched root counts as deleted; the watched root renamed or moved does not), and raises
       :class:`ResetNeeded` when the cursor cannot be continued.
     """
 

@@ -2,10 +2,12 @@ import datetime
 import logging
 import time
 
+import psycopg2
+
 import odoo
 from odoo import _, api, fields, models
 from odoo.sql_db import TestCursor
-from odoo.tools import config
+from odoo.tools import config, mute_logger
 
 from ..lib import adapter as cloud
 
@@ -118,22 +120,27 @@ class CloudTask(models.Model):
         return max(10.0, limit * 0.8)
 
     @api.model
-    def _commit(self):
-        """Commit after each step, except on a test's own transaction (and when the caller
-        asked so with the ``cloud_no_commit`` context key)."""
+    def _can_commit(self):
+        """False on a test's own transaction, and when the caller said so with the
+        ``cloud_no_commit`` context key."""
         cr = self.env.cr
         if self.env.context.get("cloud_no_commit") or isinstance(cr, TestCursor):
-            return
+            return False
         test = odoo.modules.module.current_test
-        if test is not None and cr is getattr(test, "cr", None):
-            return
-        cr.commit()
+        return test is None or cr is not getattr(test, "cr", None)
+
+    @api.model
+    def _commit(self):
+        """Commit after each step (R-Q-3): a crash or time-out loses at most one task."""
+        if self._can_commit():
+            self.env.cr.commit()
 
     @api.model
     def _acquire_next(self, client_ids=None, task_types=None):
         """Claim the next runnable task: row-locked so that concurrent runners on other workers
         or servers skip it, then marked running with a lease, and committed."""
         self.flush_model()
+        self.env["cloud.client"].flush_model(["state"])
         query = """
             SELECT t.id FROM cloud_task t JOIN cloud_client c ON c.id = t.client_id
              WHERE c.state = 'connected'
@@ -153,7 +160,8 @@ class CloudTask(models.Model):
         if task_types:
             types = "AND t.type IN %(types)s"
             params["types"] = tuple(task_types)
-        self.env.cr.execute(query.format(clients=clients, types=types), params)
+        with mute_logger("odoo.sql_db"):  # a lost race is expected and handled by the caller
+            self.env.cr.execute(query.format(clients=clients, types=types), params)
         row = self.env.cr.fetchone()
         if not row:
             return self.browse()
@@ -173,7 +181,15 @@ class CloudTask(models.Model):
         deadline = time.monotonic() + budget
         done = 0
         while time.monotonic() < deadline and (max_tasks is None or done < max_tasks):
-            task = self._acquire_next(client_ids, task_types)
+            try:
+                task = self._acquire_next(client_ids, task_types)
+            except psycopg2.errors.SerializationFailure:
+                # another runner claimed the row between our snapshot and our lock (repeatable
+                # read): start a fresh transaction and look again
+                if not self._can_commit():
+                    raise
+                self.env.cr.rollback()
+                continue
             if not task:
                 break
             task._execute()

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from odoo.addons.cloud_base.lib.adapter import (
-    FOLDER, STREAM_CHUNK, InvalidRequest, NotFound, QuotaExceeded, ResetNeeded, StorageAdapter,
+    FOLDER, InvalidRequest, NotFound, QuotaExceeded, ResetNeeded, StorageAdapter,
     Transient, sha256_hex,
 )
 from odoo.addons.cloud_base.lib.memory_adapter import (
@@ -106,7 +106,7 @@ def test_latency_option_slows_every_call():
     started = time.monotonic()
     for _ in range(20):
         fast.ensure_root("Root")
-    assert time.monotonic() - started < 0.2
+    assert time.monotonic() - started < 0.5
 
 
 def test_hash_is_sha256(adapter, root):
@@ -262,7 +262,7 @@ def test_stream_shorter_than_announced(adapter, root):
 
 
 def test_download_streams_fixed_pieces(adapter, root):
-    data = b"x" * (STREAM_CHUNK // 4 * 2 + 1)  # 256 KiB pieces
+    data = b"x" * (2 * 256 * 1024 + 1)
     file = upload(adapter, root.id, "big.bin", data)
     assert [len(piece) for piece in adapter.download(file.id)] == [256 * 1024, 256 * 1024, 1]
 
