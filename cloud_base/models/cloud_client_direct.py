@@ -54,8 +54,9 @@ class CloudClientDirect(models.Model):
                 current = folder.name if folder and folder.parent_id == rule.folder_id else None
                 wanted[record.id] = (rule._object_name(record, max_length=max_len), current)
             # names of folders of other records (detached ones included) stay taken
+            owned_ids = set(ids)
             taken = [f.name for f in rule.folder_id.child_ids
-                     if (f.res_model, f.res_id) not in {(rule.model, i) for i in ids}]
+                     if f.res_model != rule.model or f.res_id not in owned_ids]
             names = assign_unique(wanted, taken, max_length=max_len)
             for record in records:
                 self._plan_object_folder(rule, record, names[record.id],

@@ -5,3 +5,4 @@ from . import test_reverse
 from . import test_queue
 from . import test_safety
 from . import test_content
+from . import test_performance
