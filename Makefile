@@ -1,6 +1,6 @@
 # Two commands: `make test` runs every test; `make demo` runs Odoo with the suite installed.
 SHELL := /bin/bash
-.PHONY: test demo bootstrap
+.PHONY: test demo bootstrap bench
 
 bootstrap:
 	@bash tools/bootstrap.sh
@@ -10,3 +10,6 @@ test:
 
 demo:
 	@bash tools/demo.sh
+
+bench:
+	@bash tools/bench.sh

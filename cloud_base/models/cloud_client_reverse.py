@@ -33,6 +33,18 @@ class CloudClientReverse(models.Model):
             client._start_reverse()
         return True
 
+    def action_archive(self):
+        # R-REV-1: archiving brings the files back first (the record is archived at the end)
+        return self.action_archive_client()
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_synced_files(self):
+        synced = self.env["ir.attachment"].sudo().search_count([
+            ("cloud_client_id", "in", self.ids), ("cloud_kind", "=", "file")])
+        if synced:
+            raise UserError(_("%s files of this client live in the cloud. Reset or archive the "
+                              "client first: this brings them back into Odoo.", synced))
+
     def action_archive_client(self):
         for client in self:
             client.archive_after_reset = True

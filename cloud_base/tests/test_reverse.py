@@ -48,7 +48,10 @@ class TestReverseSync(CloudCase):
             self.assertEqual(doc.cloud_client_id, other)
 
     def test_r_rev_1_archive(self):
-        self.client.action_archive_client()
+        from odoo.exceptions import UserError
+        with self.assertRaises(UserError):
+            self.client.unlink()  # files live in the cloud: reset or archive first
+        self.client.action_archive()
         self.run_queue()
         self.assertFalse(self.client.active)
         self.assertEqual(self.client.state, "archived")

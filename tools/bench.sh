@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Benchmarks of the sync core (figures printed, nothing asserted): `make bench`.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+. tools/env.sh
+bash tools/bootstrap.sh
+db="cloudsync_bench_$$"
+trap 'dropdb --if-exists -h "$PGHOST" -U "$PGUSER" "$db" >/dev/null 2>&1 || true' EXIT
+args=(--addons-path="$ODOO_PATH/odoo/addons,$ODOO_PATH/addons,$here" --db_host="$PGHOST"
+      --db_port="$PGPORT" --db_user="$PGUSER" --db_password="$PGPASSWORD" -d "$db"
+      --data-dir="$here/.test-logs/bench-data" --without-demo=all)
+.venv/bin/python "$ODOO_PATH/odoo-bin" "${args[@]}" -i cloud_base --stop-after-init \
+    --log-level=warn >/dev/null
+.venv/bin/python "$ODOO_PATH/odoo-bin" shell "${args[@]}" --log-level=warn \
+    < tests/bench/bench_core.py
