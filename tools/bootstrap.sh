@@ -38,9 +38,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   PIP_CONSTRAINT="$tmp/constraints.txt" .venv/bin/pip install -q \
       -r "$tmp/odoo-requirements.txt" -r requirements.txt
   rm -rf "$tmp"
-  .venv/bin/pip check
   echo "$want" > "$stamp"
 fi
+# Odoo's pins and our SDKs must stay compatible: a broken set stops everything
+.venv/bin/pip check >/dev/null || { .venv/bin/pip check; echo "bootstrap: pip check failed" >&2; exit 3; }
 
 # --- PostgreSQL ---------------------------------------------------------------------------
 if ! pg_isready -q -h localhost -p "$PGPORT" 2>/dev/null; then

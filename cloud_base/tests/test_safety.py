@@ -43,6 +43,20 @@ class TestSafety(CloudCase):
                              doc.name)
         self.assertNoDuplicates()
 
+    def crash_once(self, method):
+        """The next call of ``ir.attachment.<method>`` dies like a killed worker would."""
+        Attachment = type(self.Attachment)
+        original = getattr(Attachment, method)
+        state = {"armed": True}
+
+        def crashing(records, *args, **kwargs):
+            if state["armed"]:
+                state["armed"] = False
+                raise MemoryError("worker killed in %s" % method)
+            return original(records, *args, **kwargs)
+
+        self.patch(Attachment, method, crashing)
+
     def assertNoDuplicates(self):
         for item in list(self.store.items.values()):
             names = [c.name.lower() for c in self.store.children(item.id)]
@@ -67,6 +81,13 @@ class TestSafety(CloudCase):
                 self.converge()
                 self.adapter.faults.clear()
                 self.assertNothingLost()
+        # a crash between the verified upload and the release (the transaction rolls back)
+        for step in ("_cloud_mark_synced", "_cloud_local_chunks"):
+            with self.subTest(crash=step):
+                self.add_files(self.ann, 1, "crash-%s" % step)
+                self.crash_once(step)
+                self.converge()
+                self.assertNothingLost()
         synced = self.Attachment.browse(list(self.contents)).filtered("cloud_item_id")
         self.assertEqual(len(synced), len(self.contents))
         # reverse, with a failure at each download
@@ -75,6 +96,9 @@ class TestSafety(CloudCase):
             self.adapter.faults.inject("download", make_error(), apply=True)
             self.run_queue(max_tasks=2)
             self.assertNothingLost()
+        self.crash_once("_cloud_restore_binary")
+        self.run_queue(max_tasks=1)
+        self.assertNothingLost()
         self.fast_forward()
         for _ in range(10):
             self.fast_forward()
