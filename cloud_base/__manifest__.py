@@ -14,8 +14,19 @@
         "views/cloud_folder_views.xml",
         "views/cloud_task_views.xml",
         "views/cloud_log_views.xml",
+        "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "cloud_base/static/src/**/*.scss",
+            "cloud_base/static/src/**/*.js",
+            "cloud_base/static/src/**/*.xml",
+        ],
+        "web.assets_tests": [
+            "cloud_base/static/tests/tours/**/*.js",
+        ],
+    },
     "installable": True,
     "application": True,
     "uninstall_hook": "uninstall_hook",

@@ -26,7 +26,7 @@ fi
 
 # --- virtualenv ---------------------------------------------------------------------------
 stamp=.venv/.bootstrap-stamp
-want=$(cat "$ODOO_PATH/requirements.txt" requirements.txt tools/bootstrap.sh | sha256sum | cut -c1-16)
+want=$(cat "$ODOO_PATH/requirements.txt" requirements.txt | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "bootstrap: preparing .venv (Odoo requirements + ours, one resolution)"
   [ -x .venv/bin/python ] || python3 -m venv .venv

@@ -173,6 +173,13 @@ def md5_hex(chunks: Iterable[bytes]) -> str:
     return digest.hexdigest()
 
 
+def sha1_hex(chunks: Iterable[bytes]) -> str:
+    digest = hashlib.sha1()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def iter_stream(stream, chunk_size=STREAM_CHUNK) -> Iterator[bytes]:
     """Yield a binary file object (or bytes) in chunks."""
     if isinstance(stream, (bytes, bytearray, memoryview)):
@@ -191,6 +198,7 @@ HASH_FUNCTIONS = {
     "sha256": sha256_hex,
     "dropbox": dropbox_content_hash,
     "md5": md5_hex,
+    "sha1": sha1_hex,
 }
 
 

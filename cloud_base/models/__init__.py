@@ -10,3 +10,4 @@ from . import ir_attachment
 from . import cloud_client_direct
 from . import cloud_client_backward
 from . import cloud_client_reverse
+from . import cloud_ui
