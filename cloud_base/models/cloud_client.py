@@ -171,12 +171,26 @@ class CloudClient(models.Model):
             try:
                 client._connect()
             except cloud.CloudError as exc:
-                client.write({"state": "error" if not isinstance(exc, cloud.AuthExpired)
-                              else "reconnect", "state_message": str(exc)})
-                client._log("error", _("Connection failed: %s", exc))
+                client._record_connection_failure(exc)
                 raise UserError(_("Could not connect %(client)s: %(error)s",
                                   client=client.name, error=exc)) from exc
         return True
+
+    def _record_connection_failure(self, error):
+        """Keep the failure on the client and in the logs although the UserError that follows
+        rolls the request back: written through a cursor of its own, outside tests."""
+        vals = {"state": "reconnect" if isinstance(error, cloud.AuthExpired) else "error",
+                "state_message": str(error)}
+        if self.state == "draft":
+            vals["state"] = "draft"  # never connected: nothing to reconnect yet
+        if not self.env["cloud.task"]._can_commit():
+            self.write(vals)
+            self._log("error", _("Connection failed: %s", error))
+            return
+        with self.env.registry.cursor() as cr:
+            client = self.with_env(self.env(cr=cr))
+            client.write(vals)
+            client._log("error", _("Connection failed: %s", error))
 
     def _connect(self):
         adapter = self._get_adapter()

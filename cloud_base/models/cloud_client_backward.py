@@ -5,6 +5,7 @@ its cost follows the number of changes (R-BW-7). Only a ``ResetNeeded`` answer l
 listing of the managed tree.
 """
 import logging
+import mimetypes
 
 from odoo import _, fields, models
 
@@ -273,5 +274,4 @@ class CloudClientBackward(models.Model):
                   record=attachment, path=item.id, task=task)
 
     def _guess_mimetype(self, name):
-        import mimetypes
         return mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -4,7 +4,7 @@ import logging
 from odoo import _, models
 
 from ..lib import adapter as cloud
-from ..lib.names import assign_unique, clean_name
+from ..lib.names import assign_unique, clean_name, with_counter
 from .cloud_task import Deferred
 
 _logger = logging.getLogger(__name__)
@@ -207,7 +207,6 @@ class CloudClientDirect(models.Model):
 
     def _free_name(self, adapter, parent, name):
         counter = 2
-        from ..lib.names import with_counter
         candidate = with_counter(name, counter, adapter.max_name_length)
         while adapter.find_child(parent.cloud_id, candidate):
             counter += 1
@@ -316,9 +315,9 @@ class CloudClientDirect(models.Model):
                 except cloud.Conflict:
                     continue  # appeared meanwhile: look again
                 break
-            if not existing.is_folder and existing.size == size and (
-                    local_hash is None or existing.hash == local_hash):
-                item = existing  # our own earlier upload
+            if not existing.is_folder and existing.size == size and self._same_content(
+                    adapter, existing, attachment, local_hash):
+                item = existing  # our own earlier upload, whose answer was lost
                 break
             taken.add(candidate.lower())
             candidate = assign_unique({0: (base, None)}, taken, adapter.max_name_length,
@@ -328,6 +327,15 @@ class CloudClientDirect(models.Model):
                                     "; the file stays in Odoo", remote=item.size, local=size),
                                   code="verify_failed", path=candidate)
         return item
+
+    def _same_content(self, adapter, item, attachment, local_hash):
+        """Does the cloud ``item`` hold exactly the attachment's bytes? Compared by the
+        provider's hash when both sides have one, else by downloading it (rare: only when a
+        retry finds a file of the chosen name)."""
+        if local_hash and item.hash:
+            return item.hash == local_hash
+        remote = cloud.sha256_hex(adapter.download(item.id))
+        return remote == cloud.sha256_hex(attachment._cloud_local_chunks())
 
     def _item_url(self, adapter, item):
         try:

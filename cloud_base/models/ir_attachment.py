@@ -1,3 +1,4 @@
+import io
 import logging
 import os
 
@@ -161,7 +162,6 @@ class IrAttachment(models.Model):
         self.ensure_one()
         if self.store_fname:
             return open(self._full_path(self.store_fname), "rb")
-        import io
         return io.BytesIO(self.db_datas or b"")
 
     # ------------------------------------------------------------------------------------

@@ -1,0 +1,1090 @@
+"""ownCloud / Nextcloud storage adapter (WebDAV + OCS).
+
+Plain Python, no ORM. Talks to the server through one ``requests`` session with a timeout on
+every request. ``pyocclient`` is used for what it does well (capabilities at login, OCS public
+share links); the WebDAV calls go through the small client below, because pyocclient cannot
+stream, has no timeouts, only reads the first ``propstat`` of a PROPFIND answer (the nested
+``oc:checksums`` value is lost), never sends ``Overwrite: F`` / ``If-None-Match`` (a MOVE or a
+PUT would silently replace an existing item) and only knows legacy chunking from a local path.
+The addon README has the details.
+
+Ids are ``oc:fileid`` values (strings). WebDAV addresses items by path, so the adapter keeps a
+``fileid -> path`` map of hints. A hint is always checked (the PROPFIND that uses it returns the
+``oc:fileid`` of what is there); when it is missing or wrong, the adapter walks the tree with
+PROPFIND Depth 1 (never ``infinity``) to find the id again, starting at the folders it knows.
+
+Change feed (no native one in WebDAV): the cursor is a compact snapshot of the watched tree
+(folder ids with etag, name, parent; file ids with their parent and a CRC of name/etag/size),
+JSON + zlib + base64. ``changes`` lists the watched root with Depth 1 and descends only into the
+folders whose ETag differs from the snapshot, so its cost follows the number of changes. See
+``_walk``.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import collections
+import email.utils
+import hashlib
+import json
+import logging
+import re
+import threading
+import uuid
+import zlib
+from urllib.parse import quote, unquote, urlsplit
+from xml.etree import ElementTree as ET
+
+import requests
+
+from odoo.addons.cloud_base.lib.adapter import (
+    FILE, FOLDER, STREAM_CHUNK, AuthExpired, Change, ChangePage, CloudError, CloudItem,
+    Conflict, InvalidRequest, NotFound, QuotaExceeded, RateLimited, ResetNeeded,
+    StorageAdapter, Transient,
+)
+
+try:  # pyocclient: login/capabilities and OCS shares
+    import owncloud as pyocclient
+except ImportError:  # pragma: no cover - declared in the manifest's external dependencies
+    pyocclient = None
+
+_logger = logging.getLogger(__name__)
+
+DAV = "{DAV:}"
+OC = "{http://owncloud.org/ns}"
+NC = "{http://nextcloud.org/ns}"
+
+PROPS = [
+    "d:getetag", "d:getlastmodified", "d:getcontentlength", "d:getcontenttype",
+    "d:resourcetype", "oc:fileid", "oc:size", "oc:checksums", "oc:data-fingerprint",
+]
+QUOTA_PROPS = ["d:quota-used-bytes", "d:quota-available-bytes", "oc:fileid"]
+
+CURSOR_PREFIX = "oc1:"
+#: how long a locked item (423) is expected to stay locked, when the server does not say
+LOCKED_RETRY_AFTER = 60
+
+
+def _propfind_body(props):
+    return ('<?xml version="1.0" encoding="utf-8"?>'
+            '<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns" '
+            'xmlns:nc="http://nextcloud.org/ns"><d:prop>%s</d:prop></d:propfind>'
+            % "".join("<%s/>" % p for p in props)).encode()
+
+
+def _parent_path(path):
+    if path == "/":
+        return None
+    return path.rsplit("/", 1)[0] or "/"
+
+
+def _join(folder, name):
+    return folder.rstrip("/") + "/" + name
+
+
+def _below(path, root):
+    return root == "/" or path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _crc(*parts):
+    return zlib.crc32("\x00".join(str(p) for p in parts).encode("utf-8")) & 0xFFFFFFFF
+
+
+class _Entry:
+    """One ``d:response`` of a PROPFIND answer."""
+
+    __slots__ = ("path", "fileid", "etag", "is_folder", "size", "modified", "mimetype",
+                 "checksums", "fingerprint", "quota_used", "quota_available")
+
+    def __init__(self, path):
+        self.path = path
+        self.fileid = None
+        self.etag = None
+        self.is_folder = False
+        self.size = 0
+        self.modified = None
+        self.mimetype = None
+        self.checksums = {}
+        self.fingerprint = None
+        self.quota_used = None
+        self.quota_available = None
+
+    @property
+    def name(self):
+        return self.path.rsplit("/", 1)[-1]
+
+    def item(self, parent_id):
+        return CloudItem(
+            id=self.fileid, name=self.name, kind=FOLDER if self.is_folder else FILE,
+            parent_id=parent_id, size=self.size,
+            hash=None if self.is_folder else self.checksums.get("sha1"),
+            etag=self.etag, modified=self.modified,
+            mimetype=None if self.is_folder else self.mimetype, path=self.path)
+
+
+class _TimeoutSession(requests.Session):
+    """A session that never waits forever."""
+
+    def __init__(self, timeout):
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, method, url, **kwargs):
+        kwargs.setdefault("timeout", self.timeout)
+        return super().request(method, url, **kwargs)
+
+
+if pyocclient is not None:
+    class _OcClient(pyocclient.Client):
+        """pyocclient on our session (timeouts) and our choice of DAV endpoint."""
+
+        def __init__(self, url, session, dav_url, dav_path, **kwargs):
+            super().__init__(url, **kwargs)
+            self._our_session = session
+            self._our_dav = (dav_url, dav_path)
+
+        def login(self, user_id, password):
+            self._session = self._our_session
+            self._session.auth = (user_id, password)
+            self._update_capabilities()
+            self._webdav_url, self._davpath = self._our_dav
+else:  # pragma: no cover
+    _OcClient = None
+
+
+class OwnCloudAdapter(StorageAdapter):
+    """StorageAdapter over an ownCloud (10+) or Nextcloud server.
+
+    :param server_url: e.g. ``https://cloud.example.com`` (a sub-path install works too)
+    :param login: user name
+    :param password: app password (or the account password)
+    :param endpoint: ``"auto"`` (``remote.php/dav/files/<user>`` when the server advertises
+        the new DAV API, else ``remote.php/webdav``), ``"files"`` or ``"webdav"``
+    :param chunking: ``"auto"`` (v2 when advertised, else v1 when advertised, else a single
+        PUT), ``"v2"``, ``"v1"`` or ``"none"``
+    :param public_links: ``share_link`` creates public (anonymous) links; otherwise it gives
+        the internal web UI link
+    """
+
+    hash_kind = "sha1"
+    max_name_length = 250
+
+    def __init__(self, server_url, login, password, timeout=60, page_size=500,
+                 chunk_threshold=None, chunk_size=None, endpoint="auto", chunking="auto",
+                 public_links=True, verify=True, download_piece=STREAM_CHUNK):
+        self.server_url = (server_url or "").strip().rstrip("/")
+        if not re.match(r"^https?://[^/]+", self.server_url):
+            raise InvalidRequest("The server URL must start with http:// or https://",
+                                 code="bad_url", path=server_url or "(empty)")
+        self.login = login
+        self._password = password
+        self.timeout = timeout
+        self.page_size = page_size
+        self.endpoint = endpoint
+        self.chunking_option = chunking
+        self.public_links = public_links
+        self.download_piece = download_piece
+        if chunk_threshold:
+            self.chunk_threshold = chunk_threshold
+        if chunk_size:
+            self.chunk_size = chunk_size
+        self.session = _TimeoutSession(timeout)
+        self.session.verify = verify
+        self.session.auth = (login, password)
+        self.session.headers.update({"OCS-APIREQUEST": "true",
+                                     "User-Agent": "Odoo cloud sync (cloud_owncloud)"})
+        self._lock = threading.RLock()
+        self._paths = {}  # fileid -> path (hints, always verified)
+        self._known_roots = []  # folders to search first when a hint is missing
+        self._oc = None
+        self._capabilities = None
+        self.dav_url = None
+        self.chunking = None
+        self.calls = collections.Counter()
+
+    def __repr__(self):
+        return "<OwnCloudAdapter %s@%s>" % (self.login, self.server_url)
+
+    # =====================================================================================
+    # HTTP plumbing
+    # =====================================================================================
+    def _setup(self):
+        """Log in once (capabilities) and choose the DAV endpoint and chunking protocol."""
+        if self._oc is not None:
+            return
+        with self._lock:
+            if self._oc is not None:
+                return
+            files_url = "%s/remote.php/dav/files/%s" % (self.server_url, quote(self.login))
+            webdav_url = "%s/remote.php/webdav" % self.server_url
+            client = _OcClient(self.server_url, self.session, webdav_url,
+                               urlsplit(webdav_url).path)
+            self._call_oc(client.login, self.login, self._password, path="capabilities")
+            caps = client.get_capabilities() or {}
+            dav_chunking = (caps.get("dav") or {}).get("chunking")
+            big_chunking = (caps.get("files") or {}).get("bigfilechunking")
+            endpoint = self.endpoint
+            if endpoint == "auto":
+                endpoint = "files" if dav_chunking else "webdav"
+            self.dav_url = files_url if endpoint == "files" else webdav_url
+            client._webdav_url = self.dav_url
+            client._davpath = urlsplit(self.dav_url).path
+            chunking = self.chunking_option
+            if chunking == "auto":
+                try:
+                    v2 = bool(dav_chunking) and float(dav_chunking) >= 1.0
+                except ValueError:
+                    v2 = False
+                if v2:
+                    chunking = "v2"
+                elif big_chunking in ("1", "true", "True") and endpoint == "webdav":
+                    chunking = "v1"
+                else:
+                    chunking = "none"
+            self.chunking = chunking
+            self._capabilities = caps
+            self._oc = client
+
+    def _url(self, path):
+        return self.dav_url + quote(path, safe="/")
+
+    def _error(self, status, message, path, headers=None):
+        headers = headers or {}
+        if status == 401:
+            return AuthExpired("Wrong login or app password, or access revoked", code=401,
+                               path=path)
+        if status == 404:
+            return NotFound("Item not found", code=404, path=path)
+        if status == 423:
+            return Transient("Item locked on the server: %s" % message, code=423, path=path,
+                             retry_after=self._retry_after(headers) or LOCKED_RETRY_AFTER)
+        if status == 429:
+            return RateLimited("Too many requests", code=429, path=path,
+                               retry_after=self._retry_after(headers) or 60)
+        if status == 507:
+            return QuotaExceeded("Not enough space on the server: %s" % message, code=507,
+                                 path=path)
+        if status in (409, 412):
+            return Conflict(message or "Conflict", code=status, path=path)
+        if status >= 500:
+            return Transient("Server error: %s" % (message or status), code=status,
+                             path=path, retry_after=self._retry_after(headers))
+        return InvalidRequest(message or "Request refused", code=status, path=path)
+
+    @staticmethod
+    def _retry_after(headers):
+        value = (headers or {}).get("Retry-After")
+        if not value:
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value)
+            if parsed is None:
+                return None
+            import datetime
+            delta = parsed - datetime.datetime.now(parsed.tzinfo)
+            return max(0.0, delta.total_seconds())
+
+    @staticmethod
+    def _sabre_message(response):
+        try:
+            root = ET.fromstring(response.content)
+            node = root.find("{http://sabredav.org/ns}message")
+            return node.text if node is not None else ""
+        except ET.ParseError:
+            return ""
+
+    def _request(self, method, path, ok=(200, 201, 204, 207), url=None, **kwargs):
+        """One WebDAV request; HTTP errors become CloudErrors (statuses in ``ok`` do not)."""
+        self._setup()
+        self.calls[method] += 1
+        try:
+            response = self.session.request(method, url or self._url(path), **kwargs)
+        except requests.Timeout as exc:
+            raise Transient("The server did not answer in time", code="timeout",
+                            path=path) from exc
+        except requests.ConnectionError as exc:
+            raise Transient("Connection to the server failed or was lost",
+                            code="connection_error", path=path) from exc
+        except requests.RequestException as exc:
+            raise Transient("Request failed: %s" % exc.__class__.__name__, code="request",
+                            path=path) from exc
+        if response.status_code not in ok:
+            message = self._sabre_message(response)
+            response.close()
+            raise self._error(response.status_code, message, path, response.headers)
+        return response
+
+    def _call_oc(self, func, *args, path=None, **kwargs):
+        """A pyocclient call, with its errors mapped."""
+        try:
+            return func(*args, **kwargs)
+        except requests.Timeout as exc:
+            raise Transient("The server did not answer in time", code="timeout",
+                            path=path) from exc
+        except requests.ConnectionError as exc:
+            raise Transient("Cannot reach the server", code="connection_error",
+                            path=path) from exc
+        except requests.RequestException as exc:
+            raise Transient("Request failed: %s" % exc.__class__.__name__, code="request",
+                            path=path) from exc
+        except pyocclient.OCSResponseError as exc:
+            code = exc.status_code
+            if code == 997:
+                raise AuthExpired("Wrong login or app password", code=997, path=path) from exc
+            if code in (404, 998):
+                raise NotFound("Not found", code=code, path=path) from exc
+            raise InvalidRequest("The server refused the request (OCS %s)" % code, code=code,
+                                 path=path) from exc
+        except pyocclient.HTTPResponseError as exc:
+            headers = exc.res.headers if getattr(exc, "res", None) is not None else {}
+            raise self._error(exc.status_code, "", path, headers) from exc
+        except ET.ParseError as exc:
+            raise InvalidRequest("Unexpected answer: is this an ownCloud/Nextcloud server?",
+                                 code="bad_answer", path=path) from exc
+
+    # -- PROPFIND ------------------------------------------------------------------------
+    def _propfind(self, path, depth, props=PROPS):
+        """Entries of ``path`` (first) and, with depth 1, of its children."""
+        if depth not in (0, 1):
+            raise ValueError("only Depth 0 or 1")  # never "infinity": real servers refuse it
+        response = self._request("PROPFIND", path, ok=(207,), data=_propfind_body(props),
+                                 headers={"Depth": str(depth),
+                                          "Content-Type": "application/xml; charset=utf-8"})
+        try:
+            entries = self._parse_multistatus(response.content)
+        except ET.ParseError as exc:
+            raise Transient("Malformed PROPFIND answer", code="bad_xml", path=path) from exc
+        if not entries:
+            raise NotFound("Item not found", code=404, path=path)
+        # the folder itself comes first on every server; be tolerant anyway
+        entries.sort(key=lambda e: (e.path != path, e.path))
+        for entry in entries:
+            if entry.fileid:
+                self._remember(entry.fileid, entry.path)
+        return entries
+
+    def _parse_multistatus(self, content):
+        root = ET.fromstring(content)
+        base = urlsplit(self.dav_url).path.rstrip("/")
+        entries = []
+        for resp in root.findall(DAV + "response"):
+            href = unquote(resp.findtext(DAV + "href") or "")
+            if href.startswith(("http://", "https://")):
+                href = unquote(urlsplit(href).path)
+            if href.startswith(base):
+                href = href[len(base):]
+            path = "/" + href.strip("/")
+            entry = _Entry(path)
+            for propstat in resp.findall(DAV + "propstat"):
+                status = propstat.findtext(DAV + "status") or ""
+                if " 200 " not in status + " ":
+                    continue
+                prop = propstat.find(DAV + "prop")
+                if prop is None:
+                    continue
+                for node in prop:
+                    self._read_prop(entry, node)
+            entries.append(entry)
+        return entries
+
+    @staticmethod
+    def _read_prop(entry, node):
+        tag, text = node.tag, (node.text or "").strip()
+        if tag == OC + "fileid":
+            entry.fileid = text or None
+        elif tag == DAV + "getetag":
+            entry.etag = text.strip('"') or None
+        elif tag == DAV + "resourcetype":
+            entry.is_folder = node.find(DAV + "collection") is not None
+        elif tag == OC + "size":
+            entry.size = int(text or 0)
+        elif tag == DAV + "getcontentlength" and text:
+            entry.size = int(text)
+        elif tag == DAV + "getlastmodified" and text:
+            try:
+                entry.modified = email.utils.parsedate_to_datetime(text).isoformat()
+            except (TypeError, ValueError):
+                entry.modified = None
+        elif tag == DAV + "getcontenttype":
+            entry.mimetype = text or None
+        elif tag == OC + "checksums":
+            values = [c.text or "" for c in node] or [text]
+            for value in values:
+                for part in value.split():
+                    algo, _, digest = part.partition(":")
+                    if digest:
+                        entry.checksums[algo.lower()] = digest.lower()
+        elif tag == OC + "data-fingerprint":
+            entry.fingerprint = text
+        elif tag == DAV + "quota-used-bytes" and text:
+            entry.quota_used = int(text)
+        elif tag == DAV + "quota-available-bytes" and text:
+            entry.quota_available = int(text)
+
+    def _stat(self, path):
+        """The entry at ``path``, or None if nothing is there."""
+        try:
+            return self._propfind(path, 0)[0]
+        except NotFound:
+            return None
+
+    # =====================================================================================
+    # fileid -> path
+    # =====================================================================================
+    def _remember(self, fileid, path):
+        with self._lock:
+            self._paths[fileid] = path
+
+    def _forget_below(self, path):
+        with self._lock:
+            for fileid, known in list(self._paths.items()):
+                if _below(known, path):
+                    del self._paths[fileid]
+
+    def _rebase(self, old, new):
+        """After a move: hints below ``old`` now live below ``new``."""
+        with self._lock:
+            for fileid, known in list(self._paths.items()):
+                if _below(known, old):
+                    self._paths[fileid] = new + known[len(old):]
+
+    def seed_paths(self, cursor):
+        """Take the folder paths of a change cursor as hints (no request is made)."""
+        try:
+            state = self._decode(cursor)
+            paths = self._folder_paths(state)
+        except (ResetNeeded, KeyError, TypeError, ValueError):
+            return 0
+        with self._lock:
+            for fileid, path in paths.items():
+                self._paths.setdefault(fileid, path)
+            if state["rp"] not in self._known_roots:
+                self._known_roots.append(state["rp"])
+        return len(paths)
+
+    def _entry(self, item_id):
+        """The verified entry of ``item_id``; NotFound when it is nowhere."""
+        if not item_id or not str(item_id).isdigit():
+            raise NotFound("Item not found (malformed id)", code=404, path=str(item_id))
+        item_id = str(item_id)
+        hint = self._paths.get(item_id)
+        if hint is not None:
+            entry = self._stat(hint)
+            if entry is not None and entry.fileid == item_id:
+                return entry
+        return self._search(item_id)
+
+    def _search(self, item_id):
+        """Walk the tree (Depth 1 per folder) until ``item_id`` shows up.
+
+        Starts with the folders the adapter knows as roots of its work, then the whole
+        account. Every listing refreshes the hints, so one walk serves many later lookups.
+        """
+        with self._lock:
+            starts = list(self._known_roots)
+        starts.append("/")
+        listed = set()
+        for start in starts:
+            queue = collections.deque([start])
+            while queue:
+                path = queue.popleft()
+                if path in listed:
+                    continue
+                listed.add(path)
+                try:
+                    entries = self._propfind(path, 1)
+                except NotFound:
+                    if path == "/":
+                        raise NotFound("Item not found", code=404, path=item_id) from None
+                    continue
+                for entry in entries:
+                    if entry.fileid == item_id:
+                        return entry
+                for entry in entries[1:]:
+                    if entry.is_folder:
+                        queue.append(entry.path)
+        raise NotFound("Item not found", code=404, path=item_id)
+
+    def _parent_id(self, path):
+        parent = _parent_path(path)
+        if parent is None:
+            return None
+        entry = self._stat(parent)
+        return entry.fileid if entry else None
+
+    def _folder_entry(self, item_id):
+        entry = self._entry(item_id)
+        if not entry.is_folder:
+            raise InvalidRequest("Not a folder", code="not_folder", path=entry.path)
+        return entry
+
+    def _check_name(self, name):
+        if not isinstance(name, str) or not name or name in (".", "..") or "/" in name \
+                or "\x00" in name or len(name) > self.max_name_length \
+                or len(name.encode("utf-8")) > 255 or name != name.strip("\r\n"):
+            raise InvalidRequest("Invalid item name", code="invalid_name", path=repr(name))
+
+    # =====================================================================================
+    # account
+    # =====================================================================================
+    def check_connection(self):
+        self._oc = None  # fresh login: wrong password or server down show up now
+        status_url = self.server_url + "/status.php"
+        try:
+            response = self.session.get(status_url, auth=None)
+        except requests.Timeout as exc:
+            raise Transient("The server did not answer in time", code="timeout",
+                            path=self.server_url) from exc
+        except requests.ConnectionError as exc:
+            raise Transient("Cannot reach the server", code="connection_error",
+                            path=self.server_url) from exc
+        except requests.RequestException as exc:
+            raise InvalidRequest("Invalid server URL", code="bad_url",
+                                 path=self.server_url) from exc
+        try:
+            status = response.json() if response.status_code == 200 else None
+        except ValueError:
+            status = None
+        if not isinstance(status, dict) or "installed" not in status:
+            if response.status_code >= 500:
+                raise Transient("The server answered with an error", code=response.status_code,
+                                path=self.server_url)
+            raise InvalidRequest("No ownCloud/Nextcloud server answers at this URL",
+                                 code="not_owncloud", path=self.server_url)
+        if status.get("maintenance"):
+            raise Transient("The server is in maintenance mode", code="maintenance",
+                            path=self.server_url, retry_after=300)
+        self._setup()
+        top = self._propfind("/", 0, QUOTA_PROPS)[0]
+        total = None
+        if top.quota_available is not None and top.quota_available >= 0:
+            total = (top.quota_used or 0) + top.quota_available
+        return {"account": "%s@%s" % (self.login, urlsplit(self.server_url).netloc),
+                "product": status.get("productname") or "ownCloud",
+                "version": status.get("versionstring") or status.get("version"),
+                "quota_used": top.quota_used, "quota_total": total,
+                "chunking": self.chunking, "endpoint": self.dav_url}
+
+    def ensure_root(self, name):
+        self._check_name(name)
+        self._setup()
+        path = _join("/", name)
+        item = self._make_folder(path, parent_id=None)
+        with self._lock:
+            if path not in self._known_roots:
+                self._known_roots.insert(0, path)
+        return item
+
+    # =====================================================================================
+    # items
+    # =====================================================================================
+    def get_item(self, item_id):
+        entry = self._entry(item_id)
+        return entry.item(self._parent_id(entry.path))
+
+    def find_child(self, parent_id, name):
+        parent = self._folder_entry(parent_id)
+        if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+            return None
+        entry = self._stat(_join(parent.path, name))
+        return entry.item(parent.fileid) if entry else None
+
+    def list_children(self, parent_id, page_token=None):
+        after = None
+        if page_token:
+            try:
+                after = json.loads(page_token)
+                if not (isinstance(after, list) and len(after) == 2
+                        and all(isinstance(part, str) for part in after)):
+                    raise ValueError(page_token)
+                after = tuple(after)
+            except (TypeError, ValueError):
+                raise InvalidRequest("Malformed page token", code="bad_token",
+                                     path=str(parent_id)) from None
+        entries = self._listing(parent_id)
+        parent = entries[0]
+        if not parent.is_folder:
+            raise InvalidRequest("Not a folder", code="not_folder", path=parent.path)
+        # WebDAV gives the whole folder at once: pages are cut by sort key, not offset, so
+        # that children added or removed between two pages skip or repeat nobody
+        children = sorted(entries[1:], key=lambda e: (e.name, e.fileid or ""))
+        if after:
+            children = [e for e in children if (e.name, e.fileid or "") > after]
+        page = children[:self.page_size]
+        items = [e.item(parent.fileid) for e in page]
+        if len(children) <= self.page_size:
+            return items, None
+        return items, json.dumps([page[-1].name, page[-1].fileid or ""])
+
+    def _listing(self, folder_id):
+        """PROPFIND Depth 1 of a folder by id: the hint is checked by the same request."""
+        folder_id = str(folder_id)
+        hint = self._paths.get(folder_id)
+        if hint is not None:
+            try:
+                entries = self._propfind(hint, 1)
+                if entries[0].fileid == folder_id:
+                    return entries
+            except NotFound:
+                pass
+        entry = self._search(folder_id)
+        entries = self._propfind(entry.path, 1)
+        if entries[0].fileid != folder_id:
+            raise Transient("The folder moved while it was listed", code="moved",
+                            path=entry.path)
+        return entries
+
+    def create_folder(self, parent_id, name):
+        self._check_name(name)
+        parent = self._folder_entry(parent_id)
+        return self._make_folder(_join(parent.path, name), parent.fileid)
+
+    def _make_folder(self, path, parent_id):
+        """MKCOL, retry-safe: an existing folder is returned, a file in the way is a
+        Conflict."""
+        try:
+            self._request("MKCOL", path, ok=(201, 405)).close()
+        except Conflict as exc:  # 409: the parent vanished meanwhile
+            raise NotFound("The parent folder does not exist", code=exc.code,
+                           path=_parent_path(path)) from exc
+        entry = self._stat(path)
+        if entry is None:
+            raise Transient("The new folder cannot be read back", code="mkcol_lost", path=path)
+        if not entry.is_folder:
+            raise Conflict("A file with that name exists", existing_id=entry.fileid,
+                           code="file_exists", path=path)
+        if parent_id is None:
+            parent_id = self._parent_id(path)
+        return entry.item(parent_id)
+
+    def rename(self, item_id, new_name):
+        self._check_name(new_name)
+        entry = self._entry(item_id)
+        if entry.path == "/":
+            raise InvalidRequest("Cannot rename the top folder", code="top", path="/")
+        parent_path = _parent_path(entry.path)
+        parent = self._stat(parent_path)
+        return self._relocate(entry, parent, new_name)
+
+    def move(self, item_id, new_parent_id, new_name=None):
+        if new_name is not None:
+            self._check_name(new_name)
+        entry = self._entry(item_id)
+        if str(new_parent_id) == entry.fileid:
+            raise InvalidRequest("Cannot move a folder into itself", code="invalid_move",
+                                 path=entry.path)
+        parent = self._folder_entry(new_parent_id)
+        if _below(parent.path, entry.path):
+            raise InvalidRequest("Cannot move a folder into itself", code="invalid_move",
+                                 path=entry.path)
+        return self._relocate(entry, parent, new_name or entry.name)
+
+    def _relocate(self, entry, parent, name):
+        if entry.path == "/":
+            raise InvalidRequest("Cannot move the top folder", code="top", path="/")
+        target = _join(parent.path, name)
+        if target == entry.path:
+            return entry.item(parent.fileid)
+        try:
+            response = self._request("MOVE", entry.path, ok=(201, 204), headers={
+                "Destination": self._url(target), "Overwrite": "F"})
+            response.close()
+        except Conflict as exc:
+            if exc.code == 409:  # the destination folder vanished meanwhile
+                raise NotFound("The destination folder does not exist", code=409,
+                               path=parent.path) from exc
+            clash = self._stat(target)
+            raise Conflict("An item with that name exists", code=exc.code, path=target,
+                           existing_id=clash.fileid if clash else None) from exc
+        self._rebase(entry.path, target)
+        moved = self._stat(target)
+        if moved is None or moved.fileid != entry.fileid:
+            raise Transient("The moved item cannot be read back", code="move_lost",
+                            path=target)
+        return moved.item(parent.fileid)
+
+    def delete(self, item_id):
+        entry = self._entry(item_id)
+        if entry.path == "/":
+            raise InvalidRequest("Cannot delete the top folder", code="top", path="/")
+        response = self._request("DELETE", entry.path, ok=(200, 204))
+        response.close()
+        self._forget_below(entry.path)
+
+    # =====================================================================================
+    # content
+    # =====================================================================================
+    def upload(self, parent_id, name, stream, size):
+        self._check_name(name)
+        parent = self._folder_entry(parent_id)
+        target = _join(parent.path, name)
+        existing = self._stat(target)
+        if existing is not None:
+            raise Conflict("An item with that name exists", existing_id=existing.fileid,
+                           code="exists", path=target)
+        if size > self.chunk_threshold and self.chunking in ("v2", "v1"):
+            if self.chunking == "v2":
+                sha1 = self._upload_v2(target, stream, size)
+            else:
+                sha1 = self._upload_v1(target, stream, size)
+        else:
+            sha1 = self._upload_single(target, stream, size)
+        entry = self._stat(target)
+        if entry is None:
+            raise Transient("The uploaded file cannot be read back", code="upload_lost",
+                            path=target)
+        server_sha1 = entry.checksums.get("sha1")
+        if entry.size != size or (server_sha1 and server_sha1 != sha1):
+            raise Transient("The uploaded file does not match what was sent (size %s/%s)"
+                            % (entry.size, size), code="verify_failed", path=target)
+        return entry.item(parent.fileid)
+
+    @staticmethod
+    def _read_exact(stream, size, piece):
+        """Yield ``size`` bytes of ``stream`` in pieces; InvalidRequest if it is shorter or
+        longer than announced."""
+        if isinstance(stream, (bytes, bytearray, memoryview)):
+            import io
+            stream = io.BytesIO(bytes(stream))
+        left = size
+        while left > 0:
+            chunk = stream.read(min(piece, left))
+            if not chunk:
+                raise InvalidRequest("The content is shorter than announced (%d bytes missing)"
+                                     % left, code="size_mismatch")
+            left -= len(chunk)
+            yield chunk
+        if stream.read(1):
+            raise InvalidRequest("The content is longer than announced", code="size_mismatch")
+
+    def _upload_single(self, target, stream, size):
+        data = b"".join(self._read_exact(stream, size, STREAM_CHUNK))
+        sha1 = hashlib.sha1(data).hexdigest()
+        try:
+            response = self._request("PUT", target, ok=(200, 201, 204), data=data, headers={
+                "If-None-Match": "*", "OC-Checksum": "SHA1:%s" % sha1,
+                "Content-Type": "application/octet-stream"})
+            response.close()
+        except Conflict as exc:
+            if exc.code == 409:
+                raise NotFound("The folder does not exist any more", code=409,
+                               path=_parent_path(target)) from exc
+            clash = self._stat(target)
+            raise Conflict("An item with that name exists", code=exc.code, path=target,
+                           existing_id=clash.fileid if clash else None) from exc
+        return sha1
+
+    def _upload_v2(self, target, stream, size):
+        """Nextcloud chunking v2 / ownCloud "NG" chunking: MKCOL an upload folder, PUT the
+        pieces, MOVE ``.file`` onto the destination (Overwrite: F)."""
+        user = quote(self.login)
+        folder_url = "%s/remote.php/dav/uploads/%s/odoo-%s" % (
+            self.server_url, user, uuid.uuid4().hex)
+        destination = "%s/remote.php/dav/files/%s%s" % (self.server_url, user,
+                                                         quote(target, safe="/"))
+        headers = {"Destination": destination, "OC-Total-Length": str(size)}
+        self._request("MKCOL", target, ok=(201,), url=folder_url, headers=headers).close()
+        digest = hashlib.sha1()
+        try:
+            for index, chunk in enumerate(self._read_exact(stream, size, self.chunk_size), 1):
+                digest.update(chunk)
+                self.calls["upload_chunk"] += 1
+                self._request("PUT", target, ok=(200, 201, 204), url="%s/%05d" % (
+                    folder_url, index), data=chunk, headers=headers).close()
+        except CloudError:
+            self._abort_upload(folder_url, target)
+            raise
+        sha1 = digest.hexdigest()
+        try:
+            self._request("MOVE", target, ok=(201, 204), url=folder_url + "/.file", headers={
+                "Destination": destination, "Overwrite": "F", "OC-Total-Length": str(size),
+                "OC-Checksum": "SHA1:%s" % sha1}).close()
+        except Conflict as exc:
+            self._abort_upload(folder_url, target)
+            clash = self._stat(target)
+            if clash is None:
+                raise NotFound("The folder does not exist any more", code=exc.code,
+                               path=_parent_path(target)) from exc
+            raise Conflict("An item with that name exists", code=exc.code, path=target,
+                           existing_id=clash.fileid) from exc
+        except (QuotaExceeded, InvalidRequest, NotFound):
+            self._abort_upload(folder_url, target)
+            raise
+        return sha1
+
+    def _abort_upload(self, folder_url, target):
+        try:
+            self._request("DELETE", target, ok=(200, 204, 404), url=folder_url).close()
+        except CloudError:  # the server cleans stale uploads itself
+            _logger.info("Could not remove the upload folder of %s", target)
+
+    def _upload_v1(self, target, stream, size):
+        """Legacy ownCloud chunking (remote.php/webdav only): ``<name>-chunking-<id>-<n>-<i>``
+        with ``OC-Chunked: 1``; the last piece makes the file appear."""
+        count = max(1, -(-size // self.chunk_size))
+        transfer = str(uuid.uuid4().int % 10 ** 10)
+        base = "%s/remote.php/webdav" % self.server_url
+        parent, name = _parent_path(target), target.rsplit("/", 1)[-1]
+        digest = hashlib.sha1()
+        pieces = self._read_exact(stream, size, self.chunk_size)
+        index = 0
+        pending = next(pieces, None)
+        while pending is not None:
+            following = next(pieces, None)  # read ahead: a wrong size fails before the last
+            digest.update(pending)
+            chunk_path = _join(parent, "%s-chunking-%s-%d-%d" % (name, transfer, count, index))
+            self.calls["upload_chunk"] += 1
+            try:
+                self._request("PUT", target, ok=(200, 201, 204),
+                              url=base + quote(chunk_path, safe="/"), data=pending,
+                              headers={"OC-Chunked": "1",
+                                       "Content-Type": "application/octet-stream"}).close()
+            except Conflict as exc:
+                raise NotFound("The folder does not exist any more", code=exc.code,
+                               path=parent) from exc
+            index += 1
+            pending = following
+        return digest.hexdigest()
+
+    def download(self, item_id):
+        entry = self._entry(item_id)
+        if entry.is_folder:
+            raise InvalidRequest("Cannot download a folder", code="is_folder", path=entry.path)
+        response = self._request("GET", entry.path, ok=(200,), stream=True)
+        fileid = response.headers.get("OC-FileId", "")
+        match = re.match(r"^0*(\d+)", fileid)
+        if match and match.group(1) != entry.fileid:
+            response.close()
+            raise Transient("The file was replaced while it was read", code="replaced",
+                            path=entry.path)
+        return self._stream(response, entry.path, self.download_piece)
+
+    @staticmethod
+    def _stream(response, path, piece_size):
+        try:
+            for piece in response.iter_content(piece_size):
+                if piece:
+                    yield piece
+        except requests.RequestException as exc:
+            raise Transient("The download was interrupted", code="connection_error",
+                            path=path) from exc
+        finally:
+            response.close()
+
+    # =====================================================================================
+    # change feed
+    # =====================================================================================
+    @staticmethod
+    def _encode(state):
+        raw = json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return CURSOR_PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode("ascii")
+
+    @staticmethod
+    def _decode(cursor):
+        if not isinstance(cursor, str) or not cursor.startswith(CURSOR_PREFIX):
+            raise ResetNeeded("Malformed cursor", code="reset")
+        try:
+            raw = zlib.decompress(base64.urlsafe_b64decode(cursor[len(CURSOR_PREFIX):]))
+            state = json.loads(raw.decode("utf-8"))
+            if not (isinstance(state, dict) and state.get("v") == 1):
+                raise ValueError("version")
+            for key in ("r", "rp", "d", "f", "p"):
+                state[key]  # noqa: B018 - presence check
+        except (binascii.Error, zlib.error, ValueError, KeyError, UnicodeDecodeError):
+            raise ResetNeeded("Malformed cursor", code="reset") from None
+        return state
+
+    @staticmethod
+    def _folder_paths(state):
+        folders = state["d"]
+        paths = {state["r"]: state["rp"]}
+
+        def path_of(fid, depth=0):
+            if fid in paths:
+                return paths[fid]
+            info = folders.get(fid)
+            if info is None or depth > 200 or info[2] not in folders:
+                return None
+            parent = path_of(info[2], depth + 1)
+            if parent is None:
+                return None
+            paths[fid] = _join(parent, info[1])
+            return paths[fid]
+
+        for fid in folders:
+            path_of(fid)
+        return paths
+
+    def latest_cursor(self, root_id):
+        root = self._entry(root_id)
+        if not root.is_folder:
+            raise InvalidRequest("The watched root is not a folder", code="not_folder",
+                                 path=root.path)
+        state = {"v": 1, "r": root.fileid, "rp": root.path, "fp": None, "p": [],
+                 "d": {}, "f": {}}
+        new_state, _changes = self._walk(state, full=True)
+        return self._encode(new_state)
+
+    def changes(self, root_id, cursor):
+        state = self._decode(cursor)
+        if state["r"] != str(root_id):
+            raise ResetNeeded("The cursor belongs to another folder", code="reset")
+        if state["p"]:  # changes found earlier and not handed out yet
+            return self._page(state, [self._load_change(c) for c in state["p"]])
+        with self._lock:
+            if state["rp"] not in self._known_roots:
+                self._known_roots.append(state["rp"])
+        new_state, changes = self._walk(state, full=False)
+        return self._page(new_state, changes)
+
+    def _page(self, state, changes):
+        page, rest = changes[:self.page_size], changes[self.page_size:]
+        state = dict(state, p=[self._dump_change(c) for c in rest])
+        return ChangePage(page, self._encode(state), has_more=bool(rest))
+
+    @staticmethod
+    def _dump_change(change):
+        if change.deleted:
+            return [change.id, 1]
+        i = change.item
+        return [change.id, 0, i.name, i.kind, i.parent_id, i.size, i.hash, i.etag, i.modified,
+                i.mimetype, i.path]
+
+    @staticmethod
+    def _load_change(data):
+        if data[1]:
+            return Change(data[0], deleted=True)
+        keys = ("name", "kind", "parent_id", "size", "hash", "etag", "modified", "mimetype",
+                "path")
+        return Change(data[0], item=CloudItem(data[0], **dict(zip(keys, data[2:]))))
+
+    def _walk(self, state, full):
+        """Compare the tree under the watched root with the snapshot ``state``.
+
+        Lists the root (Depth 1), then descends, one Depth-1 PROPFIND per folder, only into
+        folders that are new or whose ETag changed (a folder's ETag changes when anything
+        below it changes); unchanged subtrees are carried over from the snapshot without a
+        request. Returns ``(new state, changes)``.
+        """
+        old_d, old_f = state["d"], state["f"]
+        root_id = state["r"]
+        new_d, new_f, live = {}, {}, collections.OrderedDict()
+        kids = collections.defaultdict(list)  # old snapshot: folder -> children
+        for fid, info in old_d.items():
+            kids[info[2]].append((fid, True))
+        for fid, info in old_f.items():
+            kids[info[0]].append((fid, False))
+
+        entries = self._root_listing(state)
+        if entries is None:  # the watched root is gone
+            changes = [Change(root_id, deleted=True)] + [
+                Change(i, deleted=True) for i in list(old_d) + list(old_f) if i != root_id]
+            return dict(state, d={}, f={}, p=[]), changes
+        root = entries[0]
+        if not full and state.get("fp") is not None and root.fingerprint != state["fp"]:
+            raise ResetNeeded("The server's data fingerprint changed (restored from backup?)",
+                              code="fingerprint", path=root.path)
+        old_root = old_d.get(root_id)
+        root_parent = old_root[2] if old_root else None
+        if old_root is None or root.path != state["rp"]:
+            root_parent = self._parent_id(root.path)
+        new_d[root_id] = [root.etag, root.name, root_parent]
+        if not full and old_root and (old_root[1] != root.name or old_root[2] != root_parent):
+            live[root_id] = Change(root_id, item=root.item(root_parent))
+        new_state = {"v": 1, "r": root_id, "rp": root.path, "fp": root.fingerprint, "p": [],
+                     "d": new_d, "f": new_f}
+        if not full and old_root and old_root[0] == root.etag:
+            new_state.update(d=dict(old_d), f=dict(old_f))
+            new_d = new_state["d"]
+            new_d[root_id] = [root.etag, root.name, root_parent]
+            return new_state, list(live.values())
+
+        def carry(fid):
+            """Copy the unchanged subtree of ``fid`` from the old snapshot."""
+            stack = [fid]
+            while stack:
+                current = stack.pop()
+                for child, is_folder in kids.get(current, ()):
+                    if is_folder:
+                        if child not in new_d:
+                            new_d[child] = list(old_d[child])
+                            stack.append(child)
+                    elif child not in new_f:
+                        new_f[child] = list(old_f[child])
+
+        queue = collections.deque([(root_id, entries)])
+        while queue:
+            folder_id, listing = queue.popleft()
+            for entry in listing[1:]:
+                cid = entry.fileid
+                if not cid or cid == root_id:
+                    continue
+                if entry.is_folder:
+                    old = old_d.get(cid)
+                    new_d[cid] = [entry.etag, entry.name, folder_id]
+                    if old is None or old[1] != entry.name or old[2] != folder_id:
+                        live[cid] = Change(cid, item=entry.item(folder_id))
+                    if old is not None and old[0] == entry.etag:
+                        carry(cid)
+                    else:
+                        try:
+                            sub = self._propfind(entry.path, 1)
+                        except NotFound:
+                            raise Transient("The tree changed during the walk; try again",
+                                            code="walk_race", path=entry.path) from None
+                        if sub[0].fileid != cid:
+                            raise Transient("The tree changed during the walk; try again",
+                                            code="walk_race", path=entry.path)
+                        queue.append((cid, sub))
+                else:
+                    sig = [folder_id, _crc(entry.name, entry.etag, entry.size)]
+                    new_f[cid] = sig
+                    if old_f.get(cid) != sig:
+                        live[cid] = Change(cid, item=entry.item(folder_id))
+        if full:
+            return new_state, []
+        changes = list(live.values())
+        for gone in list(old_d) + list(old_f):
+            if gone not in new_d and gone not in new_f:
+                changes.append(Change(gone, deleted=True))
+        return new_state, changes
+
+    def _root_listing(self, state):
+        """Depth-1 listing of the watched root, found again by id if it moved; None if it is
+        gone."""
+        root_id = state["r"]
+        try:
+            entries = self._propfind(state["rp"], 1)
+            if entries[0].fileid == root_id:
+                return entries
+        except NotFound:
+            pass
+        try:
+            entry = self._search(root_id)
+        except NotFound:
+            return None
+        return self._propfind(entry.path, 1)
+
+    # =====================================================================================
+    # links
+    # =====================================================================================
+    def web_url(self, item):
+        """The web UI: ``/index.php/f/<fileid>`` opens a folder, or a file in its folder."""
+        return "%s/index.php/f/%s" % (self.server_url, quote(str(item.id)))
+
+    def share_link(self, item_id):
+        entry = self._entry(item_id)
+        if not self.public_links:
+            return self.web_url(entry.item(None))
+        client = self._oc
+        shares = self._call_oc(client.get_shares, entry.path, path=entry.path) or []
+        for share in shares:
+            if share.get_share_type() == 3 and share.get_link():
+                return share.get_link()
+        info = self._call_oc(client.share_file_with_link, entry.path, path=entry.path)
+        if not info or not info.get_link():
+            raise InvalidRequest("The server did not create a public link", code="no_link",
+                                 path=entry.path)
+        return info.get_link()

@@ -1,0 +1,184 @@
+"""ownCloud / Nextcloud as a provider of ``cloud.client`` (R-CON-1, R-CON-5, R-CON-6, R-LINK-1)."""
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from odoo.addons.cloud_base.lib import adapter as cloud
+
+from ..lib.owncloud_adapter import OwnCloudAdapter
+
+_logger = logging.getLogger(__name__)
+
+#: settings whose change means: check the connection again, rebuild the adapter
+OWNCLOUD_FIELDS = {"owncloud_url", "owncloud_login", "owncloud_password",
+                   "owncloud_public_links"}
+CREDENTIAL_FIELDS = {"owncloud_url", "owncloud_login", "owncloud_password"}
+
+
+class CloudClient(models.Model):
+    _inherit = "cloud.client"
+
+    provider = fields.Selection(selection_add=[("owncloud", "ownCloud / Nextcloud")],
+                                ondelete={"owncloud": "set default"})
+    owncloud_url = fields.Char(
+        "Server URL", groups="base.group_system",
+        help="Address of the ownCloud or Nextcloud server, as in the browser, without "
+             "/index.php (e.g. https://cloud.example.com or https://example.com/nextcloud).")
+    owncloud_login = fields.Char(
+        "Login", groups="base.group_system",
+        help="The user whose files Odoo manages (a dedicated account is best).")
+    owncloud_password = fields.Char(
+        "App password", compute="_compute_secret_fields", inverse="_inverse_secret_fields",
+        groups="base.group_system",
+        help="An app password created for Odoo in the user's security settings. It is stored "
+             "apart, readable by system administrators only, and never shown again: leave the "
+             "field empty to keep the stored one.")
+    owncloud_password_set = fields.Boolean(
+        "App password stored", compute="_compute_owncloud_password_set",
+        groups="base.group_system")
+    owncloud_public_links = fields.Boolean(
+        "Public share links", groups="base.group_system",
+        help="Give each synced file a public share link (anyone with the link can download "
+             "it). Off: attachments link to the file in the ownCloud/Nextcloud web interface, "
+             "which asks for a login.")
+
+    # ------------------------------------------------------------------------------------
+    # Secrets (R-CON-5)
+    # ------------------------------------------------------------------------------------
+    def _secret_fields(self):
+        return super()._secret_fields() + ["owncloud_password"]
+
+    def _compute_owncloud_password_set(self):
+        for client in self:
+            client.owncloud_password_set = bool(client.sudo()._get_secret("owncloud_password"))
+
+    # ------------------------------------------------------------------------------------
+    # Adapter
+    # ------------------------------------------------------------------------------------
+    def _build_adapter_owncloud(self):
+        self.ensure_one()
+        client = self.sudo()
+        if not (client.owncloud_url and client.owncloud_login):
+            raise UserError(_("Enter the server URL and the login of %s.", client.name))
+        password = client._get_secret("owncloud_password")
+        if not password:
+            raise UserError(_("Enter the app password of %s.", client.name))
+        options = client.options or {}
+        try:
+            adapter = OwnCloudAdapter(
+                client.owncloud_url, client.owncloud_login, password,
+                timeout=options.get("timeout", 60), page_size=options.get("page_size", 500),
+                chunk_threshold=options.get("chunk_threshold"),
+                chunk_size=options.get("chunk_size"),
+                endpoint=options.get("owncloud_endpoint", "auto"),
+                chunking=options.get("owncloud_chunking", "auto"),
+                public_links=client.owncloud_public_links)
+        except cloud.CloudError as exc:
+            raise UserError(self._owncloud_message(exc)) from exc
+        if client.change_cursor:
+            # the cursor's snapshot knows every managed folder's path: no tree walk is needed
+            # to find them again after a restart
+            adapter.seed_paths(client.change_cursor)
+        return adapter
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        clients = super().create(vals_list)
+        for client, vals in zip(clients, vals_list):
+            if client.provider == "owncloud" and CREDENTIAL_FIELDS & set(vals):
+                client._owncloud_check_on_save()
+        return clients
+
+    def write(self, vals):
+        res = super().write(vals)
+        if OWNCLOUD_FIELDS & set(vals):
+            self._drop_adapter()
+        if (CREDENTIAL_FIELDS | {"provider"}) & set(vals):
+            for client in self.filtered(lambda c: c.provider == "owncloud"):
+                client._owncloud_check_on_save()
+        return res
+
+    # ------------------------------------------------------------------------------------
+    # Connection checks: a clear message on the form (R-CON-1)
+    # ------------------------------------------------------------------------------------
+    def _owncloud_message(self, exc):
+        """What an administrator should read for a failed connection attempt."""
+        client = self.sudo()
+        url, login = client.owncloud_url or "", client.owncloud_login or ""
+        if isinstance(exc, cloud.AuthExpired):
+            return _("The server refused the login \"%(login)s\" with this password. Check the "
+                     "login and create a new app password (Nextcloud: Personal settings > "
+                     "Security > Devices & sessions; ownCloud: Settings > Security > App "
+                     "passwords).", login=login)
+        if isinstance(exc, cloud.Transient):
+            return _("The server %(url)s cannot be reached right now (%(error)s). Check the "
+                     "address and that the server is running, then try again.",
+                     url=url, error=exc.message)
+        if isinstance(exc, (cloud.NotFound, cloud.InvalidRequest)):
+            return _("No ownCloud or Nextcloud server answers at %(url)s. Check the server URL "
+                     "(the address shown in the browser, e.g. https://cloud.example.com, "
+                     "without /index.php).", url=url)
+        return _("Connection to %(url)s failed: %(error)s", url=url, error=exc)
+
+    def _owncloud_check(self):
+        """Check URL, login and password against the server; raise UserError if wrong."""
+        self.ensure_one()
+        client = self.sudo()
+        if not (client.owncloud_url and client.owncloud_login
+                and client._get_secret("owncloud_password")):
+            raise UserError(_("Enter the server URL, the login and an app password."))
+        client._drop_adapter()
+        try:
+            return client._get_adapter().check_connection()
+        except cloud.CloudError as exc:
+            raise UserError(client._owncloud_message(exc)) from exc
+
+    def _owncloud_check_on_save(self):
+        """Settings were saved: test them, and say on the form what is wrong."""
+        self.ensure_one()
+        client = self.sudo()
+        if not (client.owncloud_url and client.owncloud_login
+                and client._get_secret("owncloud_password")):
+            return
+        try:
+            facts = client._owncloud_check()
+        except UserError as exc:
+            vals = {"state_message": str(exc.args[0])}
+            if client.state != "archived":
+                vals["state"] = "error" if client.state in ("connected", "error") else "draft"
+            client.write(vals)
+            return
+        if client.state_message:
+            client.write({"state_message": False})
+        return facts
+
+    def action_owncloud_test(self):
+        self.ensure_one()
+        facts = self._owncloud_check()
+        self.sudo().write({"state_message": False})
+        return self._notify(_("Connection works: %(account)s (%(product)s %(version)s).",
+                              account=facts.get("account"), product=facts.get("product"),
+                              version=facts.get("version") or ""))
+
+    def action_connect(self):
+        for client in self.filtered(lambda c: c.provider == "owncloud"):
+            try:
+                client._owncloud_check()
+            except UserError as exc:
+                client.sudo().write({"state": "error", "state_message": str(exc.args[0])})
+                client._log("error", _("Connection failed: %s", exc.args[0]))
+                raise
+        return super().action_connect()
+
+    # ------------------------------------------------------------------------------------
+    # Links (R-LINK-1)
+    # ------------------------------------------------------------------------------------
+    def _item_url(self, adapter, item):
+        if self.provider == "owncloud" and self.sudo().owncloud_public_links \
+                and not item.is_folder:
+            try:
+                return adapter.share_link(item.id)
+            except cloud.CloudError as exc:
+                _logger.info("No public link for %s: %s", item.id, exc)
+        return super()._item_url(adapter, item)

@@ -1,0 +1,1 @@
+from . import test_owncloud_client, test_owncloud_sync

@@ -1,0 +1,210 @@
+"""Direct, backward and reverse sync end to end through the addon against the emulator,
+with injected faults (500, timeout, 423 Locked, 507 quota) and no loss, no duplicate."""
+import random
+
+from odoo.tests import tagged
+
+from .common import Fault, OwnCloudCase
+
+
+def payload(size, seed=0):
+    return random.Random("%d-%d" % (size, seed)).randbytes(size)
+
+
+@tagged("post_install", "-at_install")
+class TestOwnCloudSync(OwnCloudCase):
+
+    def setUp(self):
+        super().setUp()
+        self.client = self.make_client()
+        self.ann = self.Partner.create({"name": "Ann"})
+        self.bob = self.Partner.create({"name": "Bob"})
+        self.rule = self.make_rule(self.client, domain="[('id', 'in', %s)]"
+                                   % [self.ann.id, self.bob.id])
+        self.small = b"hello ownCloud\n"
+        self.big = payload(200 * 1024)  # above the client's 64 KiB chunk threshold
+        self.doc = self.attach(self.ann, "doc.txt", self.small)
+        self.scan = self.attach(self.ann, "scan.bin", self.big)
+
+    def sync(self):
+        self.client._prepare_direct()
+        self.drain(self.client)
+
+    def backward(self):
+        self.client._enqueue_backward()
+        self.drain(self.client)
+
+    def assertNoDuplicates(self):
+        paths = list(self.tree())
+        lowered = [p.lower() for p in paths]
+        self.assertEqual(len(lowered), len(set(lowered)), paths)
+        self.assertFalse([p for p in paths if "(2)" in p], paths)
+
+    # -- direct ------------------------------------------------------------------------------
+    def test_r_dir_1_2_direct_sync_uploads_and_links(self):
+        commits = self.emulator.counters["uploads/MOVE"]
+        self.sync()
+        files = self.files()
+        self.assertEqual(files["/Odoo/Contacts/Ann/doc.txt"], len(self.small))
+        self.assertEqual(files["/Odoo/Contacts/Ann/scan.bin"], len(self.big))
+        self.assertIn("/Odoo/Contacts/Bob", self.tree())  # R-DIR-1: even without files
+        self.assertSynced(self.doc, self.small)
+        self.assertSynced(self.scan, self.big)
+        self.assertEqual(self.emulator.counters["uploads/MOVE"] - commits, 1)  # chunked (v2) once
+        self.assertTrue(self.doc.url.startswith(self.emulator.base_url + "/index.php/f/"))
+        self.assertEqual(self.doc.cloud_hash, self.emulator.info(
+            self.user, "/Odoo/Contacts/Ann/doc.txt")["checksum"].split()[0][5:])
+        self.assertNoDuplicates()
+
+    def test_r_link_1_public_share_links(self):
+        self.client.owncloud_public_links = True
+        self.sync()
+        self.doc.invalidate_recordset()
+        self.assertIn("/index.php/s/", self.doc.url)
+        shares = self.emulator.shares(self.user)
+        self.assertEqual(len([s for s in shares if s["share_type"] == 3]), 2)
+
+    def test_r_dir_3_folder_renamed_in_cloud_is_renamed_back(self):
+        self.sync()
+        self.emulator.move(self.user, "/Odoo/Contacts/Ann", "/Odoo/Contacts/Annie")
+        self.backward()
+        self.sync()
+        self.assertIn("/Odoo/Contacts/Ann/doc.txt", self.tree())
+        self.assertNotIn("/Odoo/Contacts/Annie", self.tree())
+        self.assertSynced(self.doc, self.small)
+
+    # -- backward ----------------------------------------------------------------------------
+    def test_r_bw_backward_sync_end_to_end(self):
+        self.sync()
+        base = "/Odoo/Contacts"
+        self.emulator.put(self.user, base + "/Ann/new.pdf", b"%PDF new")  # R-BW-1
+        self.emulator.mkdir(self.user, base + "/Ann/Sub")  # R-BW-2
+        self.emulator.move(self.user, base + "/Ann/doc.txt", base + "/Ann/renamed.txt")  # BW-3
+        self.emulator.move(self.user, base + "/Ann/scan.bin", base + "/Bob/scan.bin")  # BW-5
+        self.backward()
+        new = self.Attachment.search([("res_model", "=", "res.partner"),
+                                      ("res_id", "=", self.ann.id), ("name", "=", "new.pdf")])
+        self.assertEqual(len(new), 1)
+        self.assertEqual(new.raw, b"%PDF new")
+        sub = self.Attachment.search([("res_id", "=", self.ann.id), ("name", "=", "Sub"),
+                                      ("res_model", "=", "res.partner")])
+        self.assertEqual(sub.cloud_kind, "folder")
+        self.doc.invalidate_recordset()
+        self.assertEqual(self.doc.name, "renamed.txt")
+        self.assertEqual(self.doc.raw, self.small)
+        self.scan.invalidate_recordset()
+        self.assertEqual(self.scan.res_id, self.bob.id)
+        self.assertEqual(self.scan.raw, self.big)
+        # R-BW-6 then R-BW-4
+        self.emulator.put(self.user, base + "/Ann/renamed.txt", b"changed in the cloud")
+        self.backward()
+        self.doc.invalidate_recordset()
+        self.assertEqual(self.doc.raw, b"changed in the cloud")
+        self.emulator.delete(self.user, base + "/Ann/renamed.txt")
+        self.backward()
+        self.assertFalse(self.doc.exists())
+        self.assertNoDuplicates()
+
+    def test_r_bw_7_backward_cost_follows_changes(self):
+        partners = self.Partner.create([{"name": "P%03d" % n} for n in range(40)])
+        self.rule.domain = "[('id', 'in', %s)]" % (partners.ids + [self.ann.id])
+        self.sync()
+        self.backward()  # settles the cursor after our own uploads
+        before = self.emulator.counters["PROPFIND"]
+        self.backward()
+        self.assertLessEqual(self.emulator.counters["PROPFIND"] - before, 1)
+        self.emulator.put(self.user, "/Odoo/Contacts/P007/cloud.txt", b"x")
+        before = self.emulator.counters["PROPFIND"]
+        self.backward()
+        # root, rule folder, object folder (+ a few lookups), not one per folder (40+)
+        self.assertLess(self.emulator.counters["PROPFIND"] - before, 8)
+        self.assertTrue(self.Attachment.search([("name", "=", "cloud.txt")]))
+
+    # -- reverse -----------------------------------------------------------------------------
+    def test_r_rev_1_reset_brings_everything_back(self):
+        self.sync()
+        self.emulator.put(self.user, "/Odoo/Contacts/Bob/from-cloud.txt", b"cloud made")
+        self.backward()
+        tree_before = self.tree()
+        self.client.action_reset()
+        self.drain(self.client)
+        self.assertLocal(self.doc, self.small)
+        self.assertLocal(self.scan, self.big)
+        made = self.Attachment.search([("name", "=", "from-cloud.txt")])
+        self.assertLocal(made, b"cloud made")
+        self.assertEqual(self.tree(), tree_before)  # R-CON-4: nothing deleted in the cloud
+        self.assertEqual(self.client.state, "draft")
+
+    # -- faults: no loss, no duplicate ---------------------------------------------------------
+    def test_r_safe_faults_500_and_timeouts(self):
+        self.emulator.inject("PUT", Fault("status", 1, 500))
+        self.emulator.inject("MKCOL", Fault("timeout", 1, delay=2.5))
+        self.emulator.inject("uploads/PUT", Fault("status", 2, 503))
+        self.emulator.inject("PROPFIND", Fault("status", 1, 502))
+        self.sync()
+        self.assertSynced(self.doc, self.small)
+        self.assertSynced(self.scan, self.big)
+        self.assertNoDuplicates()
+
+    def test_r_safe_3_lost_answers_never_duplicate(self):
+        self.emulator.inject("PUT", Fault("drop_after_apply", 1))
+        self.emulator.inject("uploads/MOVE", Fault("drop_after_apply", 1))
+        self.emulator.inject("MKCOL", Fault("drop_after_apply", 1))
+        self.sync()
+        self.assertSynced(self.doc, self.small)
+        self.assertSynced(self.scan, self.big)
+        self.assertEqual(sorted(self.files()), ["/Odoo/Contacts/Ann/doc.txt",
+                                                "/Odoo/Contacts/Ann/scan.bin"])
+        self.assertNoDuplicates()
+
+    def test_r_safe_1_locked_folder_423_then_released(self):
+        self.client._prepare_direct()
+        self.fast_forward()
+        self.run_queue()  # folders made; let us lock Ann's folder before the uploads
+        self.emulator.lock_item("/Odoo/Contacts/Ann", user=self.user)
+        self.doc2 = self.attach(self.ann, "later.txt", b"later")
+        self.client._prepare_direct()
+        self.fast_forward()
+        self.run_queue()
+        self.doc2.invalidate_recordset()
+        self.assertEqual(self.doc2.type, "binary")  # kept in Odoo while locked
+        self.assertEqual(self.doc2.raw, b"later")
+        waiting = self.Task.search([("attachment_id", "=", self.doc2.id),
+                                    ("state", "=", "pending")])
+        self.assertTrue(waiting)
+        self.assertIn("423", waiting.last_error)
+        self.emulator.unlock("/Odoo/Contacts/Ann", user=self.user)
+        self.sync()
+        self.assertSynced(self.doc2, b"later")
+        self.assertNoDuplicates()
+
+    def test_r_safe_1_quota_507_then_space_freed(self):
+        self.emulator.set_quota(self.user, 1024)
+        self.client._prepare_direct()
+        self.fast_forward()
+        self.run_queue()
+        self.scan.invalidate_recordset()
+        self.assertEqual(self.scan.type, "binary")
+        self.assertEqual(self.scan.raw, self.big)  # nothing lost
+        task = self.Task.search([("attachment_id", "=", self.scan.id)])
+        self.assertIn("507", task.last_error or "")
+        self.emulator.set_quota(self.user, None)
+        self.sync()
+        self.assertSynced(self.scan, self.big)
+        self.assertSynced(self.doc, self.small)
+        self.assertNoDuplicates()
+
+    def test_r_safe_faults_during_backward_and_reverse(self):
+        self.sync()
+        self.emulator.put(self.user, "/Odoo/Contacts/Ann/extra.txt", b"extra")
+        self.emulator.inject("PROPFIND", Fault("timeout", 1, delay=2.5))
+        self.backward()
+        extra = self.Attachment.search([("name", "=", "extra.txt")])
+        self.assertEqual(len(extra), 1)
+        self.emulator.inject("GET", Fault("status", 1, 500))
+        self.emulator.inject("GET", Fault("timeout", 1, delay=2.5))
+        self.client.action_reset()
+        self.drain(self.client)
+        self.assertLocal(self.doc, self.small)
+        self.assertLocal(self.scan, self.big)
+        self.assertLocal(extra, b"extra")

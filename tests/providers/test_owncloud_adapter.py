@@ -1,0 +1,282 @@
+"""ownCloud/Nextcloud adapter specifics beyond the contract suite: change-feed cost (R-BW-7),
+chunking protocols, endpoints, error mapping, connection checks, links, path hints."""
+import io
+import random
+import socket
+
+import pytest
+
+from cloud_emulators.common import Fault
+from cloud_emulators.owncloud import OwnCloudEmulator
+from odoo.addons.cloud_base.lib.adapter import (
+    AuthExpired, InvalidRequest, NotFound, QuotaExceeded, ResetNeeded, Transient,
+)
+from odoo.addons.cloud_owncloud.lib.owncloud_adapter import OwnCloudAdapter
+
+USER, PASSWORD = "alice", "app-password"
+
+
+def payload(size, seed=0):
+    return random.Random("%d-%d" % (size, seed)).randbytes(size)
+
+
+@pytest.fixture
+def emulator():
+    emu = OwnCloudEmulator(users={USER: PASSWORD}).start()
+    yield emu
+    emu.stop()
+
+
+def make(emulator, **kw):
+    kw.setdefault("timeout", 2)
+    return OwnCloudAdapter(emulator.base_url, USER, PASSWORD, **kw)
+
+
+def drain(adapter, root_id, cursor):
+    latest = {}
+    while True:
+        page = adapter.changes(root_id, cursor)
+        latest.update({c.id: c for c in page.changes})
+        cursor = page.cursor
+        if not page.has_more:
+            return latest, cursor
+
+
+def upload(adapter, parent_id, name, data):
+    return adapter.upload(parent_id, name, io.BytesIO(data), len(data))
+
+
+# -- R-BW-7: the cost of the change feed follows the changes -------------------------------------
+def test_r_bw_7_propfinds_bounded_by_changed_folders_not_folder_count(emulator):
+    adapter = make(emulator)
+    root = adapter.ensure_root("Odoo")
+    for rule in range(5):
+        for record in range(40):  # 200 object folders, 3 levels below the root
+            emulator.put(USER, "/Odoo/Rule %d/Record %03d/file.txt" % (rule, record), b"x")
+    cursor = adapter.latest_cursor(root.id)
+    walk = emulator.counters["PROPFIND"]
+
+    before = emulator.counters["PROPFIND"]
+    latest, cursor = drain(adapter, root.id, cursor)
+    assert latest == {}
+    assert emulator.counters["PROPFIND"] - before == 1  # nothing changed: the root only
+
+    changed = [(0, 3), (2, 17), (4, 39)]
+    for rule, record in changed:
+        emulator.put(USER, "/Odoo/Rule %d/Record %03d/new.txt" % (rule, record), b"new")
+    emulator.move(USER, "/Odoo/Rule 1/Record 005/file.txt", "/Odoo/Rule 1/Record 006/moved.txt")
+    before = emulator.counters["PROPFIND"]
+    latest, cursor = drain(adapter, root.id, cursor)
+    cost = emulator.counters["PROPFIND"] - before
+    depth, changed_folders = 3, len(changed) + 2
+    assert cost <= depth * changed_folders, cost  # root + changed rule + changed records
+    assert cost < walk / 10, (cost, walk)  # far from a walk of the 206 folders
+    names = sorted(c.item.name for c in latest.values() if not c.deleted)
+    assert names == ["moved.txt", "new.txt", "new.txt", "new.txt"]
+    moved = [c for c in latest.values() if not c.deleted and c.item.name == "moved.txt"][0]
+    assert moved.item.parent_id == str(emulator.info(USER, "/Odoo/Rule 1/Record 006")["fileid"])
+    # never Depth: infinity
+    assert not [r for r in emulator.requests if r[1] == "PROPFIND" and r[3] == 403]
+
+
+def test_cursor_is_compact(emulator):
+    adapter = make(emulator)
+    root = adapter.ensure_root("Odoo")
+    for record in range(300):
+        emulator.put(USER, "/Odoo/Rule/Record %03d/file %d.pdf" % (record, record), b"x")
+    cursor = adapter.latest_cursor(root.id)
+    assert len(cursor) < 300 * 40  # ~600 items: well under 40 characters per item
+
+
+def test_folder_delete_reports_descendants_deleted(emulator):
+    adapter = make(emulator)
+    root = adapter.ensure_root("Odoo")
+    folder = adapter.create_folder(root.id, "A")
+    file = upload(adapter, folder.id, "a.txt", b"a")
+    cursor = adapter.latest_cursor(root.id)
+    emulator.delete(USER, "/Odoo/A")
+    latest, _ = drain(adapter, root.id, cursor)
+    assert latest[folder.id].deleted and latest[file.id].deleted
+
+
+def test_root_moved_is_found_by_id_and_reported(emulator):
+    adapter = make(emulator)
+    root = adapter.ensure_root("Odoo")
+    file = upload(adapter, root.id, "a.txt", b"a")
+    cursor = adapter.latest_cursor(root.id)
+    emulator.mkdir(USER, "/Archive")
+    emulator.move(USER, "/Odoo", "/Archive/Odoo old")
+    latest, cursor = drain(adapter, root.id, cursor)
+    assert latest[root.id].item.name == "Odoo old"
+    assert latest[root.id].item.parent_id == str(emulator.info(USER, "/Archive")["fileid"])
+    assert not [c for c in latest.values() if c.deleted]
+    assert adapter.get_item(file.id).path == "/Archive/Odoo old/a.txt"
+
+
+def test_root_deleted_reports_deleted_then_cursor_mismatch_resets(emulator):
+    adapter = make(emulator)
+    root = adapter.ensure_root("Odoo")
+    file = upload(adapter, root.id, "a.txt", b"a")
+    cursor = adapter.latest_cursor(root.id)
+    emulator.delete(USER, "/Odoo")
+    latest, cursor = drain(adapter, root.id, cursor)
+    assert latest[root.id].deleted and latest[file.id].deleted
+    new_root = adapter.ensure_root("Odoo")
+    with pytest.raises(ResetNeeded):
+        adapter.changes(new_root.id, cursor)
+
+
+# -- path hints ------------------------------------------------------------------------------
+def test_seed_paths_from_cursor_avoids_tree_walk(emulator):
+    adapter = make(emulator)
+    root = adapter.ensure_root("Odoo")
+    deep = root
+    for name in ("Rule", "Record", "Sub"):
+        deep = adapter.create_folder(deep.id, name)
+    for n in range(30):
+        emulator.mkdir(USER, "/Odoo/Other %02d" % n)
+    cursor = adapter.latest_cursor(root.id)
+    fresh = make(emulator)  # a new worker process
+    assert fresh.seed_paths(cursor) >= 4
+    before = emulator.counters["PROPFIND"]
+    assert fresh.get_item(deep.id).name == "Sub"
+    assert emulator.counters["PROPFIND"] - before == 2  # the item and its parent, no walk
+    assert fresh.seed_paths("garbage") == 0
+
+
+def test_stale_hint_is_detected_by_fileid(emulator):
+    adapter = make(emulator)
+    root = adapter.ensure_root("Odoo")
+    first = adapter.create_folder(root.id, "A")
+    emulator.move(USER, "/Odoo/A", "/Odoo/B")
+    emulator.mkdir(USER, "/Odoo/A")  # another folder now sits at the old path
+    item = adapter.get_item(first.id)
+    assert item.name == "B" and item.id == first.id
+
+
+# -- uploads ---------------------------------------------------------------------------------
+def test_upload_v1_chunking_on_legacy_server(emulator):
+    emulator.dav_chunking = None  # no new-DAV chunking advertised: legacy v1 on webdav
+    adapter = make(emulator, chunk_threshold=100, chunk_size=32)
+    root = adapter.ensure_root("Odoo")
+    data = payload(250)
+    item = upload(adapter, root.id, "big.bin", data)
+    assert adapter.chunking == "v1" and adapter.dav_url.endswith("/remote.php/webdav")
+    assert item.size == 250 and item.hash == adapter.compute_hash([data])
+    assert emulator.get(USER, "/Odoo/big.bin") == data
+    assert emulator.counters["uploads/PUT"] == 0
+    assert b"".join(adapter.download(item.id)) == data
+
+
+def test_upload_single_put_when_no_chunking(emulator):
+    adapter = make(emulator, chunk_threshold=100, chunk_size=32, chunking="none")
+    root = adapter.ensure_root("Odoo")
+    data = payload(250)
+    item = upload(adapter, root.id, "big.bin", data)
+    assert item.size == 250 and emulator.counters["uploads/PUT"] == 0
+    assert emulator.counters["PUT"] == 1
+
+
+def test_upload_v2_on_new_dav_endpoint(emulator):
+    adapter = make(emulator, chunk_threshold=100, chunk_size=32)
+    root = adapter.ensure_root("Odoo")
+    upload(adapter, root.id, "big.bin", payload(250))
+    assert adapter.chunking == "v2" and "/remote.php/dav/files/" in adapter.dav_url
+    assert emulator.counters["uploads/PUT"] == 8 and emulator.counters["uploads/MOVE"] == 1
+    assert not [k for k in emulator._uploads]  # nothing left behind
+
+
+def test_failed_chunk_upload_cleans_its_upload_folder(emulator):
+    adapter = make(emulator, chunk_threshold=100, chunk_size=32)
+    root = adapter.ensure_root("Odoo")
+    emulator.inject("uploads/PUT", Fault("status", 1, 500))
+    with pytest.raises(Transient):
+        upload(adapter, root.id, "big.bin", payload(250))
+    assert not emulator._uploads
+    assert adapter.find_child(root.id, "big.bin") is None
+
+
+def test_checksum_sent_and_verified(emulator):
+    adapter = make(emulator)
+    root = adapter.ensure_root("Odoo")
+    item = upload(adapter, root.id, "a.txt", b"abc")
+    assert item.hash == "a9993e364706816aba3e25717850c26c9cd0d89d"  # SHA1("abc")
+
+
+# -- errors ----------------------------------------------------------------------------------
+def test_locked_423_is_retryable_with_delay(emulator):
+    adapter = make(emulator)
+    root = adapter.ensure_root("Odoo")
+    file = upload(adapter, root.id, "a.txt", b"a")
+    emulator.lock_item("/Odoo")
+    for attempt in (lambda: upload(adapter, root.id, "b.txt", b"b"),
+                    lambda: adapter.rename(file.id, "c.txt"),
+                    lambda: adapter.delete(file.id),
+                    lambda: adapter.create_folder(root.id, "F")):
+        with pytest.raises(Transient) as err:
+            attempt()
+        assert err.value.code == 423 and err.value.retryable and err.value.retry_after == 60
+    emulator.unlock("/Odoo")
+    assert adapter.rename(file.id, "c.txt").name == "c.txt"
+
+
+def test_quota_507(emulator):
+    adapter = make(emulator, chunk_threshold=100, chunk_size=32)
+    root = adapter.ensure_root("Odoo")
+    emulator.set_quota(USER, 50)
+    with pytest.raises(QuotaExceeded):
+        upload(adapter, root.id, "small.bin", payload(60))
+    with pytest.raises(QuotaExceeded):
+        upload(adapter, root.id, "big.bin", payload(250))
+    assert adapter.find_child(root.id, "big.bin") is None
+    assert not emulator._uploads
+
+
+def test_check_connection_facts_and_errors(emulator):
+    facts = make(emulator).check_connection()
+    assert facts["account"].startswith(USER + "@") and facts["product"] == "Nextcloud"
+    emulator.set_quota(USER, 1000)
+    assert make(emulator).check_connection()["quota_total"] == 1000
+    with pytest.raises(AuthExpired):
+        OwnCloudAdapter(emulator.base_url, USER, "wrong", timeout=2).check_connection()
+    with pytest.raises((InvalidRequest, NotFound)):
+        OwnCloudAdapter(emulator.base_url + "/nothing", USER, PASSWORD,
+                        timeout=2).check_connection()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(Transient):
+        OwnCloudAdapter("http://127.0.0.1:%d" % port, USER, PASSWORD,
+                        timeout=2).check_connection()
+    with pytest.raises(InvalidRequest):
+        OwnCloudAdapter("cloud.example.com", USER, PASSWORD)
+
+
+def test_rate_limit_429_with_retry_after(emulator):
+    from odoo.addons.cloud_base.lib.adapter import RateLimited
+    adapter = make(emulator)
+    root = adapter.ensure_root("Odoo")
+    emulator.inject("MKCOL", Fault("status", 1, 429, headers={"Retry-After": "12"}))
+    with pytest.raises(RateLimited) as err:
+        adapter.create_folder(root.id, "F")
+    assert err.value.retry_after == 12
+
+
+# -- links -----------------------------------------------------------------------------------
+def test_share_link_is_public_and_reused(emulator):
+    import requests
+    adapter = make(emulator)
+    root = adapter.ensure_root("Odoo")
+    file = upload(adapter, root.id, "a.txt", b"public")
+    link = adapter.share_link(file.id)
+    assert adapter.share_link(file.id) == link
+    assert len(emulator.shares(USER)) == 1
+    assert requests.get(link + "/download", timeout=5).content == b"public"
+
+
+def test_share_link_option_off_gives_web_ui_link(emulator):
+    adapter = make(emulator, public_links=False)
+    root = adapter.ensure_root("Odoo")
+    file = upload(adapter, root.id, "a.txt", b"x")
+    assert adapter.share_link(file.id) == "%s/index.php/f/%s" % (emulator.base_url, file.id)
+    assert emulator.shares(USER) == []
