@@ -9,11 +9,13 @@ from ..lib import adapter as cloud
 
 _logger = logging.getLogger(__name__)
 
-#: attachments Odoo itself needs as local files are never moved to the cloud (R-DIR-2).
-#: A tuple: never mutated.
+#: attachments Odoo itself needs as local files are never moved to the cloud (R-DIR-2):
+#: web resources and anything Odoo may serve or compile. A tuple: never mutated.
 EXCLUDED_MIMETYPES = (
-    "text/html", "text/css", "text/javascript", "application/javascript", "text/xml",
-    "application/xml", "application/xhtml+xml", "image/svg+xml",
+    "text/html", "text/css", "text/scss", "text/x-scss", "text/sass", "text/x-sass",
+    "text/less", "text/x-less", "text/javascript", "application/javascript",
+    "application/x-javascript", "text/xml", "application/xml", "application/xhtml+xml",
+    "image/svg+xml",
 )
 
 
@@ -36,9 +38,11 @@ class IrAttachment(models.Model):
     # ------------------------------------------------------------------------------------
     @api.model
     def _cloud_syncable_domain(self):
+        # a binary attachment with a url is a resource Odoo serves at that address (assets,
+        # compiled company styles, ...): it stays local
         return [("type", "=", "binary"), ("res_field", "=", False),
                 ("cloud_item_id", "=", False), ("mimetype", "not in", EXCLUDED_MIMETYPES),
-                "|", ("url", "=", False), ("url", "not like", "/web/%")]
+                ("url", "=", False)]
 
     def _cloud_is_file(self):
         self.ensure_one()

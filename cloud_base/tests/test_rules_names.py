@@ -136,8 +136,15 @@ class TestRulesAndNames(CloudCase):
         lonely = self.Attachment.create({"name": "lonely.txt", "raw": b"alone"})
         partner = self.Partner.create({"name": "Owner"})
         owned = self.attach(partner, "owned.txt", b"owned")
+        # resources Odoo serves or compiles itself stay local (seen: res.company.scss)
+        scss = self.Attachment.create({"name": "res.company.scss", "raw": b"$o-color: #000;",
+                                       "url": "/_custom/web.assets_frontend/company.scss",
+                                       "mimetype": "text/scss"})
         self.sync()
         self.assertIn("/Odoo/Stand Alone Attachments/lonely.txt", self.tree())
+        self.assertNotIn("/Odoo/Stand Alone Attachments/res.company.scss", self.tree())
+        scss.invalidate_recordset()
+        self.assertEqual(scss.type, "binary")
         self.assertSynced(lonely, b"alone")
         owned.invalidate_recordset()
         self.assertEqual(owned.type, "binary")  # no rule for partners
