@@ -6,3 +6,4 @@ from . import test_queue
 from . import test_safety
 from . import test_content
 from . import test_performance
+from . import test_ui_tours
