@@ -319,8 +319,9 @@ def _dropbox_harness():
         download_piece_size = 1024 * 1024
         retry_after = 7
         page_size = 3
-        chunk_threshold = 100
-        chunk_size = 32
+        # big enough that the 2 MiB download test does not send 65,536 session requests
+        chunk_threshold = 100 * 1024
+        chunk_size = 64 * 1024
         top_id = TOP_ID
 
         def setup(self):
@@ -451,16 +452,18 @@ class OwnCloudHarness(AdapterHarness):
 
     Faults are injected on the emulator's routes (the request an adapter operation makes to
     do its work; reads before it go through). ``"upload"`` covers the plain PUT and the
-    chunking-v2 commit (``MOVE .file``). NOT_FOUND on a lookup by id is injected twice: after
-    a 404 at the remembered path the adapter searches the tree once from the top. Cursor
-    expiry is the server's ``oc:data-fingerprint`` changing (what a restore from backup does).
+    chunking-v2 commit (``MOVE .file``). NOT_FOUND on a lookup by id is injected three times:
+    after a 404 at the remembered path the adapter searches its known roots, then the top.
+    Cursor expiry is the server's ``oc:data-fingerprint`` changing (what a restore from backup
+    does).
     """
 
     name = "owncloud"
     case_insensitive = False  # like Nextcloud/ownCloud on a POSIX file system
     hash_kind = "sha1"
     conflict_gives_existing_id = True
-    download_piece_size = 1024 * 1024
+    #: small, so that the big-download check does not need thousands of 32-byte chunks
+    download_piece_size = 1024
     user, password = "odoo", "app-pass-word"
     timeout = 1.0
 
@@ -489,6 +492,10 @@ class OwnCloudHarness(AdapterHarness):
                     return "PUT-chunk-v1"
                 return route
 
+            def handle(self, request):
+                request.route = OwnCloudEmulator.route_of(self, request)  # the real name
+                return super().handle(request)
+
             def _propfind(self, request, user, base, path):
                 if self.glitches:  # a one-off fingerprint change (CURSOR_RESET)
                     self.glitches -= 1
@@ -515,7 +522,8 @@ class OwnCloudHarness(AdapterHarness):
 
         return OwnCloudAdapter(self.emulator.base_url, self.user, self.password,
                                timeout=self.timeout, page_size=self.page_size,
-                               chunk_threshold=self.chunk_threshold, chunk_size=self.chunk_size)
+                               chunk_threshold=self.chunk_threshold, chunk_size=self.chunk_size,
+                               download_piece=self.download_piece_size)
 
     def new_adapter(self):
         return self._adapter()
@@ -580,7 +588,7 @@ class OwnCloudHarness(AdapterHarness):
             self.emulator.glitches += count
             return
         if category == NOT_FOUND and route == "PROPFIND":
-            count *= 2  # the remembered path, then the search from the top
+            count *= 3  # the remembered path, then the search: known roots, the top
         if category == RATE_LIMITED:
             fault = Fault("status", count, 429, b"Too many requests",
                           {"Retry-After": str(self.retry_after)})

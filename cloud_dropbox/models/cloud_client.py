@@ -1,0 +1,288 @@
+"""Dropbox provider of cloud.client: settings, OAuth (R-CON-1/2/3/6) and the adapter."""
+import base64
+import hmac
+import json
+import logging
+import secrets
+import time
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools.misc import hmac as odoo_hmac
+
+from odoo.addons.cloud_base.lib import adapter as cloud
+
+from ..lib.dropbox_adapter import DropboxAdapter, make_session, rewrite_url
+
+_logger = logging.getLogger(__name__)
+
+try:
+    import dropbox
+except ImportError:  # pragma: no cover
+    dropbox = None
+
+#: scopes asked for (Dropbox's own names); the app in the App Console must have them ticked
+DROPBOX_SCOPES = [
+    "account_info.read",
+    "files.metadata.read", "files.metadata.write",
+    "files.content.read", "files.content.write",
+    "sharing.read", "sharing.write",
+]
+#: extra scopes of a team-linked app: read the member list, act as a member
+DROPBOX_TEAM_SCOPES = ["members.read", "team_data.member"]
+#: how long a Connect click stays valid
+STATE_LIFETIME = 15 * 60
+STATE_SCOPE = "cloud_dropbox.oauth_state"
+CSRF_SESSION_KEY = "dropbox-auth-csrf-token"
+
+#: client fields whose change rebuilds the adapter
+DROPBOX_ADAPTER_FIELDS = {"dropbox_app_key", "dropbox_app_secret", "dropbox_team",
+                          "dropbox_team_member", "dropbox_team_member_id",
+                          "dropbox_use_team_root", "dropbox_no_shared_links"}
+
+
+class CloudClientDropbox(models.Model):
+    _inherit = "cloud.client"
+
+    provider = fields.Selection(selection_add=[("dropbox", "Dropbox")],
+                                ondelete={"dropbox": "cascade"})
+    dropbox_app_key = fields.Char("App key", groups="base.group_system",
+                                  help="The app key shown in the Dropbox App Console.")
+    dropbox_app_secret = fields.Char(
+        "App secret", compute="_compute_secret_fields", inverse="_inverse_secret_fields",
+        groups="base.group_system",
+        help="The app secret of the Dropbox app. Leave empty to connect with PKCE only. "
+             "Once saved it is never shown again; type a new one to replace it.")
+    dropbox_app_secret_set = fields.Boolean("App secret saved",
+                                            compute="_compute_dropbox_status")
+    dropbox_token_set = fields.Boolean("Authorized", compute="_compute_dropbox_status")
+    dropbox_redirect_url = fields.Char(
+        "Redirect URL", groups="base.group_system",
+        help="Must be listed under 'Redirect URIs' in the Dropbox App Console. Empty: "
+             "<web.base.url>/dropbox_token.")
+    dropbox_team = fields.Boolean(
+        "Team account", groups="base.group_system",
+        help="The app is linked to a whole Dropbox team (Business): the files live in the "
+             "space of one team member, chosen below.")
+    dropbox_team_member = fields.Char(
+        "Team member", groups="base.group_system",
+        help="E-mail (or team member id, dbmid:...) of the member whose Dropbox holds the "
+             "files.")
+    dropbox_team_member_id = fields.Char("Team member id", readonly=True, copy=False,
+                                         groups="base.group_system")
+    dropbox_use_team_root = fields.Boolean(
+        "Use the team space", groups="base.group_system",
+        help="Put the root folder in the team space instead of the member's own folder.")
+    dropbox_no_shared_links = fields.Boolean(
+        "No shared links", groups="base.group_system",
+        help="Do not create Dropbox shared links: files and folders open through "
+             "https://www.dropbox.com/home/<path> (a Dropbox login with access is needed).")
+    dropbox_account = fields.Char("Dropbox account", readonly=True, copy=False)
+
+    # ------------------------------------------------------------------------------------
+    # Secrets (R-CON-5)
+    # ------------------------------------------------------------------------------------
+    def _secret_fields(self):
+        return super()._secret_fields() + ["dropbox_app_secret"]
+
+    def _compute_dropbox_status(self):
+        for client in self:
+            if client.provider != "dropbox" or not client.id:
+                client.dropbox_app_secret_set = client.dropbox_token_set = False
+                continue
+            client.dropbox_app_secret_set = bool(client._get_secret("dropbox_app_secret"))
+            client.dropbox_token_set = bool(client._get_secret("dropbox_refresh_token"))
+
+    def write(self, vals):
+        res = super().write(vals)
+        if DROPBOX_ADAPTER_FIELDS & set(vals):
+            self._drop_adapter()
+        return res
+
+    # ------------------------------------------------------------------------------------
+    # Adapter
+    # ------------------------------------------------------------------------------------
+    def _dropbox_member_id(self):
+        member = (self.dropbox_team_member or "").strip()
+        if member.startswith("dbmid:"):
+            return member
+        return self.dropbox_team_member_id or False
+
+    def _dropbox_adapter_kwargs(self):
+        options = self.options or {}
+        return dict(
+            app_key=self.dropbox_app_key, app_secret=self._get_secret("dropbox_app_secret"),
+            team=self.dropbox_team, team_member_id=self._dropbox_member_id() or None,
+            use_team_root=self.dropbox_use_team_root, base_url=self.api_base_url or None,
+            no_shared_links=self.dropbox_no_shared_links,
+            page_size=options.get("page_size", 1000),
+            chunk_threshold=options.get("chunk_threshold"),
+            chunk_size=options.get("chunk_size"),
+            max_retries_on_rate_limit=options.get("max_retries_on_rate_limit", 0))
+
+    def _build_adapter_dropbox(self):
+        refresh_token = self._get_secret("dropbox_refresh_token")
+        if not refresh_token:
+            raise cloud.AuthExpired(_("Not authorized by Dropbox yet: press Connect."),
+                                    code="no_refresh_token")
+        if not self.dropbox_app_key:
+            raise cloud.InvalidRequest(_("The Dropbox app key is missing."), code="no_app_key")
+        if self.dropbox_team and not self._dropbox_member_id():
+            self._dropbox_resolve_member(refresh_token)
+        return DropboxAdapter(refresh_token=refresh_token, **self._dropbox_adapter_kwargs())
+
+    def _dropbox_resolve_member(self, refresh_token):
+        """Find the team member id of the member e-mail (team accounts)."""
+        email = (self.dropbox_team_member or "").strip()
+        if not email:
+            raise cloud.InvalidRequest(_("Choose the team member whose Dropbox holds the files."),
+                                       code="team_member_missing")
+        team = dropbox.DropboxTeam(
+            oauth2_refresh_token=refresh_token, app_key=self.dropbox_app_key,
+            app_secret=self._get_secret("dropbox_app_secret") or None,
+            session=make_session(self.api_base_url or None), max_retries_on_error=0,
+            max_retries_on_rate_limit=0, timeout=60)
+        try:
+            infos = team.team_members_get_info_v2(
+                [dropbox.team.UserSelectorArg.email(email)]).members_info
+        except Exception as exc:  # noqa: BLE001
+            from ..lib.dropbox_adapter import translate
+            raise translate(exc, path=email) from exc
+        for info in infos:
+            if info.is_member_info():
+                member_id = info.get_member_info().profile.team_member_id
+                self.sudo().write({"dropbox_team_member_id": member_id})
+                return member_id
+        raise cloud.NotFound(_("No team member with the e-mail %s", email),
+                             code="team_member_not_found", path=email)
+
+    # ------------------------------------------------------------------------------------
+    # Connect / Reconnect (R-CON-1, R-CON-3)
+    # ------------------------------------------------------------------------------------
+    def action_connect(self):
+        dropbox_clients = self.filtered(lambda c: c.provider == "dropbox")
+        if dropbox_clients and not self.env.context.get("dropbox_oauth_done"):
+            self.ensure_one()
+            if self.state == "reconnect" or not self._get_secret("dropbox_refresh_token"):
+                return self._dropbox_authorize_action()
+        return super().action_connect()
+
+    def action_dropbox_authorize(self):
+        """Go through Dropbox's consent page again (e.g. other account or new scopes)."""
+        self.ensure_one()
+        return self._dropbox_authorize_action()
+
+    def _dropbox_redirect_uri(self):
+        if self.dropbox_redirect_url:
+            return self.dropbox_redirect_url
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        return base.rstrip("/") + "/dropbox_token"
+
+    def _dropbox_flow(self, session_store, app_secret, use_pkce):
+        scopes = list(DROPBOX_SCOPES)
+        if self.dropbox_team:
+            scopes += DROPBOX_TEAM_SCOPES
+        flow = dropbox.DropboxOAuth2Flow(
+            self.dropbox_app_key, self._dropbox_redirect_uri(), session_store, CSRF_SESSION_KEY,
+            consumer_secret=app_secret or None, use_pkce=use_pkce,
+            token_access_type="offline", scope=scopes, timeout=60)
+        flow.requests_session = make_session(self.api_base_url or None)
+        return flow
+
+    # -- signed state (R-CON-2) ---------------------------------------------------------------
+    def _dropbox_sign(self, payload):
+        body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":"))
+                                        .encode()).decode().rstrip("=")
+        signature = odoo_hmac(self.env(su=True), STATE_SCOPE, body)
+        return "%s.%s" % (body, signature)
+
+    @api.model
+    def _dropbox_verify(self, signed):
+        """The payload of a state this database signed, or None."""
+        body, _sep, signature = (signed or "").rpartition(".")
+        if not body or not signature:
+            return None
+        expected = odoo_hmac(self.env(su=True), STATE_SCOPE, body)
+        if not hmac.compare_digest(expected, signature):
+            return None
+        try:
+            return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except ValueError:
+            return None
+
+    def _dropbox_authorize_action(self):
+        self.ensure_one()
+        self.check_access("write")
+        client = self.sudo()
+        if dropbox is None:
+            raise UserError(_("The Python package 'dropbox' is not installed."))
+        if not client.dropbox_app_key:
+            raise UserError(_("Enter the app key of your Dropbox app first."))
+        app_secret = client._get_secret("dropbox_app_secret")
+        nonce = secrets.token_urlsafe(24)
+        payload = {"c": client.id, "u": self.env.uid, "n": nonce,
+                   "x": int(time.time()) + STATE_LIFETIME, "d": self.env.cr.dbname}
+        store = {}
+        flow = client._dropbox_flow(store, app_secret, use_pkce=not app_secret)
+        url = flow.start(url_state=client._dropbox_sign(payload))
+        # single-use server-side record of this attempt: nonce, CSRF token, PKCE verifier;
+        # a new Connect click replaces it (the older link stops working)
+        client._set_secret("dropbox_oauth_pending", json.dumps({
+            "nonce": nonce, "csrf": store[CSRF_SESSION_KEY], "verifier": flow.code_verifier,
+            "uid": self.env.uid, "expires": payload["x"]}))
+        if client.api_base_url:
+            url = rewrite_url(url, client.api_base_url)
+        return {"type": "ir.actions.act_url", "url": url, "target": "self"}
+
+    @api.model
+    def _dropbox_oauth_callback(self, params):
+        """Finish the OAuth round trip. Returns ``(client, error message)``; never connects a
+        client other than the one the signed state names, for the user who started it."""
+        state = params.get("state") or ""
+        csrf, sep, signed = state.partition("|")
+        if not sep:
+            return None, _("The answer from Dropbox carries no valid state.")
+        payload = self._dropbox_verify(signed)
+        if not payload or payload.get("d") != self.env.cr.dbname:
+            return None, _("The state of this answer was not issued by this database.")
+        if payload.get("u") != self.env.uid:
+            return None, _("This authorization was started by another user.")
+        client = self.sudo().browse(payload.get("c")).exists()
+        if not client or client.provider != "dropbox":
+            return None, _("The cloud client of this authorization no longer exists.")
+        pending_raw = client._get_secret("dropbox_oauth_pending")
+        pending = json.loads(pending_raw) if pending_raw else {}
+        if not pending or not hmac.compare_digest(str(pending.get("nonce", "")),
+                                                  str(payload.get("n", ""))) \
+                or not hmac.compare_digest(str(pending.get("csrf", "")), csrf):
+            return client, _("This authorization link was already used or replaced by a "
+                             "newer one. Press Connect again.")
+        # consumed now, whatever happens next (single use)
+        client._set_secret("dropbox_oauth_pending", False)
+        if payload.get("x", 0) < time.time():
+            return client, _("This authorization link has expired. Press Connect again.")
+        app_secret = client._get_secret("dropbox_app_secret")
+        flow = client._dropbox_flow({CSRF_SESSION_KEY: pending["csrf"]}, app_secret,
+                                    use_pkce=bool(pending.get("verifier")))
+        if pending.get("verifier"):
+            flow.code_verifier = pending["verifier"]
+        try:
+            result = flow.finish(dict(params))
+        except dropbox.oauth.NotApprovedException:
+            return client, _("Access to Dropbox was not granted.")
+        except (dropbox.oauth.BadRequestException, dropbox.oauth.CsrfException,
+                dropbox.oauth.BadStateException, dropbox.oauth.ProviderException) as exc:
+            return client, _("Dropbox refused the authorization: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - token endpoint errors, network
+            _logger.info("Dropbox token exchange failed for client %s: %s", client.id,
+                         type(exc).__name__)
+            return client, _("Could not obtain a token from Dropbox (%s).", type(exc).__name__)
+        if not result.refresh_token:
+            return client, _("Dropbox gave no refresh token (offline access was not granted).")
+        client._set_secret("dropbox_refresh_token", result.refresh_token)
+        client.write({"dropbox_account": result.account_id})
+        try:
+            client.with_context(dropbox_oauth_done=True).action_connect()
+        except UserError as exc:
+            return client, str(exc)
+        return client, None

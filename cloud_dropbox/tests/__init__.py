@@ -1,0 +1,1 @@
+from . import test_dropbox_oauth, test_dropbox_sync
