@@ -10,6 +10,7 @@ a rename or a move keeps the id. Names are single path segments, never paths.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Optional
 
@@ -192,6 +193,30 @@ def iter_stream(stream, chunk_size=STREAM_CHUNK) -> Iterator[bytes]:
         if not chunk:
             return
         yield chunk
+
+
+def page_after(sort_keys, token, page_size, path=None):
+    """Cut one page out of ``sort_keys`` (``[(key, value)]`` sorted by key, keys being pairs
+    of strings) after the position a previous ``token`` names.
+
+    Tokens name the sort key of the last entry returned, not an offset, so that entries added
+    or removed between two pages make nobody skipped or listed twice. Returns
+    ``(values, next_token_or_None)``; a malformed token raises InvalidRequest.
+    """
+    if token:
+        try:
+            after = json.loads(token)
+            if not (isinstance(after, list) and len(after) == 2
+                    and all(isinstance(part, str) for part in after)):
+                raise ValueError(token)
+            after = tuple(after)
+        except (TypeError, ValueError):
+            raise InvalidRequest("Malformed page token", code="bad_token",
+                                 path=path) from None
+        sort_keys = [(key, value) for key, value in sort_keys if key > after]
+    page = sort_keys[:page_size]
+    more = len(sort_keys) > page_size
+    return [value for _key, value in page], (json.dumps(list(page[-1][0])) if more else None)
 
 
 HASH_FUNCTIONS = {

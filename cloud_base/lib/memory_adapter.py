@@ -17,14 +17,13 @@ from __future__ import annotations
 import collections
 import datetime
 import itertools
-import json
 import threading
 import time
 import uuid
 
 from .adapter import (
     FILE, FOLDER, ChangePage, Change, CloudItem, Conflict, InvalidRequest, NotFound,
-    QuotaExceeded, ResetNeeded, StorageAdapter, iter_stream, sha256_hex,
+    QuotaExceeded, ResetNeeded, StorageAdapter, iter_stream, page_after, sha256_hex,
 )
 
 _STORES = {}
@@ -260,24 +259,8 @@ class MemoryAdapter(StorageAdapter):
             if not parent.is_folder:
                 raise InvalidRequest("Not a folder", code="not_folder", path=parent_id)
             children = self.store.children(parent_id)
-            # the token is the sort key of the last child returned (not an offset), so that
-            # children added or removed between two pages make no other child skipped or
-            # listed twice
-            if page_token:
-                try:
-                    after = json.loads(page_token)
-                    if not (isinstance(after, list) and len(after) == 2
-                            and all(isinstance(part, str) for part in after)):
-                        raise ValueError(page_token)
-                    after = tuple(after)
-                except (TypeError, ValueError):
-                    raise InvalidRequest("Malformed page token", code="bad_token",
-                                         path=parent_id)
-                children = [c for c in children if (c.name.lower(), c.id) > after]
-            page = children[:self.page_size]
-            if len(children) <= self.page_size:
-                return page, None
-            return page, json.dumps([page[-1].name.lower(), page[-1].id])
+            return page_after([((c.name.lower(), c.id), c) for c in children], page_token,
+                              self.page_size, path=parent_id)
         return self._call("list_children", apply)
 
     def create_folder(self, parent_id, name):

@@ -6,7 +6,29 @@ from odoo.tests import TransactionCase
 from odoo.addons.cloud_base.lib.memory_adapter import drop_store, get_store
 
 
-class CloudCase(TransactionCase):
+class CloudTestMixin:
+    """Helpers shared by the core's and the provider add-ons' tests."""
+
+    def rule_for(self, client, model="res.partner", folder="Contacts", **vals):
+        return self.env["cloud.sync.rule"].create(dict({
+            "model_id": self.env["ir.model"]._get(model).id, "folder_name": folder,
+            "client_id": client.id}, **vals))
+
+    def attach(self, record, name="doc.txt", data=b"hello", **vals):
+        return self.env["ir.attachment"].create(dict({
+            "name": name, "raw": data, "res_model": record._name, "res_id": record.id}, **vals))
+
+    def run_queue(self, **kw):
+        self.env.flush_all()
+        return self.env["cloud.task"]._run_queue(time_budget=kw.pop("time_budget", 120), **kw)
+
+    def fast_forward(self):
+        """Make every waiting task due now (skips back-off delays)."""
+        self.env["cloud.task"].search([("state", "=", "pending")]).write(
+            {"next_attempt": "2000-01-01"})
+
+
+class CloudCase(CloudTestMixin, TransactionCase):
     """A connected in-memory client on a fresh store for every test."""
 
     @classmethod
@@ -35,18 +57,9 @@ class CloudCase(TransactionCase):
         return client
 
     def make_rule(self, model="res.partner", folder="Contacts", client=None, **vals):
-        return self.env["cloud.sync.rule"].create(dict({
-            "model_id": self.env["ir.model"]._get(model).id, "folder_name": folder,
-            "client_id": (client or self.client).id}, **vals))
-
-    def attach(self, record, name="doc.txt", data=b"hello", **vals):
-        return self.Attachment.create(dict({
-            "name": name, "raw": data, "res_model": record._name, "res_id": record.id}, **vals))
+        return self.rule_for(client or self.client, model, folder, **vals)
 
     # -- running the engines -------------------------------------------------------------------
-    def run_queue(self, **kw):
-        self.env.flush_all()
-        return self.Task._run_queue(time_budget=kw.pop("time_budget", 120), **kw)
 
     def sync(self, client=None):
         (client or self.client)._prepare_direct()
@@ -55,10 +68,6 @@ class CloudCase(TransactionCase):
     def backward(self, client=None):
         (client or self.client)._enqueue_backward()
         return self.run_queue()
-
-    def fast_forward(self):
-        """Make every waiting task due now (skips back-off delays)."""
-        self.Task.search([("state", "=", "pending")]).write({"next_attempt": "2000-01-01"})
 
     def converge(self, rounds=20, backward=False):
         """Run cycles until a direct planning finds nothing left to do."""

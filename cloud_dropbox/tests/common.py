@@ -5,6 +5,8 @@ import requests
 
 from odoo.tests import TransactionCase
 
+from odoo.addons.cloud_base.tests.common import CloudTestMixin
+
 from cloud_emulators.dropbox import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DropboxEmulator
 
 
@@ -17,7 +19,7 @@ def consent(action):
     return location, {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-class DropboxCase(TransactionCase):
+class DropboxCase(CloudTestMixin, TransactionCase):
     """A client connected to a fresh Dropbox emulator for every test."""
 
     emulator_kwargs = {}
@@ -48,17 +50,7 @@ class DropboxCase(TransactionCase):
         return client
 
     def make_rule(self, client, model="res.partner", folder="Contacts", **vals):
-        return self.env["cloud.sync.rule"].create(dict({
-            "model_id": self.env["ir.model"]._get(model).id, "folder_name": folder,
-            "client_id": client.id}, **vals))
-
-    def attach(self, record, name="doc.txt", data=b"hello"):
-        return self.Attachment.create({"name": name, "raw": data, "res_model": record._name,
-                                       "res_id": record.id})
-
-    def run_queue(self):
-        self.env.flush_all()
-        return self.Task._run_queue(time_budget=120)
+        return self.rule_for(client, model, folder, **vals)
 
     def sync(self, client):
         client._prepare_direct()
@@ -67,9 +59,6 @@ class DropboxCase(TransactionCase):
     def backward(self, client):
         client._enqueue_backward()
         return self.run_queue()
-
-    def fast_forward(self):
-        self.Task.search([("state", "=", "pending")]).write({"next_attempt": "2000-01-01"})
 
     def assertSynced(self, attachment, data):
         attachment.invalidate_recordset()

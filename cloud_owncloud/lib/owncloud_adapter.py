@@ -40,7 +40,7 @@ import requests
 from odoo.addons.cloud_base.lib.adapter import (
     FILE, FOLDER, STREAM_CHUNK, AuthExpired, Change, ChangePage, CloudError, CloudItem,
     Conflict, InvalidRequest, NotFound, QuotaExceeded, RateLimited, ResetNeeded,
-    StorageAdapter, Transient,
+    StorageAdapter, Transient, page_after,
 )
 
 try:  # pyocclient: login/capabilities and OCS shares
@@ -592,31 +592,14 @@ class OwnCloudAdapter(StorageAdapter):
         return entry.item(parent.fileid) if entry else None
 
     def list_children(self, parent_id, page_token=None):
-        after = None
-        if page_token:
-            try:
-                after = json.loads(page_token)
-                if not (isinstance(after, list) and len(after) == 2
-                        and all(isinstance(part, str) for part in after)):
-                    raise ValueError(page_token)
-                after = tuple(after)
-            except (TypeError, ValueError):
-                raise InvalidRequest("Malformed page token", code="bad_token",
-                                     path=str(parent_id)) from None
         entries = self._listing(parent_id)
         parent = entries[0]
         if not parent.is_folder:
             raise InvalidRequest("Not a folder", code="not_folder", path=parent.path)
-        # WebDAV gives the whole folder at once: pages are cut by sort key, not offset, so
-        # that children added or removed between two pages skip or repeat nobody
+        # WebDAV gives the whole folder at once: pages are cut by sort key
         children = sorted(entries[1:], key=lambda e: (e.name, e.fileid or ""))
-        if after:
-            children = [e for e in children if (e.name, e.fileid or "") > after]
-        page = children[:self.page_size]
-        items = [e.item(parent.fileid) for e in page]
-        if len(children) <= self.page_size:
-            return items, None
-        return items, json.dumps([page[-1].name, page[-1].fileid or ""])
+        return page_after([((e.name, e.fileid or ""), e.item(parent.fileid)) for e in children],
+                          page_token, self.page_size, path=str(parent_id))
 
     def _listing(self, folder_id):
         """PROPFIND Depth 1 of a folder by id: the hint is checked by the same request."""

@@ -2,11 +2,13 @@ import uuid
 
 from odoo.tests import TransactionCase
 
+from odoo.addons.cloud_base.tests.common import CloudTestMixin
+
 from cloud_emulators.common import Fault  # noqa: F401 - re-exported for the tests
 from cloud_emulators.owncloud import OwnCloudEmulator
 
 
-class OwnCloudCase(TransactionCase):
+class OwnCloudCase(CloudTestMixin, TransactionCase):
     """One emulator for the class; a fresh ownCloud user (empty storage) per test."""
 
     @classmethod
@@ -39,20 +41,7 @@ class OwnCloudCase(TransactionCase):
         return client
 
     def make_rule(self, client, model="res.partner", folder="Contacts", **vals):
-        return self.env["cloud.sync.rule"].create(dict({
-            "model_id": self.env["ir.model"]._get(model).id, "folder_name": folder,
-            "client_id": client.id}, **vals))
-
-    def attach(self, record, name="doc.txt", data=b"hello"):
-        return self.Attachment.create({"name": name, "raw": data, "res_model": record._name,
-                                       "res_id": record.id})
-
-    def run_queue(self):
-        self.env.flush_all()
-        return self.Task._run_queue(time_budget=60)
-
-    def fast_forward(self):
-        self.Task.search([("state", "=", "pending")]).write({"next_attempt": "2000-01-01"})
+        return self.rule_for(client, model, folder, **vals)
 
     def drain(self, client, rounds=10):
         """Run the queue, retrying failed attempts at once, until nothing is pending."""
