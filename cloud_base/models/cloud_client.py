@@ -14,8 +14,6 @@ _logger = logging.getLogger(__name__)
 _ADAPTERS = {}
 _ADAPTERS_LOCK = threading.Lock()
 
-#: client fields whose change invalidates the cached adapter
-ADAPTER_FIELDS = {"provider", "api_base_url", "options", "root_folder_name", "state"}
 
 
 class CloudClient(models.Model):
@@ -155,9 +153,13 @@ class CloudClient(models.Model):
         clients._drop_adapter()  # ids are reused after a rollback
         return clients
 
+    def _adapter_fields(self):
+        """Fields whose change invalidates the cached adapter (extended by providers)."""
+        return {"provider", "api_base_url", "options", "root_folder_name", "state"}
+
     def write(self, vals):
         res = super().write(vals)
-        if ADAPTER_FIELDS & set(vals):
+        if self._adapter_fields() & set(vals):
             self._drop_adapter()
         return res
 

@@ -93,11 +93,8 @@ class CloudClientDropbox(models.Model):
             client.dropbox_app_secret_set = bool(client._get_secret("dropbox_app_secret"))
             client.dropbox_token_set = bool(client._get_secret("dropbox_refresh_token"))
 
-    def write(self, vals):
-        res = super().write(vals)
-        if DROPBOX_ADAPTER_FIELDS & set(vals):
-            self._drop_adapter()
-        return res
+    def _adapter_fields(self):
+        return super()._adapter_fields() | DROPBOX_ADAPTER_FIELDS
 
     # ------------------------------------------------------------------------------------
     # Adapter

@@ -90,10 +90,11 @@ class CloudClient(models.Model):
                 client._owncloud_check_on_save()
         return clients
 
+    def _adapter_fields(self):
+        return super()._adapter_fields() | OWNCLOUD_FIELDS
+
     def write(self, vals):
         res = super().write(vals)
-        if OWNCLOUD_FIELDS & set(vals):
-            self._drop_adapter()
         if (CREDENTIAL_FIELDS | {"provider"}) & set(vals):
             for client in self.filtered(lambda c: c.provider == "owncloud"):
                 client._owncloud_check_on_save()

@@ -134,17 +134,20 @@ class Emulator:
         with self.lock:
             self._faults.clear()
 
-    def _take_fault(self, route):
+    def _pop_fault(self, key):
+        """Take one use of the first fault planned under ``key`` (a route, or any name)."""
         with self.lock:
-            for key in (route, "*"):
-                queue = self._faults.get(key)
-                if queue:
-                    fault = queue[0]
-                    fault.count -= 1
-                    if fault.count <= 0:
-                        queue.popleft()
-                    return fault
-        return None
+            queue = self._faults.get(key)
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.count -= 1
+            if fault.count <= 0:
+                queue.popleft()
+            return fault
+
+    def _take_fault(self, route):
+        return self._pop_fault(route) or self._pop_fault("*")
 
     # -- to implement ----------------------------------------------------------------------
     def route_of(self, request: Request) -> str:

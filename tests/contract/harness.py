@@ -294,14 +294,9 @@ def _dropbox_harness():
             if fault is None:
                 for group, routes in GROUPS.items():
                     if route in routes:
-                        with self.lock:
-                            queue = self._faults.get(group)
-                            if queue:
-                                fault = queue[0]
-                                fault.count -= 1
-                                if fault.count <= 0:
-                                    queue.popleft()
-                                return fault
+                        fault = self._pop_fault(group)
+                        if fault is not None:
+                            return fault
             return fault
 
     def json_fault(status, error, summary=None, headers=None, count=1):
