@@ -992,14 +992,14 @@ class DriveEmulator(Emulator):
             elif chunk.startswith(b"\n"):
                 chunk = chunk[1:]
             crlf, lf = chunk.find(b"\r\n\r\n"), chunk.find(b"\n\n")
+            # the line ending the client uses for headers also precedes the next boundary;
+            # strip exactly that, or a body ending in a stray \r would lose a byte
             if crlf >= 0 and (lf < 0 or crlf < lf):
-                head, body = chunk[:crlf], chunk[crlf + 4:]
+                head, body, newline = chunk[:crlf], chunk[crlf + 4:], b"\r\n"
             else:
-                head, body = chunk[:lf], chunk[lf + 2:]
-            if body.endswith(b"\r\n"):
-                body = body[:-2]
-            elif body.endswith(b"\n"):
-                body = body[:-1]
+                head, body, newline = chunk[:lf], chunk[lf + 2:], b"\n"
+            if body.endswith(newline):
+                body = body[:-len(newline)]
             headers = {}
             for line in head.decode("latin-1").splitlines():
                 name, _, value = line.partition(":")
