@@ -96,6 +96,14 @@ class CloudClientDropbox(models.Model):
     def _adapter_fields(self):
         return super()._adapter_fields() | DROPBOX_ADAPTER_FIELDS
 
+    def write(self, vals):
+        if "dropbox_team_member" in vals and "dropbox_team_member_id" not in vals:
+            new_member = (vals["dropbox_team_member"] or "").strip()
+            if any((c.dropbox_team_member or "").strip() != new_member for c in self.sudo()):
+                # the id found for the former e-mail is not the new member's: look it up again
+                vals = dict(vals, dropbox_team_member_id=False)
+        return super().write(vals)
+
     # ------------------------------------------------------------------------------------
     # Adapter
     # ------------------------------------------------------------------------------------
@@ -143,7 +151,11 @@ class CloudClientDropbox(models.Model):
             infos = team.team_members_get_info_v2(
                 [dropbox.team.UserSelectorArg.email(email)]).members_info
         except Exception as exc:  # noqa: BLE001
-            from ..lib.dropbox_adapter import translate
+            from ..lib.dropbox_adapter import ValidationError, translate
+            if isinstance(exc, ValidationError):  # refused by the SDK before any request
+                raise cloud.InvalidRequest(
+                    _("The team member %s is neither an e-mail address nor a team member id "
+                      "(dbmid:...).", email), code="team_member_invalid", path=email) from exc
             raise translate(exc, path=email) from exc
         for info in infos:
             if info.is_member_info():

@@ -14,6 +14,11 @@ without a prefix (``/2/files/upload``) are accepted too.
 
 State is one in-memory Dropbox (one namespace, case-insensitive paths) shared by the user account
 and the team members; a change log feeds ``files/list_folder/continue``.
+
+Team routes (``auth: team`` in the API spec, e.g. ``team/members/get_info_v2``) answer only team
+tokens (``issue_token(team=True)``), without ``Dropbox-API-Select-User``; a user token gets the
+real service's 400 "This is a DfB team management function". The user account of the emulator is
+the team admin; :meth:`DropboxEmulator.add_team_member` adds plain members.
 """
 from __future__ import annotations
 
@@ -218,7 +223,14 @@ ROUTES = {
     "sharing/create_shared_link_with_settings": ("api", "rpc", "user"),
     "sharing/list_shared_links": ("api", "rpc", "user"),
     "sharing/revoke_shared_link": ("api", "rpc", "user"),
+    "team/members/get_info_v2": ("api", "rpc", "team"),
 }
+#: UserSelectorArg tags -> the account key they are matched against
+USER_SELECTOR_TAGS = {"team_member_id": "team_member_id", "email": "email",
+                      "external_id": "external_id"}
+#: account keys that are team-member data, not part of users/get_current_account
+MEMBER_ONLY_KEYS = ("uid", "team_member_id", "external_id", "joined_on", "member_status",
+                    "is_admin")
 VOID_ARG_ROUTES = {"users/get_current_account", "users/get_space_usage", "auth/token/revoke"}
 
 
@@ -304,11 +316,15 @@ class DropboxEmulator(Emulator):
         with self.lock:
             self.apps[app_key] = app_secret
 
-    def add_team_member(self, display_name, email=None):
-        """Add a team member; returns its ``team_member_id`` (for ``as_user``)."""
+    def add_team_member(self, display_name, email=None, external_id=None, status="active"):
+        """Add a team member; returns its ``team_member_id`` (for ``as_user``). ``status``
+        (``active``, ``invited``, ``suspended``) is what ``team/members/get_info_v2`` reports."""
         with self.lock:
             acc = self._new_account(display_name, email or
                                     display_name.lower().replace(" ", ".") + "@example.com")
+            acc["external_id"] = external_id
+            acc["member_status"] = status
+            acc["is_admin"] = False
             self.team_members[acc["team_member_id"]] = acc
             return acc["team_member_id"]
 
@@ -441,11 +457,15 @@ class DropboxEmulator(Emulator):
             "is_paired": False,
             "uid": str(10 ** 8 + secrets.randbelow(9 * 10 ** 8)),
             "team_member_id": "dbmid:" + _b64(secrets.token_bytes(27))[:35],
+            "external_id": None,
+            "joined_on": self._stamp(),
+            "member_status": "active",
+            "is_admin": True,  # the first account is the team admin; see add_team_member
         }
         return account
 
     def _account_json(self, account, team_token=False):
-        data = {k: v for k, v in account.items() if k not in ("uid", "team_member_id")}
+        data = {k: v for k, v in account.items() if k not in MEMBER_ONLY_KEYS}
         in_team = self.team_space or team_token
         if in_team:
             data["account_type"] = {".tag": "business"}
@@ -570,7 +590,8 @@ class DropboxEmulator(Emulator):
         if auth == "noauth":
             return getattr(self, "_r_" + route.replace("/", "_"))(request, arg)
         with self.lock:
-            ctx = self._authenticate(request, route)
+            ctx = (self._authenticate_team(request, route) if auth == "team"
+                   else self._authenticate(request, route))
             result = getattr(self, "_r_" + route.replace("/", "_"))(request, arg, ctx)
         return result
 
@@ -655,7 +676,8 @@ class DropboxEmulator(Emulator):
         return value
 
     # -- authentication ----------------------------------------------------------------------
-    def _authenticate(self, request, route):
+    def _access_token(self, request, route):
+        """The valid access token of the request (400 / 401 otherwise)."""
         auth = request.header("authorization")
         if not auth:
             raise self._bad(route, 'Must provide HTTP header "Authorization" or URL parameter '
@@ -668,6 +690,34 @@ class DropboxEmulator(Emulator):
             raise self._auth_error("invalid_access_token")
         if tok.expires_at is not None and self.now() >= tok.expires_at:
             raise self._auth_error("expired_access_token")
+        return tok
+
+    def _authenticate_team(self, request, route):
+        """Team routes: team token only, acting as the team (no Select-User)."""
+        tok = self._access_token(request, route)
+        select_user = request.header("dropbox-api-select-user")
+        select_admin = request.header("dropbox-api-select-admin")
+        self.seen_headers.append({"route": route, "select_user": select_user,
+                                  "select_admin": select_admin,
+                                  "path_root": request.header("dropbox-api-path-root")})
+        if not tok.team:
+            raise self._bad(route, "This is a DfB team management function.  The OAuth 2 access "
+                                   "token you provided is for a specific Dropbox user account "
+                                   "and does not work with this function.")
+        if select_user:
+            raise self._bad(route, 'Unexpected select user header. This API function operates '
+                                   'on the whole team, not on a team member\'s Dropbox')
+        if select_admin and self.team_members.get(select_admin, {}).get("is_admin") is not True:
+            raise self._auth_error("invalid_select_admin")
+        scopes = tok.scope.split()
+        if scopes and "members.read" not in scopes:
+            body = {"error_summary": "missing_scope/..",
+                    "error": {".tag": "missing_scope", "required_scope": "members.read"}}
+            raise _Reply(Response.json(body, status=401))
+        return {"token": tok, "account": None, "team": True}
+
+    def _authenticate(self, request, route):
+        tok = self._access_token(request, route)
         select_user = request.header("dropbox-api-select-user")
         select_admin = request.header("dropbox-api-select-admin")
         path_root = request.header("dropbox-api-path-root")
@@ -1311,6 +1361,61 @@ class DropboxEmulator(Emulator):
         except _PathProblem as exc:
             raise self._route_error({".tag": "path", "path": exc.error})
         return Response.json(self._meta(node))
+
+    # -- team --------------------------------------------------------------------------------
+    def _member_info(self, account):
+        """TeamMemberInfoV2 of a team member (profile + roles)."""
+        profile = {
+            "team_member_id": account["team_member_id"],
+            "account_id": account["account_id"],
+            "email": account["email"],
+            "email_verified": account["email_verified"],
+            "secondary_emails": [],
+            "status": {".tag": account.get("member_status") or "active"},
+            "name": dict(account["name"]),
+            "membership_type": {".tag": "full"},
+            "joined_on": account["joined_on"],
+            "is_directory_restricted": False,
+            "groups": [],
+            "member_folder_id": self.home_namespace_id,
+            "root_folder_id": self.root_namespace_id,
+        }
+        if account.get("external_id"):
+            profile["external_id"] = account["external_id"]
+        roles = []
+        if account.get("is_admin"):
+            roles.append({"role_id": "pid_dbtmr:" + _b64(hashlib.sha256(
+                self.team_id.encode()).digest())[:20], "name": "Team",
+                "description": "Manage everything and access all permissions"})
+        return {"profile": profile, "roles": roles}
+
+    def _r_team_members_get_info_v2(self, request, arg, ctx):
+        route = request.route
+        members = self._field(route, arg, "members", list)
+        infos = []
+        for index, selector in enumerate(members):
+            where = "%s: members: [%d]" % (arg["__where__"], index)
+            tag = selector.get(".tag") if isinstance(selector, dict) else None
+            if tag is None:
+                raise self._bad(route, "%s: expected union with a \".tag\", got %s"
+                                % (where, type(selector).__name__))
+            if tag not in USER_SELECTOR_TAGS:
+                raise self._bad(route, "%s: unknown tag '%s'" % (where, tag))
+            value = selector.get(tag)
+            if not isinstance(value, str):
+                raise self._bad(route, "%s: %s: expected string, got %s"
+                                % (where, tag, type(value).__name__))
+            key = USER_SELECTOR_TAGS[tag]
+            if tag == "email":  # e-mail addresses match case-insensitively
+                found = [a for a in self.team_members.values()
+                         if (a.get(key) or "").lower() == value.lower()]
+            else:
+                found = [a for a in self.team_members.values() if a.get(key) == value]
+            if found:
+                infos.append({".tag": "member_info", **self._member_info(found[0])})
+            else:
+                infos.append({".tag": "id_not_found", "id_not_found": value})
+        return Response.json({"members_info": infos})
 
     # -- sharing -----------------------------------------------------------------------------
     def _link_meta(self, link):

@@ -573,3 +573,87 @@ def test_team_token_as_user(emu):
     plain = dropbox.Dropbox(token, session=make_session(emu.base_url))
     with pytest.raises(BadInputError):  # a team token needs Select-User
         plain.users_get_current_account()
+
+
+def test_team_members_get_info_v2(emu):
+    from dropbox.team import UserSelectorArg
+    ann = emu.add_team_member("Ann Other", email="Ann.Other@example.com", external_id="ext-ann")
+    token = emu.issue_token(team=True)["access_token"]
+    team = dropbox.DropboxTeam(token, session=make_session(emu.base_url),
+                               max_retries_on_rate_limit=0, max_retries_on_error=0)
+    result = team.team_members_get_info_v2([
+        UserSelectorArg.email("ann.other@EXAMPLE.com"),  # e-mails match case-insensitively
+        UserSelectorArg.team_member_id(ann),
+        UserSelectorArg.external_id("ext-ann"),
+        UserSelectorArg.email("emu.user@example.com"),
+        UserSelectorArg.email("nobody@example.com"),
+        UserSelectorArg.team_member_id("dbmid:unknown"),
+    ])
+    infos = result.members_info
+    assert len(infos) == 6  # one answer per selector, in order
+    for info in infos[:3]:
+        assert info.is_member_info()
+        profile = info.get_member_info().profile
+        assert profile.team_member_id == ann
+        assert profile.email == "Ann.Other@example.com"
+        assert profile.external_id == "ext-ann"
+        assert profile.name.display_name == "Ann Other"
+        assert profile.status.is_active() and profile.membership_type.is_full()
+        assert profile.account_id.startswith("dbid:") and profile.joined_on is not None
+        assert profile.root_folder_id == emu.root_namespace_id
+        assert info.get_member_info().roles == []
+    admin = infos[3].get_member_info()
+    assert admin.profile.team_member_id == emu.account["team_member_id"]
+    assert [r.name for r in admin.roles] == ["Team"]
+    assert infos[4].is_id_not_found() and infos[4].get_id_not_found() == "nobody@example.com"
+    assert infos[5].is_id_not_found() and infos[5].get_id_not_found() == "dbmid:unknown"
+    # the id found acts as the member through Dropbox-API-Select-User
+    found = infos[0].get_member_info().profile.team_member_id
+    assert team.as_user(found).users_get_current_account().email == "Ann.Other@example.com"
+    assert emu.seen_headers[-1]["select_user"] == ann
+    assert team.team_members_get_info_v2([]).members_info == []
+
+
+def test_team_members_get_info_v2_team_token_only(emu):
+    from dropbox.team import UserSelectorArg
+    member = emu.add_team_member("Ann Other")
+    selector = [UserSelectorArg.email("ann.other@example.com")]
+    # a user token: 400 "DfB team management function", like the real service
+    user = dropbox.DropboxTeam(emu.issue_token()["access_token"],
+                               session=make_session(emu.base_url), max_retries_on_error=0)
+    with pytest.raises(BadInputError) as exc:
+        user.team_members_get_info_v2(selector)
+    assert "team management function" in exc.value.message
+    # a team token acting as a member has no team routes: refused with Select-User
+    token = emu.issue_token(team=True)["access_token"]
+    r = requests.post(emu.base_url + "/api/2/team/members/get_info_v2",
+                      json={"members": [{".tag": "email", "email": "ann.other@example.com"}]},
+                      headers={"Authorization": "Bearer " + token,
+                               "Dropbox-API-Select-User": member}, timeout=10)
+    assert r.status_code == 400 and "select user" in r.text
+    # not on the content host
+    r = requests.post(emu.base_url + "/content/2/team/members/get_info_v2",
+                      json={"members": []}, headers={"Authorization": "Bearer " + token},
+                      timeout=10)
+    assert r.status_code == 400
+    # malformed selector
+    r = requests.post(emu.base_url + "/api/2/team/members/get_info_v2",
+                      json={"members": [{".tag": "uid", "uid": "1"}]},
+                      headers={"Authorization": "Bearer " + token}, timeout=10)
+    assert r.status_code == 400 and "unknown tag 'uid'" in r.text
+    # expired / unknown team token: 401 like the other routes
+    with pytest.raises(AuthError) as exc:
+        dropbox.DropboxTeam("nope", session=make_session(emu.base_url),
+                            max_retries_on_error=0).team_members_get_info_v2(selector)
+    assert exc.value.error.is_invalid_access_token()
+    # a scoped team token needs members.read
+    scoped = emu.issue_token(team=True, scope="team_data.member")["access_token"]
+    with pytest.raises(AuthError) as exc:
+        dropbox.DropboxTeam(scoped, session=make_session(emu.base_url),
+                            max_retries_on_error=0).team_members_get_info_v2(selector)
+    assert exc.value.error.is_missing_scope()
+    assert exc.value.error.get_missing_scope().required_scope == "members.read"
+    # the team route did not leak into users/get_current_account
+    acc = dropbox.DropboxTeam(token, session=make_session(emu.base_url)).as_user(member) \
+        .users_get_current_account()
+    assert acc.team_member_id == member
