@@ -89,8 +89,6 @@ class CloudClientDirect(models.Model):
 
     def _plan_object_folder(self, rule, record, name, folder):
         Task = self.env["cloud.task"]
-        if folder and folder.state == "detached" and folder.rule_id != rule:
-            folder.write({"state": "synced" if folder.cloud_id else "pending"})
         if not folder:
             folder = self.env["cloud.folder"].create({
                 "name": name, "client_id": self.id, "kind": "object",
