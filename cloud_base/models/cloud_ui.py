@@ -3,8 +3,9 @@
 Kept apart from the sync engine: nothing here changes how files are synced.
 """
 import logging
+from collections import defaultdict
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 
 _logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class CloudClientUi(models.Model):
         return dict(PROVIDER_LOGOS)
 
     @api.model
+    @tools.ormcache("provider")
     def _provider_logo_url(self, provider):
         logos = self._provider_logo_urls()
         if provider in logos:
@@ -152,12 +154,21 @@ class CloudLogUi(models.Model):
     record_name = fields.Char("Record name", compute="_compute_record_name")
 
     def _compute_record_name(self):
+        # one existence check per model, not per line
+        ids_by_model = defaultdict(set)
         for log in self:
-            name = False
             if log.res_model and log.res_id and log.res_model in self.env:
-                record = self.env[log.res_model].browse(log.res_id).exists()
-                name = record.display_name if record else "%s,%s" % (log.res_model, log.res_id)
-            log.record_name = name
+                ids_by_model[log.res_model].add(log.res_id)
+        existing = {model: self.env[model].browse(ids).exists()
+                    for model, ids in ids_by_model.items()}
+        for log in self:
+            records = existing.get(log.res_model)
+            if not (records is not None and log.res_id):
+                log.record_name = False
+            elif log.res_id in records.ids:
+                log.record_name = records.browse(log.res_id).display_name
+            else:
+                log.record_name = "%s,%s" % (log.res_model, log.res_id)
 
 
 class IrAttachmentUi(models.Model):
