@@ -281,6 +281,10 @@ class CloudClient(models.Model):
         self.ensure_one()
         if level != "error" and not self.log_enabled:
             return
+        if self.env.cr.readonly:
+            # read-only requests (e.g. /web/content) cannot write: the server log keeps it
+            _logger.warning("Cloud client %s: %s (%s)", self.name, message, path or "")
+            return
         self.env["cloud.log"].sudo().create({
             "client_id": self.id, "level": level, "message": message,
             "res_model": record._name if record else False,

@@ -1,6 +1,10 @@
+import contextlib
 import io
 import logging
 import os
+import tempfile
+
+import werkzeug.exceptions
 
 from odoo import _, api, fields, models
 from odoo.http import Stream
@@ -17,6 +21,17 @@ EXCLUDED_MIMETYPES = (
     "application/x-javascript", "text/xml", "application/xml", "application/xhtml+xml",
     "image/svg+xml",
 )
+
+
+class TemporaryFileStream(Stream):
+    """A stream over a temporary file, removed as soon as the response holds it open."""
+
+    def get_response(self, *args, **kwargs):
+        try:
+            return super().get_response(*args, **kwargs)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
 
 
 class IrAttachment(models.Model):
@@ -80,12 +95,38 @@ class IrAttachment(models.Model):
             return b""
 
     def _to_http_stream(self):
-        if self._cloud_content_is_remote():
+        if not self._cloud_content_is_remote():
+            return super()._to_http_stream()
+        common = {"mimetype": self.mimetype, "download_name": self.name,
+                  "etag": self.checksum, "public": self.public,
+                  "last_modified": self.write_date}
+        if (self.mimetype or "").startswith("image/"):
+            # images may be resized by /web/image, which needs the bytes anyway
             data = self._cloud_download()
-            return Stream(type="data", data=data, size=len(data), mimetype=self.mimetype,
-                          download_name=self.name, etag=self.checksum, public=self.public,
-                          last_modified=self.write_date)
-        return super()._to_http_stream()
+            return Stream(type="data", data=data, size=len(data), **common)
+        # other files go through a temporary file, so that a large file never sits whole in
+        # memory on its way from the cloud to the browser
+        path = self._cloud_download_to_file()
+        return TemporaryFileStream(type="path", path=path, size=os.path.getsize(path), **common)
+
+    def _cloud_download_to_file(self):
+        self.ensure_one()
+        client = self.sudo().cloud_client_id
+        handle = tempfile.NamedTemporaryFile(prefix="odoo-cloud-", delete=False)
+        try:
+            with handle:
+                for chunk in client._get_adapter().download(self.cloud_item_id):
+                    handle.write(chunk)
+        except cloud.CloudError as exc:
+            os.unlink(handle.name)
+            _logger.warning("Cannot read cloud file %s (%s): %s", self.id, self.name, exc)
+            client._log("error", _("Could not read %(name)s from the cloud: %(error)s",
+                                   name=self.name, error=exc), record=self,
+                        path=self.cloud_item_id)
+            raise werkzeug.exceptions.ServiceUnavailable(
+                _("The file %s could not be read from the cloud; try again later.",
+                  self.name)) from exc
+        return handle.name
 
     # ------------------------------------------------------------------------------------
     # Transitions between local and cloud content

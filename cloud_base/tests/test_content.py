@@ -1,7 +1,11 @@
 import base64
+import glob
+import os
+import tempfile
 
 from odoo.tests import HttpCase, tagged
 
+from odoo.addons.cloud_base.lib.adapter import Transient
 from odoo.addons.cloud_base.lib.memory_adapter import drop_store, get_store
 
 
@@ -42,6 +46,28 @@ class TestContentAccess(HttpCase):
         response = self.url_open("/web/image/%d" % self.image.id)
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.content, self.png)
+
+    def test_large_file_streamed_through_a_temporary_file(self):
+        data = bytes(range(256)) * 40000  # 10 MiB, not an image
+        big = self.env["ir.attachment"].create({
+            "name": "big.bin", "raw": data, "res_model": "res.partner",
+            "res_id": self.partner.id, "mimetype": "application/octet-stream"})
+        self.client._prepare_direct()
+        self.env["cloud.task"]._run_queue(time_budget=60)
+        big.invalidate_recordset()
+        self.assertEqual(big.type, "url")
+        pattern = os.path.join(tempfile.gettempdir(), "odoo-cloud-*")
+        before = set(glob.glob(pattern))
+        self.authenticate("admin", "admin")
+        response = self.url_open("/web/content/%d?download=true" % big.id)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.content, data)
+        self.assertEqual(set(glob.glob(pattern)), before)  # nothing left behind
+        # the cloud is down: a clear error, not an empty file
+        self.client._get_adapter().faults.inject("download", Transient("server down"))
+        response = self.url_open("/web/content/%d?download=true" % big.id)
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(set(glob.glob(pattern)), before)
 
     def test_no_access_no_content(self):
         self.authenticate(None, None)
