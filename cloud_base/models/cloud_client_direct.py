@@ -5,7 +5,7 @@ from odoo import _, models
 
 from ..lib import adapter as cloud
 from ..lib.names import assign_unique, clean_name, with_counter
-from .cloud_task import Deferred
+from .cloud_task import Deferred, TaskBatch
 
 _logger = logging.getLogger(__name__)
 
@@ -19,13 +19,13 @@ class CloudClientDirect(models.Model):
     def _prepare_direct(self):
         """Queue the tasks that bring the cloud in line with Odoo for this client."""
         self.ensure_one()
-        Task = self.env["cloud.task"]
         Folder = self.env["cloud.folder"]
+        queue = TaskBatch(self.env["cloud.task"], self)
         root = self._ensure_root_folder()
         if not root.cloud_id:
-            Task._enqueue(self, "folder_create", folder=root)
+            queue.add("folder_create", folder=root)
         elif root.cloud_name != root.name:
-            Task._enqueue(self, "folder_rename", folder=root)
+            queue.add("folder_rename", folder=root)
         max_len = self._name_limit()
 
         ownership = self.env["cloud.sync.rule"]._ownership()
@@ -36,12 +36,14 @@ class CloudClientDirect(models.Model):
 
         my_rules = self.rule_ids.filtered("active")
         for rule in my_rules:
-            self._plan_rule_folder(rule, root, max_len)
+            self._plan_rule_folder(rule, root, max_len, queue)
+        queue.flush()  # vanished folders may be deleted below: their tasks must exist first
 
         # object folders of this client, one query
         folders = Folder.search([("client_id", "=", self.id), ("kind", "=", "object")])
         by_record = {(f.res_model, f.res_id): f for f in folders}
-        self._plan_vanished_records(folders, owners)
+        self._plan_vanished_records(folders, owners, queue)
+        queue.flush()
 
         for rule in my_rules:
             if rule.model == "ir.attachment":
@@ -58,11 +60,20 @@ class CloudClientDirect(models.Model):
             taken = [f.name for f in rule.folder_id.child_ids
                      if f.res_model != rule.model or f.res_id not in owned_ids]
             names = assign_unique(wanted, taken, max_length=max_len)
+            new_folders = Folder.create([{
+                "name": names[record.id], "client_id": self.id, "kind": "object",
+                "parent_id": rule.folder_id.id, "rule_id": rule.id,
+                "res_model": record._name, "res_id": record.id,
+            } for record in records if (rule.model, record.id) not in by_record])
+            for folder in new_folders:
+                queue.add("folder_create", folder=folder)
             for record in records:
-                self._plan_object_folder(rule, record, names[record.id],
-                                         by_record.get((rule.model, record.id)))
+                folder = by_record.get((rule.model, record.id))
+                if folder:
+                    self._plan_object_folder(rule, names[record.id], folder, queue)
 
-        self._plan_uploads(my_rules, ownership)
+        self._plan_uploads(my_rules, ownership, queue)
+        queue.flush()
         return True
 
     def _name_limit(self):
@@ -71,8 +82,7 @@ class CloudClientDirect(models.Model):
         except Exception:  # noqa: BLE001 - planning must not need the network
             return 255
 
-    def _plan_rule_folder(self, rule, root, max_len):
-        Task = self.env["cloud.task"]
+    def _plan_rule_folder(self, rule, root, max_len, queue):
         name = clean_name(rule.folder_name, max_length=max_len)
         folder = rule.folder_id
         if not folder or folder.client_id != self:
@@ -83,19 +93,12 @@ class CloudClientDirect(models.Model):
         if folder.name != name:
             folder.name = name
         if not folder.cloud_id:
-            Task._enqueue(self, "folder_create", folder=folder)
+            queue.add("folder_create", folder=folder)
         elif folder.cloud_name != folder.name:
-            Task._enqueue(self, "folder_rename", folder=folder)
+            queue.add("folder_rename", folder=folder)
 
-    def _plan_object_folder(self, rule, record, name, folder):
-        Task = self.env["cloud.task"]
-        if not folder:
-            folder = self.env["cloud.folder"].create({
-                "name": name, "client_id": self.id, "kind": "object",
-                "parent_id": rule.folder_id.id, "rule_id": rule.id,
-                "res_model": record._name, "res_id": record.id})
-            Task._enqueue(self, "folder_create", folder=folder)
-            return folder
+    def _plan_object_folder(self, rule, name, folder, queue):
+        """An existing object folder: bring it back, rename or move it as Odoo wants."""
         vals = {}
         if folder.state == "detached":
             vals["state"] = "synced" if folder.cloud_id else "pending"
@@ -108,16 +111,14 @@ class CloudClientDirect(models.Model):
         if vals:
             folder.write(vals)
         if not folder.cloud_id:
-            Task._enqueue(self, "folder_create", folder=folder)
+            queue.add("folder_create", folder=folder)
         elif folder.synced_parent_id != folder.parent_id:
-            Task._enqueue(self, "folder_move", folder=folder)
+            queue.add("folder_move", folder=folder)
         elif folder.cloud_name != folder.name:
-            Task._enqueue(self, "folder_rename", folder=folder)
-        return folder
+            queue.add("folder_rename", folder=folder)
 
-    def _plan_vanished_records(self, folders, owners):
+    def _plan_vanished_records(self, folders, owners, queue):
         """Object folders whose record is deleted (R-DIR-4) or owned elsewhere (R-RULE-9)."""
-        Task = self.env["cloud.task"]
         by_model = {}
         for folder in folders:
             by_model.setdefault(folder.res_model, []).append(folder)
@@ -129,9 +130,8 @@ class CloudClientDirect(models.Model):
             for folder in model_folders:
                 if folder.res_id not in existing:
                     if folder.cloud_id:
-                        Task._enqueue(self, "folder_delete", folder=folder.parent_id,
-                                      payload={"cloud_id": folder.cloud_id,
-                                               "name": folder.name})
+                        queue.add("folder_delete", folder=folder.parent_id,
+                                  payload={"cloud_id": folder.cloud_id, "name": folder.name})
                     # unlinking the folder record also drops the pending deletions of its
                     # files (cascade): the folder deletion takes them along (R-Q-6)
                     folder.child_ids.unlink()
@@ -146,12 +146,9 @@ class CloudClientDirect(models.Model):
                     self._enqueue_reverse_for_folders(folder)
                     folder.state = "detached"
 
-    def _plan_uploads(self, rules, ownership):
+    def _plan_uploads(self, rules, ownership, queue):
         """One upload task per binary attachment of an owned record (R-DIR-2, R-RULE-7)."""
         Attachment = self.env["ir.attachment"].sudo()
-        Task = self.env["cloud.task"]
-        pending = set(Task.search([("client_id", "=", self.id), ("state", "=", "pending"),
-                                   ("type", "=", "file_upload")]).attachment_id.ids)
         for rule in rules:
             ids = ownership.get(rule, [])
             if not ids:
@@ -160,9 +157,7 @@ class CloudClientDirect(models.Model):
                 attachments = Attachment.browse(ids).filtered_domain(
                     Attachment._cloud_syncable_domain())
                 for attachment in attachments:
-                    if attachment.id not in pending:
-                        Task._enqueue(self, "file_upload", folder=rule.folder_id,
-                                      attachment=attachment)
+                    queue.add("file_upload", folder=rule.folder_id, attachment=attachment)
                 continue
             folders = self.env["cloud.folder"].search([
                 ("client_id", "=", self.id), ("kind", "=", "object"),
@@ -172,9 +167,9 @@ class CloudClientDirect(models.Model):
             attachments = Attachment.search(Attachment._cloud_syncable_domain() + [
                 ("res_model", "=", rule.model), ("res_id", "in", ids)])
             for attachment in attachments:
-                if attachment.id not in pending and attachment.res_id in folder_of:
-                    Task._enqueue(self, "file_upload", folder=folder_of[attachment.res_id],
-                                  attachment=attachment)
+                if attachment.res_id in folder_of:
+                    queue.add("file_upload", folder=folder_of[attachment.res_id],
+                              attachment=attachment)
 
     # ------------------------------------------------------------------------------------
     # Folder tasks

@@ -47,6 +47,36 @@ class Deferred(Exception):
         self.delay = delay
 
 
+class TaskBatch:
+    """Tasks queued by one planning run of one client: what is already pending is read once,
+    and the new tasks are created in one go by ``flush()`` (same merging as ``_enqueue``)."""
+
+    def __init__(self, Task, client):
+        self.Task = Task
+        self.client = client
+        self.pending = {}
+        for task in Task.search([("client_id", "=", client.id), ("state", "=", "pending")]):
+            key = (task.type, task.folder_id.id, task.attachment_id.id)
+            self.pending.setdefault(key, []).append(task.payload or {})
+        self.new = []
+
+    def add(self, task_type, folder=None, attachment=None, payload=None):
+        key = (task_type, folder.id if folder else False, attachment.id if attachment else False)
+        payloads = self.pending.setdefault(key, [])
+        if payloads and (not payload or payload in payloads):
+            return
+        payloads.append(payload or {})
+        self.new.append({
+            "type": task_type, "priority": PRIORITIES[task_type], "client_id": self.client.id,
+            "folder_id": key[1], "attachment_id": key[2], "payload": payload or {},
+        })
+
+    def flush(self):
+        if self.new:
+            self.Task.create(self.new)
+            self.new = []
+
+
 class CloudTask(models.Model):
     """Persistent queue of sync work (R-Q-1..6)."""
 

@@ -64,7 +64,7 @@ for size in SIZES:
                                                             client_ids=client.ids))
     row("backward (3 cloud changes)", seconds, ran, queries,
         sum(adapter.calls.values()) - calls)
+    partners.unlink()  # their attachments go with them
     client.unlink()
-    partners.unlink()
     env.cr.commit()
     drop_store(store_name)
