@@ -5,6 +5,7 @@ def uninstall_hook(env):
     """Bring every synced attachment back into Odoo before the module's columns disappear.
 
     Without this, uninstalling would leave url attachments pointing at cloud files with no way
-    to read them through Odoo. Items that cannot be fetched are kept as plain links.
+    to read them through Odoo. Files deleted in the cloud meanwhile stay as plain links (and
+    are logged); any other file that cannot be fetched stops the uninstall.
     """
-    env["cloud.client"].search([("state", "=", "connected")])._reverse_all_now()
+    env["cloud.client"]._release_before_uninstall()

@@ -11,4 +11,5 @@
         "views/cloud_client_views.xml",
     ],
     "installable": True,
+    "uninstall_hook": "uninstall_hook",
 }

@@ -14,4 +14,5 @@
         "views/cloud_client_views.xml",
     ],
     "installable": True,
+    "uninstall_hook": "uninstall_hook",
 }

@@ -123,6 +123,22 @@ class CloudClientReverse(models.Model):
         if self.archive_after_reset:
             self.write({"active": False, "state": "archived", "archive_after_reset": False})
 
+    @api.model
+    def _release_before_uninstall(self, providers=None):
+        """Called by uninstall hooks: bring every synced file of the clients of ``providers``
+        (all when None) back into Odoo, synchronously. Refuses (and so stops the uninstall)
+        when files remain that cannot be fetched, e.g. a client waiting for Reconnect."""
+        domain = [("provider", "in", providers)] if providers else []
+        clients = self.with_context(active_test=False).search(domain)
+        clients.filtered(lambda c: c.state == "connected")._reverse_all_now()
+        left = self.env["ir.attachment"].sudo().search_count([
+            ("cloud_client_id", "in", clients.ids), ("cloud_kind", "=", "file")])
+        if left:
+            raise UserError(_(
+                "%s files still live in the cloud and could not be brought back into Odoo. "
+                "Reconnect their clients (or fix the errors in the sync logs), then "
+                "uninstall again.", left))
+
     def _reverse_all_now(self):
         """Synchronous reverse of every client (used when uninstalling)."""
         for client in self:

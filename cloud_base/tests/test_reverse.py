@@ -82,3 +82,22 @@ class TestReverseSync(CloudCase):
         self.assertTrue(warning)
         self.assertIn("no longer exists", warning.message)
         self.assertEqual(self.docs[1].raw, b"beta")
+
+    def test_r_rev_1_uninstall_brings_files_back_first(self):
+        waiting = self.make_client(self.store_name + "-2", root_folder_name="Other")
+        rule = self.make_rule(folder="Other contacts", client=waiting, sequence=0,
+                              domain="[('id', '=', %d)]" % self.ann.id)
+        self.sync()  # the record moved: its files come back from the first client...
+        self.sync(waiting)  # ...then go up to `waiting`
+        moved = self.docs.filtered(lambda d: d.cloud_client_id == waiting)
+        self.assertEqual(len(moved), 2)
+        waiting.write({"state": "reconnect"})
+        from odoo.exceptions import UserError
+        with self.assertRaises(UserError):  # files of a client waiting for Reconnect
+            self.env["cloud.client"]._release_before_uninstall()
+        waiting.write({"state": "connected"})
+        self.env["cloud.client"]._release_before_uninstall()
+        for doc, data in zip(self.docs, (b"alpha", b"beta")):
+            doc.invalidate_recordset()
+            self.assertEqual((doc.type, doc.raw), ("binary", data))
+        self.assertTrue(rule)
