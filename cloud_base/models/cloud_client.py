@@ -259,11 +259,15 @@ class CloudClient(models.Model):
         self._enqueue_backward()
         return True
 
-    def action_open_tasks(self):
+    def _client_action(self, xmlid):
+        """A window action of ``xmlid`` restricted to this client."""
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("cloud_base.action_cloud_task")
+        action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
         action["domain"] = [("client_id", "=", self.id)]
         return action
+
+    def action_open_tasks(self):
+        return self._client_action("cloud_base.action_cloud_task")
 
     def action_retry_failed(self):
         self.env["cloud.task"].search([("client_id", "in", self.ids),

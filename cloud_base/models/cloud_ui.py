@@ -59,18 +59,12 @@ class CloudClientUi(models.Model):
             client.rule_count = len(client.rule_ids)
 
     def action_open_rules(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "cloud_base.action_cloud_sync_rule")
-        action["domain"] = [("client_id", "=", self.id)]
+        action = self._client_action("cloud_base.action_cloud_sync_rule")
         action["context"] = {"default_client_id": self.id}
         return action
 
     def action_open_logs(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("cloud_base.action_cloud_log")
-        action["domain"] = [("client_id", "=", self.id)]
-        return action
+        return self._client_action("cloud_base.action_cloud_log")
 
     def action_open_failed_tasks(self):
         action = self.action_open_tasks()

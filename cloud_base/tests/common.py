@@ -9,6 +9,14 @@ from odoo.addons.cloud_base.lib.memory_adapter import drop_store, get_store
 class CloudTestMixin:
     """Helpers shared by the core's and the provider add-ons' tests."""
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.Partner = cls.env["res.partner"]
+        cls.Attachment = cls.env["ir.attachment"]
+        cls.Task = cls.env["cloud.task"]
+
     def rule_for(self, client, model="res.partner", folder="Contacts", **vals):
         return self.env["cloud.sync.rule"].create(dict({
             "model_id": self.env["ir.model"]._get(model).id, "folder_name": folder,
@@ -34,10 +42,6 @@ class CloudCase(CloudTestMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        cls.Partner = cls.env["res.partner"]
-        cls.Attachment = cls.env["ir.attachment"]
-        cls.Task = cls.env["cloud.task"]
         cls.partner_model = cls.env["ir.model"]._get("res.partner")
 
     def setUp(self):

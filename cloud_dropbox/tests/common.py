@@ -24,14 +24,6 @@ class DropboxCase(CloudTestMixin, TransactionCase):
 
     emulator_kwargs = {}
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        cls.Partner = cls.env["res.partner"]
-        cls.Attachment = cls.env["ir.attachment"]
-        cls.Task = cls.env["cloud.task"]
-
     def setUp(self):
         super().setUp()
         self.emu = DropboxEmulator(**self.emulator_kwargs).start()

@@ -14,12 +14,8 @@ class OwnCloudCase(CloudTestMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.emulator = OwnCloudEmulator(users={}).start()
         cls.addClassCleanup(cls.emulator.stop)
-        cls.Partner = cls.env["res.partner"]
-        cls.Attachment = cls.env["ir.attachment"]
-        cls.Task = cls.env["cloud.task"]
 
     def setUp(self):
         super().setUp()
