@@ -1,13 +1,14 @@
 {
     "name": "Cloud Storage Sync: Dropbox",
     "summary": "Keep Odoo attachments in Dropbox (personal or team accounts)",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Productivity/Documents",
     "license": "LGPL-3",
     "author": "Cloud Sync Suite",
     "depends": ["cloud_base"],
     "external_dependencies": {"python": ["dropbox"]},
     "data": [
+        "security/ir.model.access.csv",
         "views/cloud_client_views.xml",
     ],
     "installable": True,

@@ -12,5 +12,5 @@ args=(--addons-path="$ODOO_PATH/odoo/addons,$ODOO_PATH/addons,$here" --db_host="
       --data-dir="$here/.test-logs/bench-data" --without-demo=all)
 .venv/bin/python "$ODOO_PATH/odoo-bin" "${args[@]}" -i cloud_base --stop-after-init \
     --log-level=warn >/dev/null
-.venv/bin/python "$ODOO_PATH/odoo-bin" shell "${args[@]}" --log-level=warn \
+CLOUD_BASE_ALLOW_MEMORY_STORAGE=1 .venv/bin/python "$ODOO_PATH/odoo-bin" shell "${args[@]}" --log-level=warn \
     < tests/bench/bench_core.py

@@ -1,8 +1,10 @@
 import logging
+import os
 import threading
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import config
 
 from ..lib import adapter as cloud
 from ..lib.memory_adapter import MemoryAdapter, get_store
@@ -14,6 +16,15 @@ _logger = logging.getLogger(__name__)
 _ADAPTERS = {}
 _ADAPTERS_LOCK = threading.Lock()
 
+#: a developer's explicit permission to use the in-memory storage outside the test suite
+MEMORY_STORAGE_FLAG = "CLOUD_BASE_ALLOW_MEMORY_STORAGE"
+
+
+def memory_storage_allowed(env):
+    """The in-memory storage keeps files in one process's RAM (R-SEC-6): tests only, or a
+    developer who asked for it (environment variable ``CLOUD_BASE_ALLOW_MEMORY_STORAGE=1``)."""
+    return bool(config["test_enable"] or env.registry.in_test_mode()
+                or os.environ.get(MEMORY_STORAGE_FLAG) == "1")
 
 
 class CloudClient(models.Model):
@@ -26,7 +37,7 @@ class CloudClient(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     provider = fields.Selection(
-        [("memory", "Local test storage (in memory)")], required=True, default="memory",
+        [("memory", "Local test storage (in memory, tests only)")], required=True,
         tracking=True,
         help="Where the files go. Each provider add-on (Dropbox, OneDrive/SharePoint, Google "
              "Drive, ownCloud/Nextcloud) adds its own entry.")
@@ -34,7 +45,7 @@ class CloudClient(models.Model):
         [("draft", "Not connected"), ("connected", "Connected"),
          ("reconnect", "Reconnect needed"), ("error", "Error"), ("archived", "Archived")],
         default="draft", required=True, readonly=True, copy=False, tracking=True)
-    state_message = fields.Char(readonly=True, copy=False,
+    state_message = fields.Char(readonly=True, copy=False, groups="base.group_system",
                                 help="Why the client is not connected, as the provider said.")
     root_folder_name = fields.Char(
         default="Odoo", required=True,
@@ -140,7 +151,18 @@ class CloudClient(models.Model):
             for client in self:
                 _ADAPTERS.pop((self.env.cr.dbname, client.id), None)
 
+    @api.constrains("provider")
+    def _check_provider_allowed(self):
+        if any(c.provider == "memory" for c in self) and not memory_storage_allowed(self.env):
+            raise ValidationError(_(
+                "The in-memory storage is for the test suite only: files kept there live in "
+                "one server process's memory and are lost on restart. Choose a cloud "
+                "provider (install its add-on first if it is not listed)."))
+
     def _build_adapter_memory(self):
+        if not memory_storage_allowed(self.env):
+            raise UserError(_("The in-memory storage is for the test suite only; choose a "
+                              "cloud provider for the client %s.", self.name))
         store_name = self.api_base_url or "%s-client-%s" % (self.env.cr.dbname, self.id)
         options = self.options or {}
         return MemoryAdapter(get_store(store_name), page_size=options.get("page_size", 100),
@@ -166,8 +188,14 @@ class CloudClient(models.Model):
     # ------------------------------------------------------------------------------------
     # Connection (R-CON-1, R-CON-3)
     # ------------------------------------------------------------------------------------
+    def _check_manager_rights(self):
+        """Every button of a client may call the provider or write as superuser: check the
+        caller may change the client before anything else (R-SEC-3)."""
+        self.check_access("write")
+
     def action_connect(self):
         """Check the credentials, create the root folder, start the change feed."""
+        self._check_manager_rights()
         for client in self:
             client._drop_adapter()
             try:
@@ -231,6 +259,7 @@ class CloudClient(models.Model):
                 partner_ids=admins.ids, subtype_xmlid="mail.mt_comment")
 
     def action_reconnect(self):
+        self._check_manager_rights()
         return self.action_connect()
 
     # ------------------------------------------------------------------------------------
@@ -242,12 +271,14 @@ class CloudClient(models.Model):
                 raise UserError(_("The client %s is not connected.", client.name))
 
     def action_sync_now(self):
+        self._check_manager_rights()
         self._check_connected()
         for client in self:
             client._prepare_direct()
         return self._notify(_("Direct sync queued."))
 
     def action_backward_sync_now(self):
+        self._check_manager_rights()
         self._check_connected()
         for client in self:
             client._enqueue_backward()
@@ -255,6 +286,7 @@ class CloudClient(models.Model):
 
     def action_confirm_deletions(self):
         """Let the next backward run apply a mass deletion it stopped at (R-SAFE-2)."""
+        self._check_manager_rights()
         self.write({"deletion_confirmation_given": True})
         self._enqueue_backward()
         return True
@@ -262,6 +294,7 @@ class CloudClient(models.Model):
     def _client_action(self, xmlid):
         """A window action of ``xmlid`` restricted to this client."""
         self.ensure_one()
+        self._check_manager_rights()
         action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
         action["domain"] = [("client_id", "=", self.id)]
         return action
@@ -270,6 +303,7 @@ class CloudClient(models.Model):
         return self._client_action("cloud_base.action_cloud_task")
 
     def action_retry_failed(self):
+        self._check_manager_rights()
         self.env["cloud.task"].search([("client_id", "in", self.ids),
                                        ("state", "=", "failed")]).action_retry()
         return True

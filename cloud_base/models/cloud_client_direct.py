@@ -131,7 +131,8 @@ class CloudClientDirect(models.Model):
                 if folder.res_id not in existing:
                     if folder.cloud_id:
                         queue.add("folder_delete", folder=folder.parent_id,
-                                  payload={"cloud_id": folder.cloud_id, "name": folder.name})
+                                  payload={"cloud_id": folder.cloud_id, "name": folder.name,
+                                           "kind": folder.kind})
                     # unlinking the folder record also drops the pending deletions of its
                     # files (cascade): the folder deletion takes them along (R-Q-6)
                     folder.child_ids.unlink()
@@ -260,12 +261,42 @@ class CloudClientDirect(models.Model):
 
     def _task_folder_delete(self, task, adapter):
         payload = task.payload or {}
+        if not self._may_delete_cloud_item(task, payload.get("cloud_id"), folder_kind="object"):
+            return
         try:
             adapter.delete(payload["cloud_id"])
         except cloud.NotFound:
             pass
         self._log("success", _("Folder deleted: %s", payload.get("name")),
                   path=payload.get("cloud_id"), task=task)
+
+    def _may_delete_cloud_item(self, task, cloud_id, folder_kind=None):
+        """Re-check when a delete task runs that it deletes only what the engine owns (R-SEC-1):
+        never a folder the suite still manages (root, rule, object folders...), never an item
+        another attachment still stands for, and a folder only when the planner deleted the
+        object folder of a vanished record."""
+        if not cloud_id:
+            return False
+        if folder_kind and (task.payload or {}).get("kind") != folder_kind:
+            self._refuse_deletion(task, cloud_id, _("the task was not planned for an %s "
+                                                     "folder", folder_kind))
+            return False
+        managed = self.env["cloud.folder"].search_count([
+            ("client_id", "=", self.id), ("cloud_id", "=", cloud_id)], limit=1)
+        if managed or self.root_folder_id.cloud_id == cloud_id:
+            self._refuse_deletion(task, cloud_id, _("it is a folder the suite manages"))
+            return False
+        still_used = self.env["ir.attachment"].sudo().search_count([
+            ("cloud_client_id", "=", self.id), ("cloud_item_id", "=", cloud_id)], limit=1)
+        if still_used:
+            self._refuse_deletion(task, cloud_id, _("another attachment still refers to it"))
+            return False
+        return True
+
+    def _refuse_deletion(self, task, cloud_id, reason):
+        self._log("warning", _("Cloud item %(item)s was not deleted: %(reason)s.",
+                               item=(task.payload or {}).get("name") or cloud_id,
+                               reason=reason), path=cloud_id, task=task)
 
     # ------------------------------------------------------------------------------------
     # File tasks
@@ -372,8 +403,14 @@ class CloudClientDirect(models.Model):
 
     def _task_file_delete(self, task, adapter):
         payload = task.payload or {}
+        cloud_id = payload.get("cloud_id")
+        if not self._may_delete_cloud_item(task, cloud_id):
+            return
         try:
-            adapter.delete(payload["cloud_id"])
+            if adapter.get_item(cloud_id).is_folder:
+                self._refuse_deletion(task, cloud_id, _("it is a folder, not a file"))
+                return
+            adapter.delete(cloud_id)
         except cloud.NotFound:
             pass
         self._log("success", _("File deleted: %s", payload.get("name")),

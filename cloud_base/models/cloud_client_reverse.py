@@ -27,6 +27,7 @@ class CloudClientReverse(models.Model):
 
     def action_reset(self):
         """R-CON-4: disconnect after bringing every synced file back (cloud files stay)."""
+        self._check_manager_rights()
         for client in self:
             if client.state not in ("connected", "reconnect", "error"):
                 raise UserError(_("Only a connected client can be reset."))
@@ -46,6 +47,7 @@ class CloudClientReverse(models.Model):
                               "client first: this brings them back into Odoo.", synced))
 
     def action_archive_client(self):
+        self._check_manager_rights()
         for client in self:
             client.archive_after_reset = True
             if client.state == "connected":

@@ -26,6 +26,7 @@ class CloudLog(models.Model):
 
     def action_open_record(self):
         self.ensure_one()
+        self.check_access("read")
         return {"type": "ir.actions.act_window", "res_model": self.res_model,
                 "res_id": self.res_id, "view_mode": "form", "target": "current"}
 

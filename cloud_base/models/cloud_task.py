@@ -127,11 +127,13 @@ class CloudTask(models.Model):
         })
 
     def action_retry(self):
+        self.check_access("write")
         self.write({"state": "pending", "attempts": 0, "next_attempt": fields.Datetime.now(),
                     "last_error": False})
         return True
 
     def action_cancel(self):
+        self.check_access("write")
         self.filtered(lambda t: t.state in ("pending", "failed")).write({"state": "cancelled"})
         return True
 

@@ -72,6 +72,7 @@ class CloudClientUi(models.Model):
         return action
 
     def action_retry_failed_notify(self):
+        self._check_manager_rights()
         count = self.env["cloud.task"].search_count([("client_id", "in", self.ids),
                                                      ("state", "=", "failed")])
         self.action_retry_failed()

@@ -3,10 +3,12 @@ import io
 import logging
 import os
 import tempfile
+import weakref
 
 import werkzeug.exceptions
 
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
 from odoo.http import Stream
 
 from ..lib import adapter as cloud
@@ -23,15 +25,41 @@ EXCLUDED_MIMETYPES = (
 )
 
 
+#: the fields of an attachment that only the sync engine writes (R-SEC-1)
+CLOUD_FIELDS = frozenset({"cloud_client_id", "cloud_folder_id", "cloud_item_id", "cloud_kind",
+                          "cloud_size", "cloud_hash"})
+
+
+def _remove_file(path):
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+class CloudReadError(UserError):
+    """The content of a synced file could not be read from the cloud."""
+
+
 class TemporaryFileStream(Stream):
-    """A stream over a temporary file, removed as soon as the response holds it open."""
+    """A stream over a temporary file, removed as soon as the response holds it open, and in
+    any case when the stream is dropped (``/web/image`` reads it and never asks for a response;
+    a placeholder may replace it)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._temporary_path = self.path
+        self._cleanup = weakref.finalize(self, _remove_file, self.path)
 
     def get_response(self, *args, **kwargs):
         try:
             return super().get_response(*args, **kwargs)
         finally:
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)
+            self._cleanup()
+
+    def read(self):
+        try:
+            return super().read()
+        finally:
+            self._cleanup()
 
 
 class IrAttachment(models.Model):
@@ -79,20 +107,28 @@ class IrAttachment(models.Model):
         super(IrAttachment, self - remote)._compute_raw()
 
     def _cloud_download(self):
-        """The content of a synced file, streamed from the cloud through the adapter."""
+        """The content of a synced file, streamed from the cloud through the adapter.
+
+        Never answers empty bytes for a file it could not read (R-SEC-7): a copy, an e-mail or
+        a report made while the cloud is down must fail, not carry an empty file."""
         self.ensure_one()
         client = self.sudo().cloud_client_id
         if not client:
-            return b""
+            raise CloudReadError(_("The file %s lives in a cloud storage that is no longer "
+                                   "configured; its content cannot be read.", self.name))
         try:
             adapter = client._get_adapter()
             return b"".join(adapter.download(self.cloud_item_id))
-        except cloud.CloudError as exc:
-            _logger.warning("Cannot read cloud file %s (%s): %s", self.id, self.name, exc)
-            client._log("error", _("Could not read %(name)s from the cloud: %(error)s",
-                                   name=self.name, error=exc), record=self,
-                        path=self.cloud_item_id)
-            return b""
+        except (cloud.CloudError, UserError) as exc:
+            self._cloud_read_failed(client, exc)
+            raise CloudReadError(_("The file %s could not be read from the cloud; try again "
+                                   "later.", self.name)) from exc
+
+    def _cloud_read_failed(self, client, error):
+        _logger.warning("Cannot read cloud file %s (%s): %s", self.id, self.name, error)
+        client._log("error", _("Could not read %(name)s from the cloud: %(error)s",
+                               name=self.name, error=error), record=self,
+                    path=self.cloud_item_id)
 
     def _to_http_stream(self):
         if not self._cloud_content_is_remote():
@@ -102,7 +138,10 @@ class IrAttachment(models.Model):
                   "last_modified": self.write_date}
         if (self.mimetype or "").startswith("image/"):
             # images may be resized by /web/image, which needs the bytes anyway
-            data = self._cloud_download()
+            try:
+                data = self._cloud_download()
+            except CloudReadError as exc:
+                raise werkzeug.exceptions.ServiceUnavailable(str(exc)) from exc
             return Stream(type="data", data=data, size=len(data), **common)
         # other files go through a temporary file, so that a large file never sits whole in
         # memory on its way from the cloud to the browser
@@ -112,17 +151,18 @@ class IrAttachment(models.Model):
     def _cloud_download_to_file(self):
         self.ensure_one()
         client = self.sudo().cloud_client_id
+        if not client:
+            raise werkzeug.exceptions.ServiceUnavailable(
+                _("The file %s lives in a cloud storage that is no longer configured.",
+                  self.name))
         handle = tempfile.NamedTemporaryFile(prefix="odoo-cloud-", delete=False)
         try:
             with handle:
                 for chunk in client._get_adapter().download(self.cloud_item_id):
                     handle.write(chunk)
-        except cloud.CloudError as exc:
+        except (cloud.CloudError, UserError) as exc:
             os.unlink(handle.name)
-            _logger.warning("Cannot read cloud file %s (%s): %s", self.id, self.name, exc)
-            client._log("error", _("Could not read %(name)s from the cloud: %(error)s",
-                                   name=self.name, error=exc), record=self,
-                        path=self.cloud_item_id)
+            self._cloud_read_failed(client, exc)
             raise werkzeug.exceptions.ServiceUnavailable(
                 _("The file %s could not be read from the cloud; try again later.",
                   self.name)) from exc
@@ -212,9 +252,50 @@ class IrAttachment(models.Model):
     # ------------------------------------------------------------------------------------
     # Odoo-side changes of synced files
     # ------------------------------------------------------------------------------------
+    # ------------------------------------------------------------------------------------
+    # The cloud fields belong to the engine (R-SEC-1)
+    # ------------------------------------------------------------------------------------
+    def _cloud_engine_mode(self):
+        """True inside the sync engine: superuser *and* its explicit context key. A user can
+        put any key in the context of an RPC call, but cannot become superuser."""
+        return self.env.su and bool(self.env.context.get("cloud_sync"))
+
+    def _cloud_check_engine_fields(self, vals_list):
+        if self._cloud_engine_mode():
+            return
+        for vals in vals_list:
+            touched = CLOUD_FIELDS.intersection(name for name, value in vals.items() if value)
+            if touched:
+                raise AccessError(_(
+                    "Only the cloud sync engine may set the cloud fields of an attachment "
+                    "(%s).", ", ".join(sorted(touched))))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._cloud_check_engine_fields(vals_list)
+        return super().create(vals_list)
+
+    def copy_data(self, default=None):
+        # a copy is a new, local attachment: never a second owner of the same cloud item
+        default = dict(default or {})
+        self._cloud_check_engine_fields([default])
+        vals_list = super().copy_data(default=default)
+        for attachment, vals in zip(self, vals_list, strict=True):
+            for name in CLOUD_FIELDS:
+                vals.pop(name, None)
+            if attachment._cloud_is_file() and "raw" in vals:
+                # the copy holds the bytes read from the cloud (or the copy fails, R-SEC-7)
+                vals.update(type="binary", url=False)
+        return vals_list
+
     def write(self, vals):
+        if CLOUD_FIELDS & set(vals) and not self._cloud_engine_mode():
+            # clearing is refused too: it would orphan a cloud file Odoo no longer tracks
+            raise AccessError(_("Only the cloud sync engine may change the cloud fields of an "
+                                "attachment (%s).",
+                                ", ".join(sorted(CLOUD_FIELDS & set(vals)))))
         edited = self.browse()
-        if ("raw" in vals or "datas" in vals) and not self.env.context.get("cloud_sync"):
+        if ("raw" in vals or "datas" in vals) and not self._cloud_engine_mode():
             edited = self.filtered(lambda a: a.cloud_kind == "file" and a.cloud_item_id)
             if edited:
                 vals = dict(vals, type="binary")
@@ -226,7 +307,7 @@ class IrAttachment(models.Model):
         return res
 
     def unlink(self):
-        if not self.env.context.get("cloud_sync"):
+        if not self._cloud_engine_mode():
             synced = self.sudo().filtered(lambda a: a.cloud_kind == "file" and a.cloud_item_id
                                           and a.cloud_client_id)
             for attachment in synced:

@@ -7,3 +7,4 @@ from . import test_safety
 from . import test_content
 from . import test_performance
 from . import test_ui_tours
+from . import test_security

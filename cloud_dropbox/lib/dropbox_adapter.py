@@ -62,6 +62,8 @@ HOST_PREFIXES = {"api.dropboxapi.com": "/api", "api.dropbox.com": "/api",
                  "content.dropboxapi.com": "/content", "notify.dropboxapi.com": "/notify",
                  "www.dropbox.com": "/www", "dropbox.com": "/www"}
 MiB = 1024 * 1024
+#: R-SEC-5: no shared links / team-only links / public links
+LINK_POLICIES = ("none", "team", "public")
 
 
 # ------------------------------------------------------------------------------------------
@@ -217,7 +219,11 @@ class DropboxAdapter(StorageAdapter):
     (naive UTC datetime). ``team_member_id`` makes a team token act as that member
     (``Dropbox-API-Select-User``); ``use_team_root`` puts every path on the team space root
     (``Dropbox-API-Path-Root``). ``base_url`` redirects the SDK's traffic to an emulator.
-    ``no_shared_links``: links are plain ``https://www.dropbox.com/home/<path>`` URLs.
+    ``link_policy`` (R-SEC-5): ``none`` (plain ``https://www.dropbox.com/home/<path>`` URLs,
+    nothing shared), ``team`` (team-only shared links) or ``public``. Without it, the legacy
+    ``no_shared_links`` flag decides (``none`` / ``public``); the Odoo client always passes an
+    explicit policy. Links this adapter *created* are kept in :attr:`created_links`
+    (item id -> url) until the caller takes them with :meth:`pop_created_link`.
     """
 
     hash_kind = "dropbox"
@@ -227,7 +233,8 @@ class DropboxAdapter(StorageAdapter):
 
     def __init__(self, refresh_token=None, app_key=None, app_secret=None, access_token=None,
                  access_token_expiration=None, team=False, team_member_id=None,
-                 use_team_root=False, base_url=None, no_shared_links=False, page_size=1000,
+                 use_team_root=False, base_url=None, no_shared_links=False, link_policy=None,
+                 page_size=1000,
                  chunk_threshold=None, chunk_size=None, timeout=60,
                  max_retries_on_rate_limit=0, session=None):
         if dropbox is None:  # pragma: no cover
@@ -241,7 +248,13 @@ class DropboxAdapter(StorageAdapter):
         self.team_member_id = team_member_id or None
         self.use_team_root = bool(use_team_root)
         self.base_url = base_url or None
-        self.no_shared_links = bool(no_shared_links)
+        if link_policy is None:
+            link_policy = "none" if no_shared_links else "public"
+        if link_policy not in LINK_POLICIES:
+            raise InvalidRequest("Unknown link policy %r" % link_policy, code="link_policy")
+        self.link_policy = link_policy
+        self.no_shared_links = link_policy == "none"
+        self.created_links = {}
         self.page_size = max(1, min(int(page_size or 1000), 2000))
         self.timeout = timeout
         self.max_retries_on_rate_limit = max_retries_on_rate_limit
@@ -654,8 +667,17 @@ class DropboxAdapter(StorageAdapter):
             path = self._metadata(item.id).path_display
         return self.home_url(path)
 
+    def is_team_account(self):
+        """Does the connected account belong to a Dropbox team (Business)?"""
+        return getattr(self._current_account(), "team", None) is not None
+
     def _link_settings(self):
-        """Team-only links where the team's policy says so; public otherwise."""
+        """Settings of a new link under the policy: team-only for ``team``; for ``public``,
+        team-only anyway where the team's own policy demands it."""
+        if self.link_policy == "team":
+            return dbx_sharing.SharedLinkSettings(
+                requested_visibility=dbx_sharing.RequestedVisibility.team_only,
+                audience=dbx_sharing.LinkAudience.team)
         account = self._current_account()
         team = getattr(account, "team", None)
         if team is None:
@@ -666,25 +688,62 @@ class DropboxAdapter(StorageAdapter):
                 requested_visibility=dbx_sharing.RequestedVisibility.team_only)
         return None
 
+    @staticmethod
+    def _is_public(link):
+        permissions = getattr(link, "link_permissions", None)
+        resolved = getattr(permissions, "resolved_visibility", None)
+        return resolved is not None and resolved.is_public()
+
     def share_link(self, item_id):
-        if self.no_shared_links:
+        if self.link_policy == "none":
             return self.home_url(self._metadata(item_id).path_display)
         settings = self._link_settings()
         try:
             link = self._call("sharing_create_shared_link_with_settings", item_id, settings,
                               _path=item_id)
-            return link.url
         except Conflict:
-            pass  # shared_link_already_exists: reuse it
+            pass  # shared_link_already_exists: reuse it (not created by the suite)
         except InvalidRequest as exc:
             if "settings_error" not in (exc.code or ""):
                 raise
+            if self.link_policy == "team":
+                raise InvalidRequest(
+                    "Dropbox refused a team-only link: this account is not part of a Dropbox "
+                    "team (choose the link policy 'No shared links')",
+                    code=exc.code, path=item_id) from exc
+        else:
+            if self.link_policy == "team" and self._is_public(link):
+                # never leave a public link behind when the policy says team only
+                self.revoke_link(link.url)
+                raise InvalidRequest("Dropbox made a public link instead of a team-only one",
+                                     code="settings_error/public", path=item_id)
+            with self._lock:
+                self.created_links[item_id] = link.url
+            return link.url
         links = self._call("sharing_list_shared_links", path=item_id, direct_only=True,
                            _path=item_id).links
         if links:
             return links[0].url
         raise NotFound("No shared link could be made", code="shared_link_not_found",
                        path=item_id)
+
+    def pop_created_link(self, item_id, url=None):
+        """The url of the link this adapter created for ``item_id`` (then forgotten)."""
+        with self._lock:
+            created = self.created_links.get(item_id)
+            if created is not None and (url is None or url == created):
+                return self.created_links.pop(item_id)
+        return None
+
+    def revoke_link(self, url):
+        """Revoke a shared link; True when revoked or already gone."""
+        try:
+            self._call("sharing_revoke_shared_link", url, _path=url)
+        except (NotFound, InvalidRequest) as exc:
+            if "not_found" not in (exc.code or ""):
+                raise
+            return True  # shared_link_not_found: already gone (e.g. with its file)
+        return True
 
 
 class _IncrementalDropboxHash:

@@ -7,7 +7,7 @@ import secrets
 import time
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools.misc import hmac as odoo_hmac
 
 from odoo.addons.cloud_base.lib import adapter as cloud
@@ -38,7 +38,24 @@ CSRF_SESSION_KEY = "dropbox-auth-csrf-token"
 #: client fields whose change rebuilds the adapter
 DROPBOX_ADAPTER_FIELDS = {"dropbox_app_key", "dropbox_app_secret", "dropbox_team",
                           "dropbox_team_member", "dropbox_team_member_id",
-                          "dropbox_use_team_root", "dropbox_no_shared_links"}
+                          "dropbox_use_team_root", "dropbox_link_policy"}
+
+#: R-SEC-5: the link policy of a Dropbox client
+LINK_POLICY_SELECTION = [
+    ("none", "No shared links"),
+    ("team", "Team-only shared links"),
+    ("public", "Public shared links"),
+]
+LINK_POLICY_HELP = (
+    "Which link Odoo stores for each synced file. "
+    "No shared links: a plain https://www.dropbox.com/home/<path> link, nothing is shared "
+    "(a Dropbox login with access to the file is needed). "
+    "Team-only shared links: a Dropbox shared link only members of your Dropbox team can open "
+    "(team/Business accounts only). "
+    "Public shared links: anyone who gets the link can open the file. "
+    "Empty: decided when connecting (team-only for team accounts, none otherwise). "
+    "Links created by Odoo are revoked when the client is reset or a file is brought back "
+    "into Odoo.")
 
 
 class CloudClientDropbox(models.Model):
@@ -73,10 +90,12 @@ class CloudClientDropbox(models.Model):
     dropbox_use_team_root = fields.Boolean(
         "Use the team space", groups="base.group_system",
         help="Put the root folder in the team space instead of the member's own folder.")
-    dropbox_no_shared_links = fields.Boolean(
-        "No shared links", groups="base.group_system",
-        help="Do not create Dropbox shared links: files and folders open through "
-             "https://www.dropbox.com/home/<path> (a Dropbox login with access is needed).")
+    dropbox_link_policy = fields.Selection(
+        LINK_POLICY_SELECTION, "Link policy", groups="base.group_system", help=LINK_POLICY_HELP)
+    dropbox_account_kind = fields.Selection(
+        [("personal", "Personal"), ("team", "Team (Business)")], "Dropbox account kind",
+        readonly=True, copy=False, groups="base.group_system",
+        help="Known once connected: whether the Dropbox account belongs to a team.")
     dropbox_account = fields.Char("Dropbox account", readonly=True, copy=False)
 
     # ------------------------------------------------------------------------------------
@@ -105,6 +124,97 @@ class CloudClientDropbox(models.Model):
         return super().write(vals)
 
     # ------------------------------------------------------------------------------------
+    # Link policy (R-SEC-5)
+    # ------------------------------------------------------------------------------------
+    @api.constrains("dropbox_link_policy", "dropbox_account_kind")
+    def _check_dropbox_link_policy(self):
+        for client in self.sudo():
+            if client.provider == "dropbox" and client.dropbox_link_policy == "team" \
+                    and client.dropbox_account_kind == "personal":
+                raise ValidationError(client._dropbox_team_refused_message())
+
+    def _dropbox_team_refused_message(self):
+        return _("Team-only links need a Dropbox team (Business) account, but %(client)s is "
+                 "connected to a personal Dropbox account. Choose 'No shared links' (or, "
+                 "deliberately, 'Public shared links').", client=self.name)
+
+    def _connect(self):
+        if self.provider != "dropbox":
+            return super()._connect()
+        client = self.sudo()
+        adapter = self._get_adapter()
+        is_team = adapter.is_team_account()
+        kind = "team" if is_team else "personal"
+        policy = client.dropbox_link_policy
+        if policy == "team" and not is_team:
+            # refused before anything is created: no half-configured client
+            raise cloud.InvalidRequest(self._dropbox_team_refused_message(),
+                                       code="link_policy_team_on_personal")
+        vals = {}
+        if client.dropbox_account_kind != kind:
+            vals["dropbox_account_kind"] = kind
+        if not policy:
+            vals["dropbox_link_policy"] = "team" if is_team else "none"
+        if vals:
+            client.write(vals)
+            if "dropbox_link_policy" in vals:
+                # the adapter was built with the undecided policy: rebuild it
+                self._drop_adapter()
+        return super()._connect()
+
+    def _item_url(self, adapter, item):
+        url = super()._item_url(adapter, item)
+        if self.provider == "dropbox" and url and hasattr(adapter, "pop_created_link"):
+            created = adapter.pop_created_link(item.id, url)
+            if created:
+                self.env["cloud.dropbox.link"].sudo().create({
+                    "client_id": self.id, "item_id": item.id, "url": created})
+        return url
+
+    def _dropbox_revoke_links(self, links):
+        """Revoke links the suite created; a failure is logged, never blocks the caller."""
+        if not links:
+            return
+        try:
+            adapter = self._get_adapter()
+        except (cloud.CloudError, UserError) as exc:
+            _logger.warning("Dropbox client %s: cannot revoke %s shared links: %s",
+                            self.id, len(links), exc)
+            self._log("warning", _("%(count)s Dropbox shared links could not be revoked: "
+                                   "%(error)s", count=len(links), error=exc))
+            return
+        for link in links:
+            try:
+                adapter.revoke_link(link.url)
+            except cloud.CloudError as exc:
+                _logger.warning("Dropbox client %s: could not revoke the shared link of %s: "
+                                "%s", self.id, link.item_id, exc)
+                self._log("warning", _("The Dropbox shared link %(url)s could not be "
+                                       "revoked: %(error)s", url=link.url, error=exc),
+                          path=link.item_id)
+                continue
+            link.unlink()
+
+    def _task_reverse(self, task, adapter):
+        attachment = task.attachment_id.sudo()
+        item_id = attachment.cloud_item_id if attachment else False
+        result = super()._task_reverse(task, adapter)
+        if self.provider == "dropbox" and item_id:
+            still_synced = self.env["ir.attachment"].sudo().search_count([
+                ("cloud_client_id", "=", self.id), ("cloud_item_id", "=", item_id)])
+            if not still_synced:
+                self._dropbox_revoke_links(self.env["cloud.dropbox.link"].sudo().search([
+                    ("client_id", "=", self.id), ("item_id", "=", item_id)]))
+        return result
+
+    def _finish_reset(self):
+        if self.provider == "dropbox" and self.state in ("connected", "error"):
+            # links of files that went away meanwhile (replaced versions, deleted files)
+            self._dropbox_revoke_links(self.env["cloud.dropbox.link"].sudo().search([
+                ("client_id", "=", self.id)]))
+        return super()._finish_reset()
+
+    # ------------------------------------------------------------------------------------
     # Adapter
     # ------------------------------------------------------------------------------------
     def _dropbox_member_id(self):
@@ -119,7 +229,8 @@ class CloudClientDropbox(models.Model):
             app_key=self.dropbox_app_key, app_secret=self._get_secret("dropbox_app_secret"),
             team=self.dropbox_team, team_member_id=self._dropbox_member_id() or None,
             use_team_root=self.dropbox_use_team_root, base_url=self.api_base_url or None,
-            no_shared_links=self.dropbox_no_shared_links,
+            # R-SEC-5: an undecided policy never means public links
+            link_policy=self.dropbox_link_policy or "none",
             page_size=options.get("page_size", 1000),
             chunk_threshold=options.get("chunk_threshold"),
             chunk_size=options.get("chunk_size"),
@@ -169,6 +280,7 @@ class CloudClientDropbox(models.Model):
     # Connect / Reconnect (R-CON-1, R-CON-3)
     # ------------------------------------------------------------------------------------
     def action_connect(self):
+        self._check_manager_rights()  # before the signed state or any call (R-SEC-3)
         dropbox_clients = self.filtered(lambda c: c.provider == "dropbox")
         if dropbox_clients and not self.env.context.get("dropbox_oauth_done"):
             self.ensure_one()
@@ -178,6 +290,7 @@ class CloudClientDropbox(models.Model):
 
     def action_dropbox_authorize(self):
         """Go through Dropbox's consent page again (e.g. other account or new scopes)."""
+        self._check_manager_rights()
         self.ensure_one()
         return self._dropbox_authorize_action()
 
@@ -295,3 +408,14 @@ class CloudClientDropbox(models.Model):
         except UserError as exc:
             return client, str(exc)
         return client, None
+
+
+class CloudDropboxLink(models.Model):
+    """A Dropbox shared link the suite created (R-SEC-5): revoked on reset or when its file is
+    brought back into Odoo."""
+    _name = "cloud.dropbox.link"
+    _description = "Dropbox shared link created by the sync suite"
+
+    client_id = fields.Many2one("cloud.client", required=True, ondelete="cascade", index=True)
+    item_id = fields.Char("Dropbox item id", required=True, index=True)
+    url = fields.Char(required=True)

@@ -64,7 +64,7 @@ class TestDropboxOAuth(HttpCase):
         self.assertTrue(client.change_cursor)
         # R-CON-5: nothing secret is readable back, saving the form keeps the token
         self.assertFalse(client.dropbox_app_secret)
-        client.write({"dropbox_app_secret": False, "dropbox_no_shared_links": True,
+        client.write({"dropbox_app_secret": False, "dropbox_link_policy": "none",
                       "root_folder_name": "Odoo"})
         self.assertTrue(client._get_secret("dropbox_refresh_token"))
         self.assertEqual(client._get_secret("dropbox_app_secret"), DEFAULT_APP_SECRET)

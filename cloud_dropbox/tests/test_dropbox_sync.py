@@ -31,6 +31,7 @@ class TestDropboxSync(DropboxCase):
 
     # -- direct sync ---------------------------------------------------------------------------
     def test_r_dir_2_upload_verified_with_shared_link(self):
+        self.client.dropbox_link_policy = "public"  # R-SEC-5: only when chosen
         doc = self.synced_doc()
         self.assertIn("/Odoo/Contacts/Ann/doc.txt", self.emu.tree())
         self.assertEqual(doc.cloud_hash, content_hash(b"original"))
@@ -39,7 +40,7 @@ class TestDropboxSync(DropboxCase):
         self.assertEqual(self.emu.counters["files/upload_session/start"], 0)
 
     def test_r_link_1_no_shared_links(self):
-        self.client.dropbox_no_shared_links = True
+        self.client.dropbox_link_policy = "none"
         doc = self.synced_doc("report 1.pdf", b"%PDF")
         self.assertEqual(doc.url, "https://www.dropbox.com/home/Odoo/Contacts/Ann/report%201.pdf")
         self.assertFalse(self.emu.links)

@@ -20,7 +20,7 @@ class CloudClient(models.Model):
     _inherit = "cloud.client"
 
     provider = fields.Selection(selection_add=[("owncloud", "ownCloud / Nextcloud")],
-                                ondelete={"owncloud": "set default"})
+                                ondelete={"owncloud": "cascade"})
     owncloud_url = fields.Char(
         "Server URL", groups="base.group_system",
         help="Address of the ownCloud or Nextcloud server, as in the browser, without "
@@ -155,6 +155,7 @@ class CloudClient(models.Model):
         return facts
 
     def action_owncloud_test(self):
+        self._check_manager_rights()  # before any request to the server (R-SEC-3)
         self.ensure_one()
         facts = self._owncloud_check()
         self.sudo().write({"state_message": False})
@@ -163,6 +164,7 @@ class CloudClient(models.Model):
                               version=facts.get("version") or ""))
 
     def action_connect(self):
+        self._check_manager_rights()
         for client in self.filtered(lambda c: c.provider == "owncloud"):
             try:
                 client._owncloud_check()

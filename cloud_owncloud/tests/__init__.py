@@ -1,1 +1,2 @@
 from . import test_owncloud_client, test_owncloud_sync
+from . import test_owncloud_security

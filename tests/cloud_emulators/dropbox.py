@@ -1473,6 +1473,11 @@ class DropboxEmulator(Emulator):
         if visibility not in ("public", "team_only", "password", "team", "no_one"):
             visibility = "public"
         visibility = {"team": "team_only", "no_one": "no_one"}.get(visibility, visibility)
+        if visibility in ("team_only", "password") and not (self.team_space or ctx["team"]):
+            # Dropbox: "basic users can only set RequestedVisibility.public"
+            raise self._route_error(
+                {".tag": "settings_error", "settings_error": {".tag": "not_authorized"}},
+                summary="settings_error/not_authorized/..")
         key = _b64(secrets.token_bytes(12)).lower().replace("-", "x").replace("_", "y")
         rlkey = _b64(secrets.token_bytes(18)).lower().replace("-", "x").replace("_", "y")
         url = "https://www.dropbox.com/scl/%s/%s/%s?rlkey=%s&dl=0" % (

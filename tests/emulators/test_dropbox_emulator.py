@@ -381,11 +381,15 @@ def test_shared_links(emu, dbx):
     assert err.get_shared_link_already_exists().get_metadata().url == link.url
     listed = dbx.sharing_list_shared_links(path="/reports/r.pdf", direct_only=True)
     assert [l.url for l in listed.links] == [link.url]
-    folder_link = dbx.sharing_create_shared_link_with_settings(
-        "/Reports", sharing.SharedLinkSettings(
-            requested_visibility=sharing.RequestedVisibility.team_only))
+    # a personal (basic) account may only ask for public links, as on Dropbox
+    with pytest.raises(ApiError) as exc:
+        dbx.sharing_create_shared_link_with_settings(
+            "/Reports", sharing.SharedLinkSettings(
+                requested_visibility=sharing.RequestedVisibility.team_only))
+    assert exc.value.error.is_settings_error()
+    folder_link = dbx.sharing_create_shared_link_with_settings("/Reports")
     assert isinstance(folder_link, sharing.FolderLinkMetadata)
-    assert folder_link.link_permissions.resolved_visibility.is_team_only()
+    assert folder_link.link_permissions.resolved_visibility.is_public()
     everything = dbx.sharing_list_shared_links()
     assert {l.url for l in everything.links} == {link.url, folder_link.url}
     inherited = dbx.sharing_list_shared_links(path="/Reports/r.pdf")
