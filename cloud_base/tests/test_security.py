@@ -13,6 +13,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
 
+from odoo.addons.cloud_base.lib import name_template
 from odoo.addons.cloud_base.lib.adapter import Transient
 from odoo.addons.cloud_base.models.cloud_client import MEMORY_STORAGE_FLAG
 from odoo.addons.cloud_base.models.ir_attachment import CloudReadError
@@ -250,3 +251,90 @@ class TestNoTemporaryFileLeft(CloudTestMixin, HttpCase):
                     "/web/content/%d" % pdf.id):
             self.url_open(url)
             self.assertEqual(set(glob.glob(pattern)), before, url)
+
+
+@tagged("security", "post_install", "-at_install")
+class TestNameExpressionsCannotAct(CloudCase):
+    """R-SEC-4: a name expression reads field values; it cannot write, reach ``env``, run
+    for ever or build huge values, neither when saved nor in the form's live preview."""
+
+    PAYLOADS = [
+        "${object.write({'name': 'pwned'})}",
+        "${object.sudo().unlink()}",
+        "${object.unlink()}",
+        "${object.env.cr.execute('DELETE FROM res_partner')}",
+        "${object.env['res.users'].search([]).mapped('login')}",
+        "${object.parent_id.env.registry}",
+        "${object.child_ids.sudo()}",
+        "${object.with_user(1).name}",
+        "${object.read(['name'])}",
+        "${object._name}",
+        "${object.name.__class__.__mro__}",
+        "${getattr(object, 'env')}",
+        "${'{0.env}'.format(object)}",
+        "${'%*d' % (999999999, 1)}",
+        "${f'{object.name:>999999999}'}",
+        "${'x' * 10 ** 10}",
+        "${'x' * 100000000}",
+        "${'ab'.replace('', 'x' * 9000) * 2}",
+        "${object.name.zfill(999999999)}",
+        "${[c for c in 'abc']}",
+        "${(lambda: object.unlink())()}",
+        "${object.create_date.strftime('%999999999Y')}",
+        "${" + "(" * 300 + "1" + ")" * 300 + "}",
+        "${" + " + ".join(["object.name"] * 400) + "}",
+        "${object.name | n}",
+        "<% object.write({'name': 'pwned'}) %>",
+        "<%! import os %>",
+        "% for x in object.child_ids:\n${x.name}\n% endfor",
+        "<%include file='/etc/passwd'/>",
+    ]
+
+    def test_r_sec_4_escape_payloads_refused_or_harmless(self):
+        partner = self.Partner.create({"name": "Target", "city": "Ghent"})
+        self.Partner.create({"name": "Child", "parent_id": partner.id})
+        rule = self.make_rule(domain="[('id', '=', %d)]" % partner.id,
+                              name_expression="${object.name}")
+        users, partners = self.env["res.users"].search_count([]), self.Partner.search_count([])
+        for payload in self.PAYLOADS:
+            # at save time: refused with a message, or (if it only fails on the record) its
+            # rendering is refused and the folder keeps the display name
+            try:
+                with self.env.cr.savepoint():
+                    rule.name_expression = payload
+                    self.env.flush_all()
+            except ValidationError:
+                pass
+            else:
+                with self.assertRaises(name_template.TemplateError, msg=payload):
+                    name_template.render(payload, partner)
+            # the form's live preview of an unsaved rule runs nothing either
+            draft = self.env["cloud.sync.rule"].new({
+                "client_id": self.client.id, "model_id": rule.model_id.id,
+                "domain": rule.domain, "name_expression": payload})
+            self.assertTrue((draft.name_preview or "").startswith("Error"), payload)
+            partner.invalidate_recordset()
+            self.assertEqual(partner.name, "Target", payload)
+            self.assertTrue(partner.exists(), payload)
+        self.assertEqual(self.env["res.users"].search_count([]), users)
+        self.assertEqual(self.Partner.search_count([]), partners)
+
+    def test_r_sec_4_plain_expressions_still_work(self):
+        partner = self.Partner.create({"name": "Ann", "city": "Ghent", "ref": "C-7"})
+        child = self.Partner.create({"name": "Kid", "parent_id": partner.id})
+        render = name_template.render
+        self.assertEqual(render("${ {'a': 1}['a'] }", partner), "1")
+        self.assertEqual(render("${object.name.upper()} - ${object.city[:3]}", partner),
+                         "ANN - Ghe")
+        self.assertEqual(render("${object.parent_id.name} / ${object.display_name}", child),
+                         "Ann / Ann, Kid")
+        self.assertEqual(render("${'%s-%05d' % (object.ref, object.id)}", partner),
+                         "C-7-%05d" % partner.id)
+        self.assertEqual(render("${f'{object.name}_{len(object.child_ids)}'}", partner),
+                         "Ann_1")
+        self.assertEqual(render("${object.create_date.year}", partner),
+                         str(partner.create_date.year))
+        self.assertEqual(render("${', '.join([object.child_ids[0].name, object.name])}",
+                                partner), "Kid, Ann")
+        # curly braces inside strings and dicts do not end the expression
+        self.assertEqual(render("${'{' + object.name + '}'}", partner), "{Ann}")
