@@ -11,7 +11,16 @@ The addon README has the details.
 Ids are ``oc:fileid`` values (strings). WebDAV addresses items by path, so the adapter keeps a
 ``fileid -> path`` map of hints. A hint is always checked (the PROPFIND that uses it returns the
 ``oc:fileid`` of what is there); when it is missing or wrong, the adapter walks the tree with
-PROPFIND Depth 1 (never ``infinity``) to find the id again, starting at the folders it knows.
+PROPFIND Depth 1 (never ``infinity``) to find the id again.
+
+Lookups by id are bounded to the managed tree (R-SEC-8): once the adapter knows its root (from
+``ensure_root``, a change cursor or ``seed_paths``), an id is found only at or below a managed
+root (read-only uses also reach the folders on the way to a root, the top of the account
+included, whose listings show nothing else), the walk lists only the managed roots, and one
+lookup makes at most ``lookup_limit`` requests: a walk cut there raises ``Transient`` (try
+again), never ``NotFound``, so that nothing is dropped or deleted on a truncated walk. A root
+that moved is found again by id with one capped walk of the account. Only an adapter that
+manages no root yet (before ``ensure_root``) walks the account, capped as well.
 
 Change feed (no native one in WebDAV): the cursor is a compact snapshot of the watched tree
 (folder ids with etag, name, parent; file ids with their parent and a CRC of name/etag/size),
@@ -61,6 +70,8 @@ PROPS = [
 QUOTA_PROPS = ["d:quota-used-bytes", "d:quota-available-bytes", "oc:fileid"]
 
 CURSOR_PREFIX = "oc1:"
+#: most PROPFIND requests one lookup by id may make (R-SEC-8)
+LOOKUP_LIMIT = 200
 #: how long a locked item (423) is expected to stay locked, when the server does not say
 LOCKED_RETRY_AFTER = 60
 
@@ -122,6 +133,23 @@ class _Entry:
             mimetype=None if self.is_folder else self.mimetype, path=self.path)
 
 
+class _Budget:
+    """The requests one lookup by id may still make; Transient when they are spent."""
+
+    __slots__ = ("left", "limit", "item_id")
+
+    def __init__(self, limit, item_id):
+        self.left = self.limit = limit
+        self.item_id = item_id
+
+    def spend(self):
+        if self.left <= 0:
+            raise Transient("The item was not found within %d requests; the search stopped "
+                            "there (try again later)" % self.limit, code="lookup_limit",
+                            path=self.item_id)
+        self.left -= 1
+
+
 class _TimeoutSession(requests.Session):
     """A session that never waits forever."""
 
@@ -164,6 +192,8 @@ class OwnCloudAdapter(StorageAdapter):
         PUT), ``"v2"``, ``"v1"`` or ``"none"``
     :param public_links: ``share_link`` creates public (anonymous) links; otherwise it gives
         the internal web UI link
+    :param lookup_limit: most requests one lookup by id may make before it gives up with a
+        ``Transient`` error (R-SEC-8)
     """
 
     hash_kind = "sha1"
@@ -171,11 +201,14 @@ class OwnCloudAdapter(StorageAdapter):
 
     def __init__(self, server_url, login, password, timeout=60, page_size=500,
                  chunk_threshold=None, chunk_size=None, endpoint="auto", chunking="auto",
-                 public_links=True, verify=True, download_piece=STREAM_CHUNK):
+                 public_links=True, verify=True, download_piece=STREAM_CHUNK,
+                 lookup_limit=LOOKUP_LIMIT):
         self.server_url = (server_url or "").strip().rstrip("/")
         if not re.match(r"^https?://[^/]+", self.server_url):
+            # no ``path``: the message of an error may reach users, the URL stays in the
+            # settings (R-SEC-3)
             raise InvalidRequest("The server URL must start with http:// or https://",
-                                 code="bad_url", path=server_url or "(empty)")
+                                 code="bad_url")
         self.login = login
         self._password = password
         self.timeout = timeout
@@ -184,6 +217,7 @@ class OwnCloudAdapter(StorageAdapter):
         self.chunking_option = chunking
         self.public_links = public_links
         self.download_piece = download_piece
+        self.lookup_limit = lookup_limit or LOOKUP_LIMIT
         if chunk_threshold:
             self.chunk_threshold = chunk_threshold
         if chunk_size:
@@ -195,7 +229,11 @@ class OwnCloudAdapter(StorageAdapter):
                                      "User-Agent": "Odoo cloud sync (cloud_owncloud)"})
         self._lock = threading.RLock()
         self._paths = {}  # fileid -> path (hints, always verified)
-        self._known_roots = []  # folders to search first when a hint is missing
+        self._parents = {}  # file id -> parent folder id, from the change-feed snapshots
+        #: managed roots: path -> fileid (None once the folder is known to be gone); lookups by
+        #: id stay at or below them (R-SEC-8)
+        self._roots = collections.OrderedDict()
+        self._gone_roots = set()  # ids of managed roots found gone: not searched for again
         self._oc = None
         self._capabilities = None
         self.dav_url = None
@@ -442,13 +480,63 @@ class OwnCloudAdapter(StorageAdapter):
             for fileid, known in list(self._paths.items()):
                 if _below(known, path):
                     del self._paths[fileid]
+            for root, root_id in self._roots.items():
+                if _below(root, path):
+                    self._root_gone(root, root_id)
 
     def _rebase(self, old, new):
-        """After a move: hints below ``old`` now live below ``new``."""
+        """After a move: hints (and managed roots) below ``old`` now live below ``new``."""
         with self._lock:
             for fileid, known in list(self._paths.items()):
                 if _below(known, old):
                     self._paths[fileid] = new + known[len(old):]
+            if any(_below(root, old) for root in self._roots):
+                self._roots = collections.OrderedDict(
+                    (new + root[len(old):] if _below(root, old) else root, root_id)
+                    for root, root_id in self._roots.items())
+
+    def _add_root(self, path, fileid, first=False, replace=True):
+        """``path`` is a managed root (the folder ``fileid``): lookups by id stay below it.
+        Without ``replace`` (what a change cursor tells), a root already known at ``path``
+        keeps its id, and a root known elsewhere (moved since) keeps its new path."""
+        fileid = str(fileid) if fileid else None
+        with self._lock:
+            if fileid in self._gone_roots:
+                fileid = None
+            if not replace and fileid and self._roots.get(path) != fileid \
+                    and fileid in self._roots.values():
+                return
+            if replace or self._roots.get(path) is None:
+                self._roots[path] = fileid
+            if first:
+                self._roots.move_to_end(path, last=False)
+
+    def _root_gone(self, path, root_id):
+        """The managed root ``root_id`` is gone: its path stays the bound of the lookups, its
+        id is not searched for again."""
+        with self._lock:
+            if root_id:
+                self._gone_roots.add(root_id)
+            if path in self._roots and self._roots[path] == root_id:
+                self._roots[path] = None
+
+    def _note_snapshot(self, state):
+        """Take what a change-feed snapshot tells: its root, and the folder of each file (a
+        later lookup of the file goes straight to its folder)."""
+        with self._lock:
+            self._add_root(state["rp"], state["r"], replace=False)
+            for fileid, info in state["f"].items():
+                self._parents[fileid] = info[0]
+
+    def _reachable(self, path, ancestors=False):
+        """May an item at ``path`` be used by id? Yes at or below a managed root, or, for
+        read-only uses (``ancestors``), a folder on the way to one. An adapter that manages no
+        root yet (before ``ensure_root``) reaches the whole account."""
+        with self._lock:
+            roots = list(self._roots)
+        if not roots:
+            return True
+        return any(_below(path, root) or (ancestors and _below(root, path)) for root in roots)
 
     def seed_paths(self, cursor):
         """Take the folder paths of a change cursor as hints (no request is made)."""
@@ -460,52 +548,139 @@ class OwnCloudAdapter(StorageAdapter):
         with self._lock:
             for fileid, path in paths.items():
                 self._paths.setdefault(fileid, path)
-            if state["rp"] not in self._known_roots:
-                self._known_roots.append(state["rp"])
+            self._note_snapshot(state)
         return len(paths)
 
-    def _entry(self, item_id):
-        """The verified entry of ``item_id``; NotFound when it is nowhere."""
+    @staticmethod
+    def _check_id(item_id):
         if not item_id or not str(item_id).isdigit():
             raise NotFound("Item not found (malformed id)", code=404, path=str(item_id))
-        item_id = str(item_id)
+        return str(item_id)
+
+    def _entry(self, item_id, ancestors=False):
+        """The verified entry of ``item_id``; NotFound when it is not in the managed tree (with
+        ``ancestors``, read-only uses: or on the way to a managed root)."""
+        item_id = self._check_id(item_id)
         hint = self._paths.get(item_id)
         if hint is not None:
+            if not self._reachable(hint, ancestors):
+                raise NotFound("Item not found", code=404, path=item_id)
             entry = self._stat(hint)
             if entry is not None and entry.fileid == item_id:
                 return entry
-        return self._search(item_id)
+        return self._search(item_id, ancestors)
 
-    def _search(self, item_id):
-        """Walk the tree (Depth 1 per folder) until ``item_id`` shows up.
+    def _lookup_listing(self, path, budget):
+        """A Depth-1 PROPFIND paid from ``budget``; None if nothing is at ``path``."""
+        budget.spend()
+        try:
+            return self._propfind(path, 1)
+        except NotFound:
+            return None
 
-        Starts with the folders the adapter knows as roots of its work, then the whole
-        account. Every listing refreshes the hints, so one walk serves many later lookups.
-        """
-        with self._lock:
-            starts = list(self._known_roots)
-        starts.append("/")
-        listed = set()
-        for start in starts:
-            queue = collections.deque([start])
-            while queue:
-                path = queue.popleft()
+    def _walk_from(self, listing, item_id, budget, listed):
+        """Breadth-first below ``listing`` (Depth 1 per folder) until ``item_id`` shows up;
+        None if it is not there. Every listing refreshes the hints."""
+        pending = collections.deque()
+        while listing is not None or pending:
+            if listing is None:
+                path = pending.popleft()
                 if path in listed:
                     continue
                 listed.add(path)
-                try:
-                    entries = self._propfind(path, 1)
-                except NotFound:
-                    if path == "/":
-                        raise NotFound("Item not found", code=404, path=item_id) from None
+                listing = self._lookup_listing(path, budget)
+                if listing is None:  # gone meanwhile
                     continue
-                for entry in entries:
-                    if entry.fileid == item_id:
-                        return entry
-                for entry in entries[1:]:
-                    if entry.is_folder:
-                        queue.append(entry.path)
+            for entry in listing:
+                if entry.fileid == item_id:
+                    return entry
+            pending.extend(e.path for e in listing[1:] if e.is_folder)
+            listing = None
+        return None
+
+    def _search(self, item_id, ancestors=False):
+        """Find ``item_id`` in the managed tree (R-SEC-8), at most ``lookup_limit`` requests.
+
+        1. a file recorded by a change-feed snapshot: its folder;
+        2. each managed root, checked to be still there (its id at its path), and the tree
+           below it;
+        3. a root no longer at its path: found again by id with one walk of the account (the
+           hints below it follow), then the tree below it;
+        4. with ``ancestors``: the folders on the way to a root (Depth 0).
+
+        NotFound when it is in none of them; Transient when the requests ran out first. An
+        adapter that manages no root yet walks the account from the top.
+        """
+        budget = _Budget(self.lookup_limit, item_id)
+        with self._lock:
+            roots = list(self._roots.items())
+            parent = self._parents.get(item_id)
+            parent_path = self._paths.get(parent) if parent else None
+        if not roots:
+            top = self._lookup_listing("/", budget)
+            found = self._walk_from(top, item_id, budget, {"/"}) if top else None
+            if found is None:
+                raise NotFound("Item not found", code=404, path=item_id)
+            return found
+        listed = set()
+        if parent_path and parent_path not in dict(roots) and self._reachable(parent_path):
+            listed.add(parent_path)
+            for entry in self._lookup_listing(parent_path, budget) or ():
+                if entry.fileid == item_id:
+                    return entry
+        missing = []
+        for path, root_id in roots:
+            if path in listed:
+                continue
+            listed.add(path)
+            listing = self._lookup_listing(path, budget)
+            if listing is None or (root_id and listing[0].fileid != root_id):
+                if root_id:
+                    missing.append((path, root_id))
+                continue
+            found = self._walk_from(listing, item_id, budget, listed)
+            if found is not None:
+                return found
+        for path, root_id in missing:
+            root = self._find_moved_root(path, root_id, budget, item_id)
+            if root is None:
+                continue
+            if root.fileid == item_id:
+                return root
+            listed.add(root.path)
+            found = self._walk_from(self._lookup_listing(root.path, budget), item_id, budget,
+                                    listed)
+            if found is not None:
+                return found
+        if ancestors:
+            with self._lock:
+                roots = list(self._roots)
+            for root in roots:
+                path = _parent_path(root)
+                while path is not None:
+                    if path not in listed:
+                        listed.add(path)
+                        budget.spend()
+                        entry = self._stat(path)
+                        if entry is not None and entry.fileid == item_id:
+                            return entry
+                    path = _parent_path(path)
         raise NotFound("Item not found", code=404, path=item_id)
+
+    def _find_moved_root(self, path, root_id, budget, item_id):
+        """The managed root ``root_id`` is no longer at ``path``: its entry where it is now
+        (hints and roots rebased), or None if it is gone."""
+        top = self._lookup_listing("/", budget)
+        if top is None:  # the top of the account cannot be read: nothing can be told
+            raise NotFound("Item not found", code=404, path=item_id)
+        found = self._walk_from(top, root_id, budget, {"/"})
+        if found is None or not found.is_folder:
+            self._root_gone(path, root_id)
+            return None
+        if found.path != path:
+            _logger.info("The managed folder %s moved to %s", path, found.path)
+            self._rebase(path, found.path)
+        return found
 
     def _parent_id(self, path):
         parent = _parent_path(path)
@@ -514,8 +689,8 @@ class OwnCloudAdapter(StorageAdapter):
         entry = self._stat(parent)
         return entry.fileid if entry else None
 
-    def _folder_entry(self, item_id):
-        entry = self._entry(item_id)
+    def _folder_entry(self, item_id, ancestors=False):
+        entry = self._entry(item_id, ancestors)
         if not entry.is_folder:
             raise InvalidRequest("Not a folder", code="not_folder", path=entry.path)
         return entry
@@ -530,32 +705,35 @@ class OwnCloudAdapter(StorageAdapter):
     # account
     # =====================================================================================
     def check_connection(self):
+        """Facts of the account, or a CloudError whose message names neither the server URL
+        nor the login (they may reach users, R-SEC-3); the server log has them."""
         self._oc = None  # fresh login: wrong password or server down show up now
         status_url = self.server_url + "/status.php"
         try:
             response = self.session.get(status_url, auth=None)
         except requests.Timeout as exc:
-            raise Transient("The server did not answer in time", code="timeout",
-                            path=self.server_url) from exc
+            _logger.info("%r: no answer from %s in time", self, status_url)
+            raise Transient("The server did not answer in time", code="timeout") from exc
         except requests.ConnectionError as exc:
-            raise Transient("Cannot reach the server", code="connection_error",
-                            path=self.server_url) from exc
+            _logger.info("%r: cannot reach %s: %s", self, status_url, exc)
+            raise Transient("Cannot reach the server", code="connection_error") from exc
         except requests.RequestException as exc:
-            raise InvalidRequest("Invalid server URL", code="bad_url",
-                                 path=self.server_url) from exc
+            _logger.info("%r: invalid server URL %s: %s", self, status_url, exc)
+            raise InvalidRequest("Invalid server URL", code="bad_url") from exc
         try:
             status = response.json() if response.status_code == 200 else None
         except ValueError:
             status = None
         if not isinstance(status, dict) or "installed" not in status:
+            _logger.info("%r: %s answered %s, not an ownCloud/Nextcloud status", self,
+                         status_url, response.status_code)
             if response.status_code >= 500:
-                raise Transient("The server answered with an error", code=response.status_code,
-                                path=self.server_url)
+                raise Transient("The server answered with an error", code=response.status_code)
             raise InvalidRequest("No ownCloud/Nextcloud server answers at this URL",
-                                 code="not_owncloud", path=self.server_url)
+                                 code="not_owncloud")
         if status.get("maintenance"):
             raise Transient("The server is in maintenance mode", code="maintenance",
-                            path=self.server_url, retry_after=300)
+                            retry_after=300)
         self._setup()
         top = self._propfind("/", 0, QUOTA_PROPS)[0]
         total = None
@@ -572,23 +750,24 @@ class OwnCloudAdapter(StorageAdapter):
         self._setup()
         path = _join("/", name)
         item = self._make_folder(path, parent_id=None)
-        with self._lock:
-            if path not in self._known_roots:
-                self._known_roots.insert(0, path)
+        self._add_root(path, item.id, first=True)
         return item
 
     # =====================================================================================
     # items
     # =====================================================================================
     def get_item(self, item_id):
-        entry = self._entry(item_id)
+        entry = self._entry(item_id, ancestors=True)
         return entry.item(self._parent_id(entry.path))
 
     def find_child(self, parent_id, name):
-        parent = self._folder_entry(parent_id)
+        parent = self._folder_entry(parent_id, ancestors=True)
         if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
             return None
-        entry = self._stat(_join(parent.path, name))
+        path = _join(parent.path, name)
+        if not self._reachable(path, ancestors=True):  # beside the managed tree
+            return None
+        entry = self._stat(path)
         return entry.item(parent.fileid) if entry else None
 
     def list_children(self, parent_id, page_token=None):
@@ -596,23 +775,28 @@ class OwnCloudAdapter(StorageAdapter):
         parent = entries[0]
         if not parent.is_folder:
             raise InvalidRequest("Not a folder", code="not_folder", path=parent.path)
-        # WebDAV gives the whole folder at once: pages are cut by sort key
-        children = sorted(entries[1:], key=lambda e: (e.name, e.fileid or ""))
+        # WebDAV gives the whole folder at once: pages are cut by sort key. A folder on the
+        # way to a managed root shows only what leads to the managed tree.
+        children = sorted((e for e in entries[1:] if self._reachable(e.path, ancestors=True)),
+                          key=lambda e: (e.name, e.fileid or ""))
         return page_after([((e.name, e.fileid or ""), e.item(parent.fileid)) for e in children],
                           page_token, self.page_size, path=str(parent_id))
 
     def _listing(self, folder_id):
-        """PROPFIND Depth 1 of a folder by id: the hint is checked by the same request."""
-        folder_id = str(folder_id)
+        """PROPFIND Depth 1 of a folder by id: the hint is checked by the same request. Read
+        only: a folder on the way to a managed root can be listed as well."""
+        folder_id = self._check_id(folder_id)
         hint = self._paths.get(folder_id)
         if hint is not None:
+            if not self._reachable(hint, ancestors=True):
+                raise NotFound("Item not found", code=404, path=folder_id)
             try:
                 entries = self._propfind(hint, 1)
                 if entries[0].fileid == folder_id:
                     return entries
             except NotFound:
                 pass
-        entry = self._search(folder_id)
+        entry = self._search(folder_id, ancestors=True)
         entries = self._propfind(entry.path, 1)
         if entries[0].fileid != folder_id:
             raise Transient("The folder moved while it was listed", code="moved",
@@ -907,7 +1091,9 @@ class OwnCloudAdapter(StorageAdapter):
                                  path=root.path)
         state = {"v": 1, "r": root.fileid, "rp": root.path, "fp": None, "p": [],
                  "d": {}, "f": {}}
+        self._add_root(root.path, root.fileid, replace=False)
         new_state, _changes = self._walk(state, full=True)
+        self._note_snapshot(new_state)
         return self._encode(new_state)
 
     def changes(self, root_id, cursor):
@@ -916,10 +1102,9 @@ class OwnCloudAdapter(StorageAdapter):
             raise ResetNeeded("The cursor belongs to another folder", code="reset")
         if state["p"]:  # changes found earlier and not handed out yet
             return self._page(state, [self._load_change(c) for c in state["p"]])
-        with self._lock:
-            if state["rp"] not in self._known_roots:
-                self._known_roots.append(state["rp"])
+        self._add_root(state["rp"], state["r"], replace=False)
         new_state, changes = self._walk(state, full=False)
+        self._note_snapshot(new_state)
         return self._page(new_state, changes)
 
     def _page(self, state, changes):
@@ -941,7 +1126,7 @@ class OwnCloudAdapter(StorageAdapter):
             return Change(data[0], deleted=True)
         keys = ("name", "kind", "parent_id", "size", "hash", "etag", "modified", "mimetype",
                 "path")
-        return Change(data[0], item=CloudItem(data[0], **dict(zip(keys, data[2:]))))
+        return Change(data[0], item=CloudItem(data[0], **dict(zip(keys, data[2:], strict=False))))
 
     def _walk(self, state, full):
         """Compare the tree under the watched root with the snapshot ``state``.

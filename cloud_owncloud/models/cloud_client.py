@@ -73,7 +73,8 @@ class CloudClient(models.Model):
                 chunk_size=options.get("chunk_size"),
                 endpoint=options.get("owncloud_endpoint", "auto"),
                 chunking=options.get("owncloud_chunking", "auto"),
-                public_links=client.owncloud_public_links)
+                public_links=client.owncloud_public_links,
+                lookup_limit=options.get("owncloud_lookup_limit"))
         except cloud.CloudError as exc:
             raise UserError(self._owncloud_message(exc)) from exc
         if client.change_cursor:
@@ -85,7 +86,7 @@ class CloudClient(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         clients = super().create(vals_list)
-        for client, vals in zip(clients, vals_list):
+        for client, vals in zip(clients, vals_list, strict=True):
             if client.provider == "owncloud" and CREDENTIAL_FIELDS & set(vals):
                 client._owncloud_check_on_save()
         return clients
@@ -104,23 +105,47 @@ class CloudClient(models.Model):
     # Connection checks: a clear message on the form (R-CON-1)
     # ------------------------------------------------------------------------------------
     def _owncloud_message(self, exc):
-        """What an administrator should read for a failed connection attempt."""
-        client = self.sudo()
-        url, login = client.owncloud_url or "", client.owncloud_login or ""
+        """What a person should read for a failed connection attempt: what is wrong and what
+        to do, never the server URL, the login or a message of the server (the message can
+        reach users who may not see the settings, R-SEC-3). The server log keeps the
+        details."""
+        _logger.info("ownCloud/Nextcloud client %s (id %s): connection failed: %s",
+                     self.sudo().name, self.id, exc)
         if isinstance(exc, cloud.AuthExpired):
-            return _("The server refused the login \"%(login)s\" with this password. Check the "
-                     "login and create a new app password (Nextcloud: Personal settings > "
-                     "Security > Devices & sessions; ownCloud: Settings > Security > App "
-                     "passwords).", login=login)
+            return _("The server refused the login with this app password. Check the login in "
+                     "the client settings and create a new app password (Nextcloud: Personal "
+                     "settings > Security > Devices & sessions; ownCloud: Settings > Security "
+                     "> App passwords).")
         if isinstance(exc, cloud.Transient):
-            return _("The server %(url)s cannot be reached right now (%(error)s). Check the "
-                     "address and that the server is running, then try again.",
-                     url=url, error=exc.message)
+            return _("The ownCloud/Nextcloud server cannot be reached right now (%(reason)s). "
+                     "Check the server URL in the client settings and that the server is "
+                     "running, then try again.", reason=self._owncloud_reason(exc))
+        if isinstance(exc, cloud.InvalidRequest) and exc.code == "bad_url":
+            return _("The server URL must start with http:// or https:// (e.g. "
+                     "https://cloud.example.com). Check it in the client settings.")
         if isinstance(exc, (cloud.NotFound, cloud.InvalidRequest)):
-            return _("No ownCloud or Nextcloud server answers at %(url)s. Check the server URL "
-                     "(the address shown in the browser, e.g. https://cloud.example.com, "
-                     "without /index.php).", url=url)
-        return _("Connection to %(url)s failed: %(error)s", url=url, error=exc)
+            return _("No ownCloud or Nextcloud server answers at the server URL of this "
+                     "client. Check the server URL in the client settings (the address shown "
+                     "in the browser, e.g. https://cloud.example.com, without /index.php).")
+        return _("The connection to the ownCloud/Nextcloud server failed (%(reason)s). Check "
+                 "the server URL and the login in the client settings.",
+                 reason=self._owncloud_reason(exc))
+
+    @api.model
+    def _owncloud_reason(self, exc):
+        """A short reason that quotes nothing the server said (it may name the URL/login)."""
+        reasons = {
+            "timeout": _("no answer in time"),
+            "connection_error": _("the connection failed"),
+            "maintenance": _("the server is in maintenance mode"),
+            423: _("locked"),
+            429: _("too many requests"),
+        }
+        if exc.code in reasons:
+            return reasons[exc.code]
+        if isinstance(exc.code, int):
+            return _("HTTP error %s", exc.code)
+        return _("error of type %s", exc.__class__.__name__)
 
     def _owncloud_check(self):
         """Check URL, login and password against the server; raise UserError if wrong."""

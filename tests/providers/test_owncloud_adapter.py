@@ -154,6 +154,113 @@ def test_stale_hint_is_detected_by_fileid(emulator):
     assert item.name == "B" and item.id == first.id
 
 
+
+# -- R-SEC-8: a lookup by id stays in the managed tree, and is bounded ---------------------------
+FAKE_ID = "987654321"
+
+
+def test_r_sec_8_fake_id_lookup_bounded_to_root(emulator):
+    adapter = make(emulator)
+    root = adapter.ensure_root("Odoo")
+    upload(adapter, root.id, "a.txt", b"a")
+    for n in range(30):  # unrelated folders of the account, beside the root
+        emulator.mkdir(USER, "/Other %02d/Sub" % n)
+    for lookup in (adapter.get_item, adapter.download, adapter.delete, adapter.list_children):
+        before = emulator.counters["PROPFIND"]
+        with pytest.raises(NotFound):
+            lookup(FAKE_ID)
+        assert emulator.counters["PROPFIND"] - before <= 3, lookup.__name__
+    # a new worker that knows the root from the change cursor: the same
+    fresh = make(emulator)
+    fresh.seed_paths(adapter.latest_cursor(root.id))
+    before = emulator.counters["PROPFIND"]
+    with pytest.raises(NotFound):
+        fresh.get_item(FAKE_ID)
+    assert emulator.counters["PROPFIND"] - before <= 3
+    # never a listing outside the root, never Depth: infinity
+    listed = [r for r in emulator.requests if r[1] == "PROPFIND"]
+    assert not [r for r in listed if "Other" in r[2]]
+    assert not [r for r in listed if r[3] == 403]
+
+
+def test_r_sec_8_truncated_lookup_is_transient_not_not_found(emulator):
+    """A walk cut by the request cap says "try again", never "gone" (a NotFound would let the
+    engine drop or delete what it holds for that id)."""
+    adapter = make(emulator, lookup_limit=10)
+    adapter.ensure_root("Odoo")
+    for n in range(30):
+        emulator.mkdir(USER, "/Odoo/Record %02d" % n)
+    deep = emulator.put(USER, "/Odoo/Record 29/deep.txt", b"deep")
+    fresh = make(emulator, lookup_limit=10)
+    fresh.ensure_root("Odoo")
+    before = emulator.counters["PROPFIND"]
+    for item_id in (FAKE_ID, str(deep["fileid"])):
+        with pytest.raises(Transient) as err:
+            fresh.delete(item_id)
+        assert err.value.code == "lookup_limit" and err.value.retryable
+    assert emulator.counters["PROPFIND"] - before <= 2 * 10
+    assert emulator.get(USER, "/Odoo/Record 29/deep.txt") == b"deep"
+    # with the default cap the same tree is walked and the file found
+    other = make(emulator)
+    other.ensure_root("Odoo")
+    assert other.get_item(str(deep["fileid"])).path == "/Odoo/Record 29/deep.txt"
+
+
+def test_r_sec_8_file_known_to_the_cursor_found_in_its_folder_after_restart(emulator):
+    """The cap does not hurt a big managed tree: a new worker seeded from the change cursor
+    goes straight to a file's folder, however deep and late in the walk it is."""
+    adapter = make(emulator)
+    root = adapter.ensure_root("Odoo")
+    for n in range(30):
+        emulator.mkdir(USER, "/Odoo/Rule/Record %02d" % n)
+    deep = str(emulator.put(USER, "/Odoo/Rule/Record 29/deep.txt", b"deep")["fileid"])
+    cursor = adapter.latest_cursor(root.id)
+    fresh = make(emulator, lookup_limit=5)  # a restarted worker, far too small a cap to walk
+    fresh.seed_paths(cursor)
+    before = emulator.counters["PROPFIND"]
+    assert b"".join(fresh.download(deep)) == b"deep"
+    assert emulator.counters["PROPFIND"] - before == 1  # the file's folder, nothing else
+
+def test_r_sec_8_item_outside_root_not_reachable_by_id(emulator):
+    secret = str(emulator.put(USER, "/Private/secret.txt", b"secret")["fileid"])
+    private = str(emulator.info(USER, "/Private")["fileid"])
+    top = str(emulator.info(USER, "/")["fileid"])
+    adapter = make(emulator)
+    # before it manages a root, an adapter sees the account (and keeps the paths as hints)
+    assert adapter.get_item(secret).name == "secret.txt"
+    root = adapter.ensure_root("Odoo")
+    file = upload(adapter, root.id, "a.txt", b"a")
+    fresh = make(emulator)  # a worker that never saw them, the root known from the cursor
+    fresh.seed_paths(adapter.latest_cursor(root.id))
+    for worker in (adapter, fresh):
+        before = emulator.counters["PROPFIND"]
+        attempts = [  # (method, arguments)
+            ("get_item", secret), ("download", secret), ("delete", secret), ("delete", private),
+            ("rename", secret, "taken.txt"), ("list_children", private),
+            ("find_child", private, "secret.txt"),
+            ("upload", private, "planted.txt", io.BytesIO(b"x"), 1),
+            ("move", file.id, private), ("move", secret, root.id), ("share_link", secret),
+            ("latest_cursor", private),
+        ]
+        for name, *args in attempts:
+            with pytest.raises(NotFound):
+                getattr(worker, name)(*args)
+                pytest.fail("%s%r reached an item outside the root" % (name, tuple(args)))
+        assert emulator.counters["PROPFIND"] - before <= 3 * len(attempts)
+        # the top of the account is on the way to the root: readable, without what lies
+        # outside the managed tree
+        assert worker.get_item(top).path == "/"
+        items, _token = worker.list_children(top)
+        assert [i.name for i in items] == ["Odoo"]
+        assert worker.find_child(top, "Private") is None
+        assert worker.get_item(file.id).name == "a.txt"
+    assert emulator.get(USER, "/Private/secret.txt") == b"secret"
+    assert sorted(p for p in emulator.tree(USER) if p.startswith("/Private")) == \
+        ["/Private", "/Private/secret.txt"]
+    assert emulator.get(USER, "/Odoo/a.txt") == b"a"
+    assert emulator.shares(USER) == []
+
+
 # -- uploads ---------------------------------------------------------------------------------
 def test_upload_v1_chunking_on_legacy_server(emulator):
     emulator.dav_chunking = None  # no new-DAV chunking advertised: legacy v1 on webdav
