@@ -1,6 +1,6 @@
-from . import controllers, models
+from . import models
 
 
 def uninstall_hook(env):
-    """Files of this provider's clients come back into Odoo before the provider goes."""
-    env["cloud.client"]._release_before_uninstall(["dropbox"])
+    """Files of Dropbox clients come back into Odoo, then the clients go (R-REV-1)."""
+    env["cloud.client"]._uninstall_provider("dropbox")

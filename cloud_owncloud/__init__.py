@@ -2,5 +2,5 @@ from . import models
 
 
 def uninstall_hook(env):
-    """Files of this provider's clients come back into Odoo before the provider goes."""
-    env["cloud.client"]._release_before_uninstall(["owncloud"])
+    """Files of ownCloud/Nextcloud clients come back into Odoo, then the clients go."""
+    env["cloud.client"]._uninstall_provider("owncloud")

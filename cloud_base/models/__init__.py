@@ -1,5 +1,6 @@
 from . import cloud_client_secret
 from . import cloud_client
+from . import cloud_client_oauth
 from . import cloud_log
 from . import cloud_folder
 from . import cloud_sync_period
@@ -11,3 +12,4 @@ from . import cloud_client_direct
 from . import cloud_client_backward
 from . import cloud_client_reverse
 from . import cloud_ui
+from . import cloud_client_provider

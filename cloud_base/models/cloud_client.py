@@ -8,6 +8,7 @@ from odoo.tools import config
 
 from ..lib import adapter as cloud
 from ..lib.memory_adapter import MemoryAdapter, get_store
+from ..lib.provider import Capabilities, Provider
 
 _logger = logging.getLogger(__name__)
 
@@ -27,6 +28,31 @@ def memory_storage_allowed(env):
                 or os.environ.get(MEMORY_STORAGE_FLAG) == "1")
 
 
+class MemoryProvider(Provider):
+    """The in-memory storage of the test suite (R-SEC-6)."""
+
+    key = "memory"
+    label = "Local test storage (in memory, tests only)"
+    logo = "/cloud_base/static/src/img/providers/memory.svg"
+    capabilities = Capabilities(hash_kind="sha256", change_feed="native")
+
+    def build_adapter(self, client):
+        if not memory_storage_allowed(client.env):
+            raise UserError(client.env._(
+                "The in-memory storage is for the test suite only; choose a cloud provider "
+                "for the client %s.", client.name))
+        store_name = client.api_base_url or "%s-client-%s" % (client.env.cr.dbname, client.id)
+        options = client.options or {}
+        return MemoryAdapter(get_store(store_name), page_size=options.get("page_size", 100),
+                             chunk_threshold=options.get("chunk_threshold"),
+                             chunk_size=options.get("chunk_size"))
+
+
+MEMORY_PROVIDER = MemoryProvider()
+#: client fields whose change rebuilds the adapter, whatever the provider
+ADAPTER_FIELDS = frozenset({"provider", "api_base_url", "options", "root_folder_name", "state"})
+
+
 class CloudClient(models.Model):
     _name = "cloud.client"
     _description = "Cloud storage client"
@@ -37,10 +63,11 @@ class CloudClient(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     provider = fields.Selection(
-        [("memory", "Local test storage (in memory, tests only)")], required=True,
-        tracking=True,
+        selection="_selection_provider", required=True, tracking=True,
         help="Where the files go. Each provider add-on (Dropbox, OneDrive/SharePoint, Google "
              "Drive, ownCloud/Nextcloud) adds its own entry.")
+    provider_auth = fields.Char(compute="_compute_provider_auth",
+                                help="How the provider authenticates: login or oauth.")
     state = fields.Selection(
         [("draft", "Not connected"), ("connected", "Connected"),
          ("reconnect", "Reconnect needed"), ("error", "Error"), ("archived", "Archived")],
@@ -89,7 +116,8 @@ class CloudClient(models.Model):
                        count(*) FILTER (WHERE state = 'pending'),
                        count(*) FILTER (WHERE state = 'running'),
                        count(*) FILTER (WHERE state = 'failed'),
-                       count(*) FILTER (WHERE state = 'done' AND done_at >= date_trunc('day', now() at time zone 'UTC'))
+                       count(*) FILTER (WHERE state = 'done'
+                                        AND done_at >= date_trunc('day', now() at time zone 'UTC'))
                   FROM cloud_task WHERE client_id IN %s GROUP BY client_id
             """, [tuple(self.ids)])
             stats = {row[0]: row[1:] for row in self.env.cr.fetchall()}
@@ -101,11 +129,43 @@ class CloudClient(models.Model):
             client.task_done_today_count = done
 
     # ------------------------------------------------------------------------------------
-    # Secrets (R-CON-5): provider add-ons declare computed fields backed by cloud.client.secret
+    # Provider registry: each provider add-on adds its Provider here, nothing else
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _cloud_providers(self):
+        """The installed providers (``lib.provider.Provider`` instances). A provider add-on
+        registers itself by extending this list."""
+        return [MEMORY_PROVIDER]
+
+    @api.model
+    def _selection_provider(self):
+        return [(p.key, p.label) for p in self._cloud_providers()]
+
+    @api.model
+    def _provider_registry(self):
+        return {p.key: p for p in self._cloud_providers()}
+
+    @api.depends("provider")
+    def _compute_provider_auth(self):
+        registry = self._provider_registry()
+        for client in self:
+            provider = registry.get(client.provider)
+            client.provider_auth = provider.auth if provider else False
+
+    def _provider(self):
+        """This client's provider; UserError when its add-on is not installed."""
+        self.ensure_one()
+        provider = self._provider_registry().get(self.provider)
+        if provider is None:
+            raise UserError(_("The provider %s is not installed.", self.provider))
+        return provider
+
+    # ------------------------------------------------------------------------------------
+    # Secrets (R-CON-5): providers declare computed fields backed by cloud.client.secret
     # ------------------------------------------------------------------------------------
     def _secret_fields(self):
-        """Names of the fields whose values are secrets (extended by provider add-ons)."""
-        return []
+        """Names of the fields whose values are secrets, over all providers."""
+        return [name for p in self._cloud_providers() for name in p.secret_fields]
 
     def _compute_secret_fields(self):
         # never give a secret back to the browser: the fields read as empty
@@ -138,10 +198,7 @@ class CloudClient(models.Model):
         with _ADAPTERS_LOCK:
             adapter = _ADAPTERS.get(key)
         if adapter is None:
-            builder = getattr(self.sudo(), "_build_adapter_%s" % self.provider, None)
-            if builder is None:
-                raise UserError(_("The provider %s is not installed.", self.provider))
-            adapter = builder()
+            adapter = self._provider().build_adapter(self.sudo())
             with _ADAPTERS_LOCK:
                 _ADAPTERS[key] = adapter
         return adapter
@@ -159,31 +216,31 @@ class CloudClient(models.Model):
                 "one server process's memory and are lost on restart. Choose a cloud "
                 "provider (install its add-on first if it is not listed)."))
 
-    def _build_adapter_memory(self):
-        if not memory_storage_allowed(self.env):
-            raise UserError(_("The in-memory storage is for the test suite only; choose a "
-                              "cloud provider for the client %s.", self.name))
-        store_name = self.api_base_url or "%s-client-%s" % (self.env.cr.dbname, self.id)
-        options = self.options or {}
-        return MemoryAdapter(get_store(store_name), page_size=options.get("page_size", 100),
-                             chunk_threshold=options.get("chunk_threshold"),
-                             chunk_size=options.get("chunk_size"))
-
     @api.model_create_multi
     def create(self, vals_list):
         clients = super().create(vals_list)
         clients._drop_adapter()  # ids are reused after a rollback
+        for client, vals in zip(clients, vals_list, strict=True):
+            client._settings_saved(set(vals))
         return clients
 
     def _adapter_fields(self):
-        """Fields whose change invalidates the cached adapter (extended by providers)."""
-        return {"provider", "api_base_url", "options", "root_folder_name", "state"}
+        """Fields whose change invalidates the cached adapter."""
+        return ADAPTER_FIELDS.union(*(p.settings_fields for p in self._cloud_providers()))
 
     def write(self, vals):
         res = super().write(vals)
         if self._adapter_fields() & set(vals):
             self._drop_adapter()
+            for client in self:
+                client._settings_saved(set(vals))
         return res
+
+    def _settings_saved(self, changed):
+        """Tell the client's provider that its settings were saved (e.g. to test them)."""
+        provider = self._provider_registry().get(self.provider)
+        if provider and (changed & (provider.settings_fields | {"provider"})):
+            provider.settings_saved(self.sudo(), changed)
 
     # ------------------------------------------------------------------------------------
     # Connection (R-CON-1, R-CON-3)
@@ -194,23 +251,48 @@ class CloudClient(models.Model):
         self.check_access("write")
 
     def action_connect(self):
-        """Check the credentials, create the root folder, start the change feed."""
+        """Check the credentials, create the root folder, start the change feed. OAuth
+        providers first send the administrator to the consent page when no token is held
+        or the token was refused."""
         self._check_manager_rights()
+        for client in self:
+            if client._oauth_consent_needed():
+                client.ensure_one()
+                return client._oauth_authorize_action()
         for client in self:
             client._drop_adapter()
             try:
                 client._connect()
             except cloud.CloudError as exc:
-                client._record_connection_failure(exc)
+                message = client._provider().error_message(client.sudo(), exc)
+                client._record_connection_failure(exc, message)
                 raise UserError(_("Could not connect %(client)s: %(error)s",
-                                  client=client.name, error=exc)) from exc
+                                  client=client.name, error=message)) from exc
+            except UserError as exc:  # settings the provider cannot work with
+                client._record_connection_failure(exc, exc.args[0])
+                raise
         return True
 
-    def _record_connection_failure(self, error):
+    def action_test_connection(self):
+        """Check the saved settings against the provider, without connecting (R-CON-1)."""
+        self._check_manager_rights()
+        self.ensure_one()
+        self._drop_adapter()
+        try:
+            facts = self._get_adapter().check_connection()
+        except cloud.CloudError as exc:
+            raise UserError(self._provider().error_message(self.sudo(), exc)) from exc
+        if self.sudo().state_message:
+            self.sudo().write({"state_message": False})
+        details = ", ".join(str(facts[key]) for key in ("account", "product", "version")
+                            if facts.get(key))
+        return self._notify(_("Connection works: %s.", details or self.name))
+
+    def _record_connection_failure(self, error, message=None):
         """Keep the failure on the client and in the logs although the UserError that follows
         rolls the request back: written through a cursor of its own, outside tests."""
         vals = {"state": "reconnect" if isinstance(error, cloud.AuthExpired) else "error",
-                "state_message": str(error)}
+                "state_message": message or str(error)}
         if self.state == "draft":
             vals["state"] = "draft"  # never connected: nothing to reconnect yet
         if not self.env["cloud.task"]._can_commit():
@@ -223,6 +305,7 @@ class CloudClient(models.Model):
             client._log("error", _("Connection failed: %s", error))
 
     def _connect(self):
+        self._provider().prepare_connect(self.sudo())
         adapter = self._get_adapter()
         account = adapter.check_connection()
         root = self._ensure_root_folder()
@@ -329,6 +412,14 @@ class CloudClient(models.Model):
             "res_id": record.id if record else False,
             "path": path, "task_type": task.type if task else False,
         })
+
+    @api.model
+    def _uninstall_provider(self, key):
+        """Uninstall hook of a provider add-on: its clients' files come back into Odoo first
+        (refused, and so the uninstall stopped, when some cannot), then its clients go with
+        their folders, tasks, logs and secrets."""
+        self._release_before_uninstall([key])
+        self.with_context(active_test=False).search([("provider", "=", key)]).unlink()
 
     # ------------------------------------------------------------------------------------
     # Crons (R-Q-2)

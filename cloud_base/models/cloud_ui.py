@@ -5,19 +5,10 @@ Kept apart from the sync engine: nothing here changes how files are synced.
 import logging
 from collections import defaultdict
 
-from odoo import _, api, fields, models, tools
+from odoo import _, api, fields, models
 
 _logger = logging.getLogger(__name__)
 
-#: provider -> logo shown in kanban cards, badges and attachment thumbnails. Provider add-ons
-#: extend ``cloud.client._provider_logo_urls`` with their own.
-PROVIDER_LOGOS = {
-    "memory": "/cloud_base/static/src/img/providers/memory.svg",
-    "dropbox": "/cloud_base/static/src/img/providers/dropbox.svg",
-    "onedrive": "/cloud_base/static/src/img/providers/onedrive.svg",
-    "google_drive": "/cloud_base/static/src/img/providers/google_drive.svg",
-    "owncloud": "/cloud_base/static/src/img/providers/owncloud.svg",
-}
 GENERIC_LOGO = "/cloud_base/static/src/img/providers/cloud.svg"
 
 
@@ -29,22 +20,10 @@ class CloudClientUi(models.Model):
     rule_count = fields.Integer(compute="_compute_rule_count", string="Rules")
 
     @api.model
-    def _provider_logo_urls(self):
-        return dict(PROVIDER_LOGOS)
-
-    @api.model
-    @tools.ormcache("provider")
     def _provider_logo_url(self, provider):
-        logos = self._provider_logo_urls()
-        if provider in logos:
-            return logos[provider]
-        # a provider add-on named cloud_<provider> may simply ship a logo
-        for prefix in provider.split("_", 1)[:1] + [provider]:
-            module = "cloud_%s" % prefix
-            if self.env["ir.module.module"].sudo().search_count(
-                    [("name", "=", module), ("state", "=", "installed")]):
-                return "/%s/static/description/icon.png" % module
-        return GENERIC_LOGO
+        """Logo of a provider (kanban cards, badges, attachment thumbnails)."""
+        spec = self._provider_registry().get(provider)
+        return spec.logo if spec else GENERIC_LOGO
 
     @api.depends("provider", "state")
     def _compute_provider_logo_url(self):

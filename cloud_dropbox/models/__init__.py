@@ -1,1 +1,2 @@
 from . import cloud_client
+from . import cloud_dropbox_link

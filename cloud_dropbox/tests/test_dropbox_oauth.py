@@ -1,4 +1,5 @@
 """R-CON-1/2/3/5: the OAuth round trip through the real /dropbox_token controller."""
+import base64
 import json
 import time
 from urllib.parse import urlencode
@@ -8,6 +9,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from cloud_emulators.dropbox import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DropboxEmulator
 
+from odoo.addons.cloud_base.models import cloud_client_oauth as oauth_model
 from odoo.addons.cloud_dropbox.models import cloud_client as dropbox_model
 
 from .common import consent
@@ -96,10 +98,10 @@ class TestDropboxOAuth(HttpCase):
         self.assertRefused(self.callback(no_state), "no valid state")
         csrf, _sep, signed = params["state"].partition("|")
         body, _dot, signature = signed.rpartition(".")
-        forged_payload = json.loads(dropbox_model.base64.urlsafe_b64decode(
+        forged_payload = json.loads(base64.urlsafe_b64decode(
             body + "=" * (-len(body) % 4)))
         forged_payload["c"] = client.id + 1000
-        forged = dropbox_model.base64.urlsafe_b64encode(
+        forged = base64.urlsafe_b64encode(
             json.dumps(forged_payload).encode()).decode().rstrip("=")
         for state in ("%s|%s.%s" % (csrf, forged, signature), "%s|%s.%s" % (csrf, body, "0" * 64),
                       "garbage"):
@@ -132,8 +134,8 @@ class TestDropboxOAuth(HttpCase):
     def test_r_con_2_expired_state_refused(self):
         client = self.new_client()
         location, _params = self.connect_click(client)
-        later = time.time() + dropbox_model.STATE_LIFETIME + 60
-        with patch.object(dropbox_model, "time", type("Clock", (), {
+        later = time.time() + oauth_model.STATE_LIFETIME + 60
+        with patch.object(oauth_model, "time", type("Clock", (), {
                 "time": staticmethod(lambda: later)})):
             self.assertRefused(self.callback(location), "expired")
         self.assertEqual(client.state, "draft")

@@ -106,7 +106,7 @@ class TestDropboxSync(DropboxCase):
         action = self.client.action_reconnect()
         self.assertEqual(action["type"], "ir.actions.act_url")
         _location, params = consent(action)
-        client, error = self.env["cloud.client"]._dropbox_oauth_callback(params)
+        client, error = self.env["cloud.client"]._oauth_callback(params)
         self.assertFalse(error)
         self.assertEqual(client, self.client)
         self.assertEqual(self.client.state, "connected")

@@ -5,22 +5,74 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.cloud_base.lib import adapter as cloud
+from odoo.addons.cloud_base.lib.provider import Capabilities, Provider
 
 from ..lib.owncloud_adapter import OwnCloudAdapter
 
 _logger = logging.getLogger(__name__)
 
-#: settings whose change means: check the connection again, rebuild the adapter
-OWNCLOUD_FIELDS = {"owncloud_url", "owncloud_login", "owncloud_password",
-                   "owncloud_public_links"}
-CREDENTIAL_FIELDS = {"owncloud_url", "owncloud_login", "owncloud_password"}
+#: settings whose change means: check the connection again
+CREDENTIAL_FIELDS = frozenset({"owncloud_url", "owncloud_login", "owncloud_password"})
+
+
+class OwnCloudProvider(Provider):
+    key = "owncloud"
+    label = "ownCloud / Nextcloud"
+    logo = "/cloud_owncloud/static/src/img/owncloud.svg"
+    settings_fields = CREDENTIAL_FIELDS | {"owncloud_public_links"}
+    secret_fields = ("owncloud_password",)
+    capabilities = Capabilities(hash_kind="etag", case_sensitive=True, name_max_length=250,
+                                name_length_unit="bytes", change_feed="snapshot",
+                                share_links=True)
+
+    def build_adapter(self, client):
+        if not (client.owncloud_url and client.owncloud_login):
+            raise UserError(client.env._("Enter the server URL and the login of %s.",
+                                         client.name))
+        password = client._get_secret("owncloud_password")
+        if not password:
+            raise UserError(client.env._("Enter the app password of %s.", client.name))
+        options = client.options or {}
+        try:
+            adapter = OwnCloudAdapter(
+                client.owncloud_url, client.owncloud_login, password,
+                timeout=options.get("timeout", 60), page_size=options.get("page_size", 500),
+                chunk_threshold=options.get("chunk_threshold"),
+                chunk_size=options.get("chunk_size"),
+                endpoint=options.get("owncloud_endpoint", "auto"),
+                chunking=options.get("owncloud_chunking", "auto"),
+                public_links=client.owncloud_public_links,
+                lookup_limit=options.get("owncloud_lookup_limit"))
+        except cloud.CloudError as exc:
+            raise UserError(client._owncloud_message(exc)) from exc
+        if client.change_cursor:
+            # the cursor's snapshot knows every managed folder's path: no tree walk is needed
+            # to find them again after a restart
+            adapter.seed_paths(client.change_cursor)
+        return adapter
+
+    def settings_saved(self, client, changed):
+        if changed & (CREDENTIAL_FIELDS | {"provider"}):
+            client._owncloud_check_on_save()
+
+    def error_message(self, client, error):
+        return client._owncloud_message(error)
+
+    def item_url(self, client, adapter, item):
+        if client.owncloud_public_links and not item.is_folder:
+            try:
+                return adapter.share_link(item.id)
+            except cloud.CloudError as exc:
+                _logger.info("No public link for %s: %s", item.id, exc)
+        return None
+
+
+OWNCLOUD = OwnCloudProvider()
 
 
 class CloudClient(models.Model):
     _inherit = "cloud.client"
 
-    provider = fields.Selection(selection_add=[("owncloud", "ownCloud / Nextcloud")],
-                                ondelete={"owncloud": "cascade"})
     owncloud_url = fields.Char(
         "Server URL", groups="base.group_system",
         help="Address of the ownCloud or Nextcloud server, as in the browser, without "
@@ -43,63 +95,13 @@ class CloudClient(models.Model):
              "it). Off: attachments link to the file in the ownCloud/Nextcloud web interface, "
              "which asks for a login.")
 
-    # ------------------------------------------------------------------------------------
-    # Secrets (R-CON-5)
-    # ------------------------------------------------------------------------------------
-    def _secret_fields(self):
-        return super()._secret_fields() + ["owncloud_password"]
+    @api.model
+    def _cloud_providers(self):
+        return super()._cloud_providers() + [OWNCLOUD]
 
     def _compute_owncloud_password_set(self):
         for client in self:
             client.owncloud_password_set = bool(client.sudo()._get_secret("owncloud_password"))
-
-    # ------------------------------------------------------------------------------------
-    # Adapter
-    # ------------------------------------------------------------------------------------
-    def _build_adapter_owncloud(self):
-        self.ensure_one()
-        client = self.sudo()
-        if not (client.owncloud_url and client.owncloud_login):
-            raise UserError(_("Enter the server URL and the login of %s.", client.name))
-        password = client._get_secret("owncloud_password")
-        if not password:
-            raise UserError(_("Enter the app password of %s.", client.name))
-        options = client.options or {}
-        try:
-            adapter = OwnCloudAdapter(
-                client.owncloud_url, client.owncloud_login, password,
-                timeout=options.get("timeout", 60), page_size=options.get("page_size", 500),
-                chunk_threshold=options.get("chunk_threshold"),
-                chunk_size=options.get("chunk_size"),
-                endpoint=options.get("owncloud_endpoint", "auto"),
-                chunking=options.get("owncloud_chunking", "auto"),
-                public_links=client.owncloud_public_links,
-                lookup_limit=options.get("owncloud_lookup_limit"))
-        except cloud.CloudError as exc:
-            raise UserError(self._owncloud_message(exc)) from exc
-        if client.change_cursor:
-            # the cursor's snapshot knows every managed folder's path: no tree walk is needed
-            # to find them again after a restart
-            adapter.seed_paths(client.change_cursor)
-        return adapter
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        clients = super().create(vals_list)
-        for client, vals in zip(clients, vals_list, strict=True):
-            if client.provider == "owncloud" and CREDENTIAL_FIELDS & set(vals):
-                client._owncloud_check_on_save()
-        return clients
-
-    def _adapter_fields(self):
-        return super()._adapter_fields() | OWNCLOUD_FIELDS
-
-    def write(self, vals):
-        res = super().write(vals)
-        if (CREDENTIAL_FIELDS | {"provider"}) & set(vals):
-            for client in self.filtered(lambda c: c.provider == "owncloud"):
-                client._owncloud_check_on_save()
-        return res
 
     # ------------------------------------------------------------------------------------
     # Connection checks: a clear message on the form (R-CON-1)
@@ -178,35 +180,3 @@ class CloudClient(models.Model):
         if client.state_message:
             client.write({"state_message": False})
         return facts
-
-    def action_owncloud_test(self):
-        self._check_manager_rights()  # before any request to the server (R-SEC-3)
-        self.ensure_one()
-        facts = self._owncloud_check()
-        self.sudo().write({"state_message": False})
-        return self._notify(_("Connection works: %(account)s (%(product)s %(version)s).",
-                              account=facts.get("account"), product=facts.get("product"),
-                              version=facts.get("version") or ""))
-
-    def action_connect(self):
-        self._check_manager_rights()
-        for client in self.filtered(lambda c: c.provider == "owncloud"):
-            try:
-                client._owncloud_check()
-            except UserError as exc:
-                client.sudo().write({"state": "error", "state_message": str(exc.args[0])})
-                client._log("error", _("Connection failed: %s", exc.args[0]))
-                raise
-        return super().action_connect()
-
-    # ------------------------------------------------------------------------------------
-    # Links (R-LINK-1)
-    # ------------------------------------------------------------------------------------
-    def _item_url(self, adapter, item):
-        if self.provider == "owncloud" and self.sudo().owncloud_public_links \
-                and not item.is_folder:
-            try:
-                return adapter.share_link(item.id)
-            except cloud.CloudError as exc:
-                _logger.info("No public link for %s: %s", item.id, exc)
-        return super()._item_url(adapter, item)

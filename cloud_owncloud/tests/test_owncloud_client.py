@@ -86,7 +86,7 @@ class TestOwnCloudClient(OwnCloudCase):
 
     def test_test_connection_button(self):
         client = self.make_client()
-        action = client.action_owncloud_test()
+        action = client.action_test_connection()
         self.assertIn(self.user, action["params"]["message"])
 
     def test_open_folder_link_points_to_web_ui(self):

@@ -21,7 +21,7 @@ class TestOwnCloudButtonsNeedRights(OwnCloudCase):
         client = self.make_client()
         user = new_test_user(self.env, login="oc_sec_user", groups="base.group_user")
         before = sum(self.emulator.counters.values())
-        for name in ("action_owncloud_test", "action_connect"):
+        for name in ("action_test_connection", "action_connect"):
             with self.assertRaises(AccessError, msg=name):
                 getattr(client.with_user(user), name)()
         self.assertEqual(sum(self.emulator.counters.values()), before)
@@ -47,8 +47,10 @@ class TestOwnCloudMessagesKeepSettings(OwnCloudCase):
         ]
         for vals, phrase in cases:
             with self.subTest(vals=vals):
+                # the client's name is no secret: "Could not connect <name>" may show it
                 client = self.make_client(connect=False, **dict(
-                    {"owncloud_login": login, "owncloud_password": password}, **vals))
+                    {"name": "Company files", "owncloud_login": login,
+                     "owncloud_password": password}, **vals))
                 url = client.owncloud_url
                 secrets = {url, urlsplit(url).netloc or url, login, self.user,
                            "cloud-%s" % self.user}
@@ -60,8 +62,8 @@ class TestOwnCloudMessagesKeepSettings(OwnCloudCase):
                 messages["action_connect"] = str(err.exception)
                 messages["state_message after connect"] = client.state_message
                 with self.assertRaises(UserError) as err:
-                    client.action_owncloud_test()
-                messages["action_owncloud_test"] = str(err.exception)
+                    client.action_test_connection()
+                messages["action_test_connection"] = str(err.exception)
                 client._drop_adapter()
                 try:
                     adapter = client._get_adapter()
