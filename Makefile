@@ -1,6 +1,6 @@
 # Two commands: `make test` runs every test; `make demo` runs Odoo with the suite installed.
 SHELL := /bin/bash
-.PHONY: test demo bootstrap bench
+.PHONY: test demo bootstrap bench lint i18n
 
 bootstrap:
 	@bash tools/bootstrap.sh
@@ -13,3 +13,9 @@ demo:
 
 bench:
 	@bash tools/bench.sh
+
+lint:
+	@bash tools/lint.sh
+
+i18n:
+	@bash tools/i18n.sh

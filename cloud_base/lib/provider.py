@@ -83,6 +83,11 @@ class Provider:
         """Before the core checks the connection and creates the root folder; may raise
         ``lib.adapter.CloudError`` to refuse a setting the account does not allow."""
 
+    def account_fingerprint(self, client, facts):
+        """What identifies the account ``check_connection()`` reached (``facts``): a client
+        keeps its files in one account and refuses another while files are synced."""
+        return facts.get("account_id") or facts.get("account")
+
     def error_message(self, client, error):
         """What an administrator reads for a failed connection (no secret, no server
         address: user-readable places show it)."""

@@ -51,6 +51,8 @@ class MemoryProvider(Provider):
 MEMORY_PROVIDER = MemoryProvider()
 #: client fields whose change rebuilds the adapter, whatever the provider
 ADAPTER_FIELDS = frozenset({"provider", "api_base_url", "options", "root_folder_name", "state"})
+#: client fields whose change may point a connected client to another account
+ACCOUNT_FIELDS = frozenset({"provider", "api_base_url"})
 
 
 class CloudClient(models.Model):
@@ -97,6 +99,10 @@ class CloudClient(models.Model):
     deletion_confirmation_given = fields.Boolean(readonly=True, copy=False)
     root_folder_id = fields.Many2one("cloud.folder", readonly=True, copy=False)
     change_cursor = fields.Char(readonly=True, copy=False, groups="base.group_system")
+    account_fingerprint = fields.Char(
+        readonly=True, copy=False, groups="base.group_system",
+        help="Identifies the storage account the client connected to: its synced files live "
+             "there, so another account is refused until the client is reset.")
     last_backward_sync = fields.Datetime(readonly=True, copy=False)
     rule_ids = fields.One2many("cloud.sync.rule", "client_id", string="Sync rules")
     task_pending_count = fields.Integer(compute="_compute_queue_status", string="Pending")
@@ -237,10 +243,13 @@ class CloudClient(models.Model):
         return res
 
     def _settings_saved(self, changed):
-        """Tell the client's provider that its settings were saved (e.g. to test them)."""
+        """Tell the client's provider that its settings were saved (e.g. to test them), and
+        check that a connected client still reaches its account."""
         provider = self._provider_registry().get(self.provider)
         if provider and (changed & (provider.settings_fields | {"provider"})):
             provider.settings_saved(self.sudo(), changed)
+        if provider and changed & (provider.settings_fields | ACCOUNT_FIELDS):
+            self._verify_account()
 
     # ------------------------------------------------------------------------------------
     # Connection (R-CON-1, R-CON-3)
@@ -308,6 +317,7 @@ class CloudClient(models.Model):
         self._provider().prepare_connect(self.sudo())
         adapter = self._get_adapter()
         account = adapter.check_connection()
+        self._check_same_account(account)
         root = self._ensure_root_folder()
         item = adapter.ensure_root(root.name)
         root.write({"cloud_id": item.id, "cloud_name": item.name, "state": "synced"})
@@ -317,6 +327,55 @@ class CloudClient(models.Model):
         self.sudo().write(vals)
         self._log("success", _("Connected to %s", account.get("account") or self.provider))
         return account
+
+    # ------------------------------------------------------------------------------------
+    # The account a client's files live in: a change is refused while files are synced
+    # ------------------------------------------------------------------------------------
+    def _has_synced_files(self):
+        self.ensure_one()
+        return bool(self.env["ir.attachment"].sudo().search_count([
+            ("cloud_client_id", "=", self.id), ("cloud_kind", "=", "file")], limit=1))
+
+    def _account_changed_error(self):
+        return cloud.InvalidRequest(_(
+            "These settings reach another account than the one the files of %(client)s were "
+            "synced to; syncing with it would treat every synced file as deleted. Restore the "
+            "previous settings (or authorize the previous account again), or reset the client "
+            "first to bring its files back into Odoo.", client=self.name),
+            code="account_changed")
+
+    def _check_same_account(self, facts):
+        """Remember which account the client uses; refuse another one while it has synced
+        files (they live in the first account: a sync with the other would delete them)."""
+        client = self.sudo()
+        fingerprint = client._provider().account_fingerprint(client, facts)
+        if not fingerprint or fingerprint == client.account_fingerprint:
+            return
+        if client.account_fingerprint and client._has_synced_files():
+            raise client._account_changed_error()
+        vals = {"account_fingerprint": fingerprint}
+        if client.account_fingerprint:
+            # another, empty account: its change feed starts afresh
+            vals["change_cursor"] = False
+            _logger.info("Cloud client %s now uses another account", client.id)
+        client.write(vals)
+
+    def _verify_account(self):
+        """Settings of a connected client changed: check they still reach its account, else
+        stop the client before any sync runs with them."""
+        for client in self.sudo().filtered(lambda c: c.state == "connected"
+                                           and c.account_fingerprint):
+            client._drop_adapter()
+            try:
+                facts = client._get_adapter().check_connection()
+                client._check_same_account(facts)
+            except (cloud.CloudError, UserError) as exc:
+                message = (exc.message if isinstance(exc, cloud.CloudError)
+                           and exc.code == "account_changed"
+                           else client._provider().error_message(client, exc)
+                           if isinstance(exc, cloud.CloudError) else exc.args[0])
+                client.write({"state": "error", "state_message": message})
+                client._log("error", _("Settings changed: %s", message))
 
     def _ensure_root_folder(self):
         self.ensure_one()

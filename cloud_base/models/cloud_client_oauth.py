@@ -20,6 +20,7 @@ from odoo import _, api, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import hmac as odoo_hmac
 
+from ..lib import adapter as cloud
 from ..lib.provider import OAuthRefused
 
 _logger = logging.getLogger(__name__)
@@ -163,11 +164,19 @@ class CloudClientOAuth(models.Model):
         if not result.get("token"):
             return client, _("%s gave no refresh token (offline access was not granted).",
                              provider.label)
+        previous_token = client._oauth_token()
+        previous_values = {name: client[name] for name in result.get("values") or {}}
         client._set_secret(provider.oauth.token_secret, result["token"])
         if result.get("values"):
             client.write(result["values"])
         try:
             client.with_context(cloud_oauth_done=True).action_connect()
         except UserError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, cloud.CloudError) and cause.code == "account_changed":
+                # another account than the one holding the synced files: keep the former
+                # token, so that nothing syncs against the wrong account
+                client._set_secret(provider.oauth.token_secret, previous_token)
+                client.write(previous_values)
             return client, str(exc)
         return client, None

@@ -8,3 +8,4 @@ from . import test_content
 from . import test_performance
 from . import test_ui_tours
 from . import test_security
+from . import test_account_change

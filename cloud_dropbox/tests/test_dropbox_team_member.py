@@ -65,7 +65,7 @@ class TestDropboxTeamMemberByEmail(DropboxCase):
         client = self.team_client("ann.other@example.com")
         self.assertEqual(client.dropbox_team_member_id, self.ann)
         client.dropbox_team_member = "bob.member@example.com"
-        self.assertFalse(client.dropbox_team_member_id)
+        self.assertNotEqual(client.dropbox_team_member_id, self.ann)  # not the former id
         client.action_connect()
         self.assertEqual(client.dropbox_team_member_id, self.bob)
         self.emu.seen_headers.clear()

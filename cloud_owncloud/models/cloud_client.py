@@ -55,6 +55,11 @@ class OwnCloudProvider(Provider):
         if changed & (CREDENTIAL_FIELDS | {"provider"}):
             client._owncloud_check_on_save()
 
+    def account_fingerprint(self, client, facts):
+        # the same login on another server (or another instance on the same host) is another
+        # account
+        return "%s@%s" % (client.owncloud_login, (client.owncloud_url or "").rstrip("/"))
+
     def error_message(self, client, error):
         return client._owncloud_message(error)
 

@@ -1,2 +1,3 @@
 from . import test_owncloud_client, test_owncloud_sync
 from . import test_owncloud_security
+from . import test_owncloud_account_change
