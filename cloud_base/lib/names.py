@@ -1,67 +1,97 @@
-"""Cloud item names (R-NAME-2) and stable de-duplication (R-NAME-1)."""
+"""Cloud item names (R-NAME-2) and stable de-duplication (R-NAME-1).
+
+Names are NFC-normalised (a name typed on macOS and the same name typed elsewhere are one
+name) and cut to the provider's limit, counted in characters or in UTF-8 bytes
+(``Capabilities.name_length_unit``), never in the middle of a character.
+"""
 import os
 import re
+import unicodedata
 
 FORBIDDEN = re.compile(r"[*?\"':<>|+%!@\\/]")
 WHITESPACE = re.compile(r"\s+")
 SUFFIX = re.compile(r"^(?P<base>.*) \((?P<n>\d+)\)$")
 
 
-def clean_name(name, max_length=255, fallback="-", keep_extension=False):
-    """A name every provider accepts: forbidden characters become ``-``, whitespace is
-    collapsed and trimmed, never empty, never ``.``/``..``, cut to ``max_length`` characters
-    keeping the extension of a file name."""
-    name = FORBIDDEN.sub("-", str(name or ""))
+def name_length(name, unit="chars"):
+    """Length of ``name`` as the provider counts it: characters, or bytes of UTF-8."""
+    return len(name.encode("utf-8")) if unit == "bytes" else len(name)
+
+
+def cut(text, length, unit="chars"):
+    """The longest start of ``text`` of at most ``length`` (characters or UTF-8 bytes)."""
+    if length <= 0:
+        return ""
+    if unit != "bytes":
+        return text[:length]
+    return text.encode("utf-8")[:length].decode("utf-8", "ignore")
+
+
+def name_key(name, case_sensitive=False):
+    """What two names are compared by: NFC, and case-folded unless the storage tells
+    ``Report.pdf`` and ``report.pdf`` apart."""
+    name = unicodedata.normalize("NFC", name or "")
+    return name if case_sensitive else name.casefold()
+
+
+def clean_name(name, max_length=255, fallback="-", keep_extension=False, unit="chars"):
+    """A name every provider accepts: NFC-normalised, forbidden characters become ``-``,
+    whitespace is collapsed and trimmed, never empty, never ``.``/``..``, cut to
+    ``max_length`` (characters or UTF-8 bytes, see ``unit``) keeping the extension of a file
+    name."""
+    name = unicodedata.normalize("NFC", str(name or ""))
+    name = FORBIDDEN.sub("-", name)
     name = WHITESPACE.sub(" ", name).strip().strip(".").strip()
     if not name:
         name = fallback
-    if len(name) > max_length:
+    if name_length(name, unit) > max_length:
         stem, ext = os.path.splitext(name) if keep_extension else (name, "")
-        if len(ext) >= max_length // 2:
+        if name_length(ext, unit) >= max_length // 2:
             stem, ext = name, ""
-        name = stem[:max_length - len(ext)].rstrip() + ext
+        name = cut(stem, max_length - name_length(ext, unit), unit).rstrip() + ext
     return name
 
 
-def with_counter(name, counter, max_length=255, keep_extension=False):
+def with_counter(name, counter, max_length=255, keep_extension=False, unit="chars"):
     """``name (counter)``, inserted before the extension of a file name."""
     stem, ext = os.path.splitext(name) if keep_extension else (name, "")
     suffix = " (%d)" % counter
-    stem = stem[:max_length - len(ext) - len(suffix)].rstrip()
-    return stem + suffix + ext
+    room = max_length - name_length(ext, unit) - name_length(suffix, unit)
+    return cut(stem, room, unit).rstrip() + suffix + ext
 
 
-def assign_unique(wanted, taken=(), max_length=255, keep_extension=False):
-    """Give each key of ``wanted`` ({key: base name}) a name unique case-insensitively among
-    themselves and ``taken``.
+def assign_unique(wanted, taken=(), max_length=255, keep_extension=False, unit="chars"):
+    """Give each key of ``wanted`` ({key: base name}) a name unique among themselves and
+    ``taken``, compared case-insensitively and NFC-normalised (even where the storage tells
+    case apart: people open these folders on desktops that do not).
 
     ``wanted`` values are ``(base, current)`` pairs: ``current`` is the name the item has now
     (or None). An item whose current name is still valid for its base keeps it, so names do not
     flip-flop between runs; keys are then served in their sort order (stable).
     """
-    used = {n.lower() for n in taken}
+    used = {name_key(n) for n in taken}
     result = {}
     # first pass: keep current names that still fit their base
     for key in sorted(wanted):
         base, current = wanted[key]
-        if current and _fits(current, base, max_length, keep_extension) \
-                and current.lower() not in used:
+        if current and _fits(current, base, max_length, keep_extension, unit) \
+                and name_key(current) not in used:
             result[key] = current
-            used.add(current.lower())
+            used.add(name_key(current))
     for key in sorted(wanted):
         if key in result:
             continue
         base = wanted[key][0]
         candidate, counter = base, 1
-        while candidate.lower() in used:
+        while name_key(candidate) in used:
             counter += 1
-            candidate = with_counter(base, counter, max_length, keep_extension)
+            candidate = with_counter(base, counter, max_length, keep_extension, unit)
         result[key] = candidate
-        used.add(candidate.lower())
+        used.add(name_key(candidate))
     return result
 
 
-def _fits(current, base, max_length, keep_extension):
+def _fits(current, base, max_length, keep_extension, unit="chars"):
     """Is ``current`` either ``base`` or ``base (n)``?"""
     if current == base:
         return True
@@ -69,4 +99,5 @@ def _fits(current, base, max_length, keep_extension):
     match = SUFFIX.match(stem)
     if not match:
         return False
-    return with_counter(base, int(match.group("n")), max_length, keep_extension) == current
+    return with_counter(base, int(match.group("n")), max_length, keep_extension,
+                        unit) == current

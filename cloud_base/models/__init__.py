@@ -12,4 +12,6 @@ from . import cloud_client_direct
 from . import cloud_client_backward
 from . import cloud_client_reverse
 from . import cloud_ui
+from . import mail_thread
+from . import res_config_settings
 from . import cloud_client_provider

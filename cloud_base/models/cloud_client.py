@@ -50,6 +50,7 @@ class MemoryProvider(Provider):
 
 MEMORY_PROVIDER = MemoryProvider()
 #: client fields whose change rebuilds the adapter, whatever the provider
+GENERIC_LOGO = "/cloud_base/static/src/img/providers/cloud.svg"
 ADAPTER_FIELDS = frozenset({"provider", "api_base_url", "options", "root_folder_name", "state"})
 #: client fields whose change may point a connected client to another account
 ACCOUNT_FIELDS = frozenset({"provider", "api_base_url"})
@@ -109,6 +110,9 @@ class CloudClient(models.Model):
     task_running_count = fields.Integer(compute="_compute_queue_status", string="Running")
     task_failed_count = fields.Integer(compute="_compute_queue_status", string="Failed")
     task_done_today_count = fields.Integer(compute="_compute_queue_status", string="Done today")
+    provider_logo_url = fields.Char(compute="_compute_provider_logo_url")
+    color = fields.Integer(compute="_compute_provider_logo_url")
+    rule_count = fields.Integer(compute="_compute_rule_count", string="Rules")
 
     # ------------------------------------------------------------------------------------
     # Queue status (R-LOG-3): one grouped query for all clients
@@ -488,3 +492,43 @@ class CloudClient(models.Model):
         for client in self.search([("state", "=", "connected")]):
             client._prepare_direct()
             client._enqueue_backward()
+
+    # ------------------------------------------------------------------------------------
+    # What the web client shows: logos, counters, shortcuts
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _provider_logo_url(self, provider):
+        """Logo of a provider (kanban cards, badges, attachment thumbnails)."""
+        spec = self._provider_registry().get(provider)
+        return spec.logo if spec else GENERIC_LOGO
+
+    @api.depends("provider", "state")
+    def _compute_provider_logo_url(self):
+        colors = {"connected": 10, "reconnect": 2, "error": 1, "draft": 0, "archived": 0}
+        for client in self:
+            client.provider_logo_url = client._provider_logo_url(client.provider)
+            client.color = colors.get(client.state, 0)
+
+    def _compute_rule_count(self):
+        for client in self:
+            client.rule_count = len(client.rule_ids)
+
+    def action_open_rules(self):
+        action = self._client_action("cloud_base.action_cloud_sync_rule")
+        action["context"] = {"default_client_id": self.id}
+        return action
+
+    def action_open_logs(self):
+        return self._client_action("cloud_base.action_cloud_log")
+
+    def action_open_failed_tasks(self):
+        action = self.action_open_tasks()
+        action["context"] = {"search_default_failed": 1}
+        return action
+
+    def action_retry_failed_notify(self):
+        self._check_manager_rights()
+        count = self.env["cloud.task"].search_count([("client_id", "in", self.ids),
+                                                     ("state", "=", "failed")])
+        self.action_retry_failed()
+        return self._notify(_("%s failed task(s) queued again.", count))

@@ -327,3 +327,24 @@ class IrAttachment(models.Model):
         stem, ext = os.path.splitext(name)
         stamp = fields.Datetime.now().strftime("%Y-%m-%d %H%M%S")
         return "%s (conflict %s)%s" % (stem, stamp, ext)
+
+    # ------------------------------------------------------------------------------------
+    # What the chatter shows (R-UI-1, R-UI-2, R-UI-5)
+    # ------------------------------------------------------------------------------------
+    def _to_store(self, store, /, *, fields=None, extra_fields=None):
+        """Attachments reach the chatter through the mail store: add what the badge, the folder
+        icon and the 'Open in cloud' link need (R-UI-1, R-UI-2, R-UI-5)."""
+        super()._to_store(store, fields=fields, extra_fields=extra_fields)
+        Client = self.env["cloud.client"]
+        for attachment in self:
+            kind = attachment.cloud_kind if attachment.cloud_item_id else False
+            if not kind:
+                continue
+            client = attachment.sudo().cloud_client_id
+            store.add(attachment, {
+                "cloud_kind": kind,
+                "cloud_provider": client.provider or False,
+                "cloud_provider_name": client.name or False,
+                "cloud_provider_logo": Client._provider_logo_url(client.provider),
+                "cloud_url": attachment.url or False,
+            })
