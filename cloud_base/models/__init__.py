@@ -11,6 +11,10 @@ from . import ir_attachment
 from . import cloud_client_direct
 from . import cloud_client_backward
 from . import cloud_client_reverse
+from . import cloud_engine_planner
+from . import cloud_engine_direct
+from . import cloud_engine_backward
+from . import cloud_engine_reverse
 from . import cloud_ui
 from . import mail_thread
 from . import res_config_settings

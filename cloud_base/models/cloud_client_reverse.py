@@ -1,12 +1,7 @@
-"""Reverse sync, cloud → Odoo on reset/archive/client change (R-REV-1..3, R-CON-4)."""
-import logging
-
+"""Reverse sync, cloud → Odoo on reset/archive/client change (R-REV-1..3, R-CON-4), as the
+client shows it: buttons and reset state here, the work in ``cloud.engine.reverse``."""
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-
-from ..lib import adapter as cloud
-
-_logger = logging.getLogger(__name__)
 
 
 class CloudClientReverse(models.Model):
@@ -18,12 +13,7 @@ class CloudClientReverse(models.Model):
 
     def _enqueue_reverse_for_folders(self, folders):
         """Queue the return into Odoo of every synced file below ``folders``."""
-        Task = self.env["cloud.task"]
-        attachments = self.env["ir.attachment"].sudo().search([
-            ("cloud_folder_id", "child_of", folders.ids), ("cloud_kind", "=", "file")])
-        for attachment in attachments:
-            Task._enqueue(attachment.cloud_client_id, "reverse", attachment=attachment)
-        return attachments
+        return self.env["cloud.engine.reverse"]._enqueue_for_folders(folders)
 
     def action_reset(self):
         """R-CON-4: disconnect after bringing every synced file back (cloud files stay)."""
@@ -58,55 +48,12 @@ class CloudClientReverse(models.Model):
 
     def _start_reverse(self):
         self.ensure_one()
-        Task = self.env["cloud.task"]
-        # pending direct work is pointless now; reverse tasks take precedence (R-REV-2)
-        Task.search([("client_id", "=", self.id), ("state", "=", "pending"),
-                     ("type", "!=", "reverse")]).write({"state": "cancelled"})
-        attachments = self.env["ir.attachment"].sudo().search([
-            ("cloud_client_id", "=", self.id), ("cloud_kind", "=", "file")])
-        for attachment in attachments:
-            Task._enqueue(self, "reverse", attachment=attachment)
-        self.reset_pending = True
-        self._log("success", _("Reset started: %s files to bring back into Odoo.",
-                               len(attachments)))
-        if not attachments:
-            self._finish_reset()
+        return self.env["cloud.engine.reverse"]._start(self)
 
     def _task_reverse(self, task, adapter):
-        attachment = task.attachment_id.sudo()
-        if attachment and attachment._cloud_is_file():
-            if attachment.store_fname or attachment.db_datas:
-                attachment._cloud_forget()  # the newest content is already local
-            else:
-                self._reverse_one(attachment, adapter, task)
-        if self.reset_pending and not self.env["cloud.task"].search_count([
-                ("client_id", "=", self.id), ("type", "=", "reverse"),
-                ("state", "in", ("pending", "running")), ("id", "!=", task.id)]):
-            self._finish_reset()
-
-    def _reverse_one(self, attachment, adapter, task):
-        try:
-            data = b"".join(adapter.download(attachment.cloud_item_id))
-        except cloud.NotFound:
-            # R-REV-3: keep the link, say so, never drop silently
-            self._log("warning", _("%(name)s could not be brought back: it no longer exists "
-                                   "in the cloud. The attachment keeps its link %(url)s.",
-                                   name=attachment.name, url=attachment.url or "-"),
-                      record=attachment, path=attachment.cloud_item_id, task=task)
-            attachment._cloud_forget()
-            return
-        expected_hash = attachment.cloud_hash
-        local_hash = adapter.compute_hash([data])
-        if len(data) != attachment.cloud_size or (
-                expected_hash and local_hash and local_hash != expected_hash):
-            raise cloud.Transient(_("Downloaded content of %s does not match the cloud "
-                                    "metadata", attachment.name), code="verify_failed",
-                                  path=attachment.cloud_item_id)
-        attachment._cloud_restore_binary(data)
-        self._log("success", _("File brought back into Odoo: %s", attachment.name),
-                  record=attachment, path=task.attachment_id.cloud_item_id, task=task)
-        # a record now owned by another client's rule goes up there at its next direct
-        # sync (R-REV-1), like any other local attachment
+        """Handler of the ``reverse`` task (see ``cloud.task._task_types()``), on the client
+        so that provider add-ons extend it with ``super()``."""
+        return self.env["cloud.engine.reverse"]._task_reverse(self, task, adapter)
 
     def _finish_reset(self):
         Task = self.env["cloud.task"]
@@ -143,7 +90,4 @@ class CloudClientReverse(models.Model):
 
     def _reverse_all_now(self):
         """Synchronous reverse of every client (used when uninstalling)."""
-        for client in self:
-            client._start_reverse()
-            self.env["cloud.task"].with_context(cloud_no_commit=True)._run_queue(time_budget=10 ** 9, client_ids=client.ids,
-                                              task_types=["reverse"])
+        self.env["cloud.engine.reverse"]._run_now(self)

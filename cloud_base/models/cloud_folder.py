@@ -65,6 +65,26 @@ class CloudFolder(models.Model):
             folder = folder.parent_id
         return "/" + "/".join(reversed(names))
 
+    # ------------------------------------------------------------------------------------
+    # What the folder's rule's placement says about it (R-BW-1, R-BW-2, R-BW-5)
+    # ------------------------------------------------------------------------------------
+    def _placement(self):
+        """The placement strategy of the folder's rule (``records`` without a rule)."""
+        self.ensure_one()
+        return self.rule_id._placement()
+
+    def _file_owner(self):
+        """``(res_model, res_id)`` of the record a file put directly in this folder belongs
+        to, ``(False, False)`` for a stand-alone attachment, None when such a file is not
+        Odoo's business."""
+        self.ensure_one()
+        return self._placement().file_owner(self)
+
+    def _links_subfolders(self):
+        """Does a folder made in the cloud right here become a folder link?"""
+        self.ensure_one()
+        return self._placement().links_subfolders(self)
+
     @api.model
     def _for_records(self, records):
         """The live object folders of ``records``."""

@@ -8,10 +8,10 @@ from odoo.tools.safe_eval import safe_eval
 from ..lib import name_template
 from ..lib.names import clean_name
 from ..lib.periods import periods_domain
+from . import cloud_placement
+from .cloud_placement import STANDALONE_FOLDER  # noqa: F401 - kept importable from here
 
 _logger = logging.getLogger(__name__)
-
-STANDALONE_FOLDER = "Stand Alone Attachments"
 
 
 class CloudSyncRule(models.Model):
@@ -42,6 +42,10 @@ class CloudSyncRule(models.Model):
     default_folder_ids = fields.One2many("cloud.rule.folder", "rule_id",
                                          string="Default folders")
     folder_id = fields.Many2one("cloud.folder", readonly=True, copy=False)
+    placement = fields.Selection(
+        selection="_selection_placement", compute="_compute_placement",
+        help="Where the files go: a folder per record, or (stand-alone attachments) directly "
+             "in the rule's folder. Follows from the model.")
 
     _sql_constraints = [
         ("folder_unique", "unique(client_id, folder_name)",
@@ -56,8 +60,40 @@ class CloudSyncRule(models.Model):
     @api.onchange("model_id")
     def _onchange_model_id(self):
         if self.model_id and not self.folder_name:
-            self.folder_name = (STANDALONE_FOLDER if self.model_id.model == "ir.attachment"
-                                else self.model_id.name)
+            strategies = self._placement_strategies()
+            self.folder_name = strategies[self._placement_for_model(self.model_id.model)] \
+                .default_folder_name(self.model_id)
+
+    # ------------------------------------------------------------------------------------
+    # Placement strategy (see cloud_placement.py)
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _placement_strategies(self):
+        """``{key: Placement}``; an add-on adds its own with ``super()``."""
+        return {"records": cloud_placement.RECORDS, "flat": cloud_placement.FLAT}
+
+    @api.model
+    def _selection_placement(self):
+        return [(key, str(strategy.label))
+                for key, strategy in self._placement_strategies().items()]
+
+    @api.model
+    def _placement_for_model(self, model_name):
+        for key, strategy in self._placement_strategies().items():
+            if strategy.applies_to(model_name):
+                return key
+        return "records"
+
+    @api.depends("model")
+    def _compute_placement(self):
+        for rule in self:
+            rule.placement = rule._placement_for_model(rule.model) if rule.model else False
+
+    def _placement(self):
+        """The placement strategy of this rule (``records`` for no rule)."""
+        strategies = self._placement_strategies()
+        key = self[:1].placement or "records"
+        return strategies.get(key, strategies["records"])
 
     # ------------------------------------------------------------------------------------
     # Validation
@@ -92,7 +128,7 @@ class CloudSyncRule(models.Model):
     # Matching records
     # ------------------------------------------------------------------------------------
     def _records_domain(self, today=None):
-        """Filter + periods + (for attachments) the stand-alone condition."""
+        """Filter + periods + the placement's condition (stand-alone attachments)."""
         self.ensure_one()
         domain = list(safe_eval(self.domain or "[]"))
         model = self.env[self.model]
@@ -100,9 +136,7 @@ class CloudSyncRule(models.Model):
             types = {f.name: f.ttype for f in self.period_ids.field_id}
             domain += periods_domain([p._as_tuple() for p in self.period_ids],
                                      today or fields.Date.context_today(self), types)
-        if self.model == "ir.attachment":
-            domain += [("res_model", "=", False), ("res_field", "=", False),
-                       ("type", "=", "binary")]
+        domain += self._placement().records_domain(self)
         model._where_calc(domain)  # raises on unknown fields
         return domain
 
@@ -135,7 +169,7 @@ class CloudSyncRule(models.Model):
     def _compute_name_preview(self):
         for rule in self:
             preview = False
-            if rule.model and rule.model != "ir.attachment":
+            if rule.model and rule._placement().record_folders:
                 sample = rule.env[rule.model].search(rule._safe_domain(), limit=1)
                 if sample:
                     try:

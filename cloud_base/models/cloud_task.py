@@ -1,6 +1,7 @@
 import datetime
 import logging
 import time
+from typing import Callable, NamedTuple
 
 import psycopg2
 
@@ -8,35 +9,39 @@ import odoo
 from odoo import _, api, fields, models
 from odoo.sql_db import TestCursor
 from odoo.tools import config, mute_logger
+from odoo.tools.translate import LazyTranslate
 
 from ..lib import adapter as cloud
 
 _logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
 
-#: lower runs first (R-Q-1, R-REV-2): reverse, then structure, then files, then backward
-PRIORITIES = {
-    "reverse": 5,
-    "folder_create": 10,
-    "folder_rename": 10,
-    "folder_move": 10,
-    "file_upload": 20,
-    "file_update": 20,
-    "file_delete": 25,
-    "folder_delete": 26,
-    "backward": 30,
-}
-TASK_TYPES = [
-    ("reverse", "Bring a file back into Odoo"),
-    ("folder_create", "Create folder"),
-    ("folder_rename", "Rename folder"),
-    ("folder_move", "Move folder"),
-    ("file_upload", "Upload file"),
-    ("file_update", "Upload new version"),
-    ("file_delete", "Delete file"),
-    ("folder_delete", "Delete folder"),
-    ("backward", "Backward sync"),
-]
 MAX_BACKOFF = 6 * 3600
+
+
+class TaskType(NamedTuple):
+    """One entry of the task table (``cloud.task._task_types()``).
+
+    ``priority``: lower runs first. ``label``: shown in the queue and the logs. ``handler``:
+    called as ``handler(client, task, adapter)``; usually a method of an engine unit
+    (``self.env["cloud.engine.direct"]._task_file_upload``), or ``via_client(name)`` for a
+    method of ``cloud.client`` that provider add-ons extend.
+    """
+
+    priority: int
+    label: object
+    handler: Callable
+
+
+def via_client(method):
+    """A handler that calls ``client.<method>(task, adapter)``, so that add-ons overriding that
+    method of ``cloud.client`` (e.g. Dropbox's ``_task_reverse``) take part."""
+
+    def handler(client, task, adapter):
+        return getattr(client, method)(task, adapter)
+
+    handler.__name__ = "via_client_%s" % method
+    return handler
 
 
 class Deferred(Exception):
@@ -47,34 +52,72 @@ class Deferred(Exception):
         self.delay = delay
 
 
-class TaskBatch:
-    """Tasks queued by one planning run of one client: what is already pending is read once,
-    and the new tasks are created in one go by ``flush()`` (same merging as ``_enqueue``)."""
+def covers(pending_payloads, payload):
+    """The merging rule (R-Q-6), the only one: a new task is redundant with the pending tasks
+    of the same type, folder and attachment when one is pending and the new task carries no
+    payload, or one pending task has exactly its payload.
 
-    def __init__(self, Task, client):
+    Handlers read the current state when they run, so one pending rename covers any number of
+    renames (A→B→C is one rename to C), and one upload covers later edits."""
+    if not pending_payloads:
+        return None
+    if not payload:
+        return 0
+    for index, pending in enumerate(pending_payloads):
+        if pending == payload:
+            return index
+    return None
+
+
+class TaskBatch:
+    """Tasks queued together (one planning run of one client, or one ``_enqueue``): what is
+    already pending is read once, redundant tasks are merged by :func:`covers`, and the new
+    tasks are created in one go by ``flush()``.
+
+    ``only=(task_type, folder, attachment)`` reads the pending tasks of that one key only."""
+
+    def __init__(self, Task, client, only=None):
         self.Task = Task
         self.client = client
-        self.pending = {}
-        for task in Task.search([("client_id", "=", client.id), ("state", "=", "pending")]):
+        self.types = Task._task_types()
+        self.pending = {}  # key -> [(payload, task or None)]
+        domain = [("client_id", "=", client.id), ("state", "=", "pending")]
+        if only:
+            key = self.key(*only)
+            domain += [("type", "=", key[0]), ("folder_id", "=", key[1]),
+                       ("attachment_id", "=", key[2])]
+        for task in Task.search(domain):
             key = (task.type, task.folder_id.id, task.attachment_id.id)
-            self.pending.setdefault(key, []).append(task.payload or {})
+            self.pending.setdefault(key, []).append((task.payload or {}, task))
         self.new = []
 
+    @staticmethod
+    def key(task_type, folder=None, attachment=None):
+        return (task_type, folder.id if folder else False, attachment.id if attachment else False)
+
     def add(self, task_type, folder=None, attachment=None, payload=None):
-        key = (task_type, folder.id if folder else False, attachment.id if attachment else False)
-        payloads = self.pending.setdefault(key, [])
-        if payloads and (not payload or payload in payloads):
-            return
-        payloads.append(payload or {})
+        """Queue a task unless it is redundant. Returns the pending task it merged into when
+        that one is stored already, else None."""
+        key = self.key(task_type, folder, attachment)
+        entries = self.pending.setdefault(key, [])
+        index = covers([entry[0] for entry in entries], payload)
+        if index is not None:
+            return entries[index][1]
+        entries.append((payload or {}, None))
         self.new.append({
-            "type": task_type, "priority": PRIORITIES[task_type], "client_id": self.client.id,
-            "folder_id": key[1], "attachment_id": key[2], "payload": payload or {},
+            "type": task_type, "priority": self.types[task_type].priority,
+            "client_id": self.client.id, "folder_id": key[1], "attachment_id": key[2],
+            "payload": payload or {},
         })
+        return None
 
     def flush(self):
+        """Create the queued tasks; returns them."""
+        tasks = self.Task.browse()
         if self.new:
-            self.Task.create(self.new)
+            tasks = self.Task.create(self.new)
             self.new = []
+        return tasks
 
 
 class CloudTask(models.Model):
@@ -84,7 +127,7 @@ class CloudTask(models.Model):
     _description = "Cloud sync task"
     _order = "priority, id"
 
-    type = fields.Selection(TASK_TYPES, required=True, index=True)
+    type = fields.Selection(selection="_selection_type", required=True, index=True)
     priority = fields.Integer(required=True, default=20, index=True)
     client_id = fields.Many2one("cloud.client", required=True, ondelete="cascade", index=True)
     folder_id = fields.Many2one("cloud.folder", ondelete="cascade", index=True)
@@ -103,28 +146,42 @@ class CloudTask(models.Model):
     done_at = fields.Datetime(index=True)
 
     # ------------------------------------------------------------------------------------
+    # The task table: type -> priority, label, handler (extended by add-ons)
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _task_types(self):
+        """``{type: TaskType(priority, label, handler)}``. Lower priority runs first (R-Q-1,
+        R-REV-2): reverse, then structure, then files, then backward. An add-on adds its own
+        types (or wraps a handler) by extending this method with ``super()``."""
+        direct = self.env["cloud.engine.direct"]
+        backward = self.env["cloud.engine.backward"]
+        return {
+            "reverse": TaskType(5, _lt("Bring a file back into Odoo"),
+                                via_client("_task_reverse")),
+            "folder_create": TaskType(10, _lt("Create folder"), direct._task_folder_create),
+            "folder_rename": TaskType(10, _lt("Rename folder"), direct._task_folder_rename),
+            "folder_move": TaskType(10, _lt("Move folder"), direct._task_folder_move),
+            "file_upload": TaskType(20, _lt("Upload file"), direct._task_file_upload),
+            "file_update": TaskType(20, _lt("Upload new version"), direct._task_file_update),
+            "file_delete": TaskType(25, _lt("Delete file"), direct._task_file_delete),
+            "folder_delete": TaskType(26, _lt("Delete folder"), direct._task_folder_delete),
+            "backward": TaskType(30, _lt("Backward sync"), backward._task_backward),
+        }
+
+    @api.model
+    def _selection_type(self):
+        return [(key, str(task_type.label)) for key, task_type in self._task_types().items()]
+
+    # ------------------------------------------------------------------------------------
     # Enqueueing, with merging of redundant tasks (R-Q-6)
     # ------------------------------------------------------------------------------------
     @api.model
     def _enqueue(self, client, task_type, folder=None, attachment=None, payload=None):
-        """Queue a task unless the same one is already waiting (then return that one).
-
-        Handlers read the current state when they run, so one pending rename covers any number
-        of renames (A→B→C is one rename to C), and one upload covers later edits.
-        """
-        domain = [("client_id", "=", client.id), ("type", "=", task_type),
-                  ("state", "=", "pending"),
-                  ("folder_id", "=", folder.id if folder else False),
-                  ("attachment_id", "=", attachment.id if attachment else False)]
-        for existing in self.search(domain):
-            if not payload or existing.payload == payload:
-                return existing
-        return self.create({
-            "type": task_type, "priority": PRIORITIES[task_type], "client_id": client.id,
-            "folder_id": folder.id if folder else False,
-            "attachment_id": attachment.id if attachment else False,
-            "payload": payload or {},
-        })
+        """Queue a task unless the same one is already waiting (then return that one); the
+        merging rule is :func:`covers`, shared with the planner's batches."""
+        batch = TaskBatch(self, client, only=(task_type, folder, attachment))
+        existing = batch.add(task_type, folder=folder, attachment=attachment, payload=payload)
+        return existing if existing is not None else batch.flush()
 
     def action_retry(self):
         self.check_access("write")
@@ -236,11 +293,11 @@ class CloudTask(models.Model):
     def _execute(self):
         self.ensure_one()
         client = self.client_id
-        handler = getattr(client, "_task_%s" % self.type)
+        handler = self._task_types()[self.type].handler
         try:
             adapter = client._get_adapter()
             with self.env.cr.savepoint():
-                handler(self, adapter)
+                handler(client, self, adapter)
         except Deferred as exc:
             self.write({"state": "pending", "last_error": str(exc),
                         "next_attempt": fields.Datetime.now()
@@ -285,7 +342,8 @@ class CloudTask(models.Model):
                             record=self._subject(), path=getattr(exc, "path", None), task=self)
 
     def _describe(self):
-        label = dict(TASK_TYPES)[self.type]
+        task_type = self._task_types().get(self.type)
+        label = str(task_type.label) if task_type else self.type
         target = self.attachment_id.name or self.folder_id.name or (self.payload or {}).get(
             "name") or ""
         return "%s %s" % (label, target) if target else label

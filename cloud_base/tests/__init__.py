@@ -9,3 +9,4 @@ from . import test_performance
 from . import test_ui_tours
 from . import test_security
 from . import test_account_change
+from . import test_engines

@@ -1,0 +1,267 @@
+"""Backward sync, cloud → Odoo (R-BW-1..7, R-DIR-3, R-DIR-6, R-SAFE-2): the handler of the
+``backward`` task.
+
+One ``backward`` task per client reads the provider's change feed from the stored cursor, so
+its cost follows the number of changes (R-BW-7). Only a ``ResetNeeded`` answer leads to a full
+listing of the managed tree. Whether a file in a folder is Odoo's business, and whose, is the
+folder's placement's answer (``cloud.folder._file_owner()``).
+"""
+import logging
+import mimetypes
+
+from odoo import _, fields, models
+
+from ..lib import adapter as cloud
+
+_logger = logging.getLogger(__name__)
+
+
+class CloudEngineBackward(models.AbstractModel):
+    _name = "cloud.engine.backward"
+    _description = "Cloud sync backward engine"
+
+    # ------------------------------------------------------------------------------------
+    # Reading the feed
+    # ------------------------------------------------------------------------------------
+    def _task_backward(self, client, task, adapter):
+        engine, client = self.sudo(), client.sudo()  # the feed touches every user's files
+        root = client.root_folder_id
+        if not root.cloud_id:
+            return
+        feed_cursor = client.change_cursor
+        if not feed_cursor:
+            client.change_cursor = adapter.latest_cursor(root.cloud_id)
+            return
+        changes = {}
+        try:
+            while True:
+                page = adapter.changes(root.cloud_id, feed_cursor)
+                for change in page.changes:
+                    changes[change.id] = change  # latest state wins
+                feed_cursor = page.cursor
+                if not page.has_more:
+                    break
+        except cloud.ResetNeeded:
+            client._log("warning", _("The change feed was reset by the provider: listing the "
+                                     "whole tree once."), task=task)
+            feed_cursor = adapter.latest_cursor(root.cloud_id)
+            changes = engine._full_listing(client, adapter, root)
+        if not engine._apply_changes(client, list(changes.values()), adapter, task):
+            return  # stopped by the mass-deletion guard: the cursor is not advanced
+        client.write({"change_cursor": feed_cursor, "last_backward_sync": fields.Datetime.now()})
+
+    def _full_listing(self, client, adapter, root):
+        """Changes equivalent to "everything below the managed folders is as listed now"."""
+        changes = {}
+        folders = self.env["cloud.folder"].search([("client_id", "=", client.id),
+                                                   ("cloud_id", "!=", False),
+                                                   ("state", "!=", "detached")])
+        listed = set()
+        for folder in folders:
+            try:
+                for item in adapter.iter_children(folder.cloud_id):
+                    changes[item.id] = cloud.Change(item.id, item=item)
+                    listed.add(item.id)
+                listed.add(folder.cloud_id)
+            except cloud.NotFound:
+                changes[folder.cloud_id] = cloud.Change(folder.cloud_id, deleted=True)
+        # synced files and managed folders that no listing showed are gone
+        known_files = self.env["ir.attachment"].sudo().search([
+            ("cloud_client_id", "=", client.id), ("cloud_item_id", "!=", False)])
+        for attachment in known_files:
+            if attachment.cloud_item_id not in listed and \
+                    attachment.cloud_folder_id.cloud_id in listed:
+                changes[attachment.cloud_item_id] = cloud.Change(attachment.cloud_item_id,
+                                                                 deleted=True)
+        return changes
+
+    # ------------------------------------------------------------------------------------
+    # Applying changes
+    # ------------------------------------------------------------------------------------
+    def _apply_changes(self, client, changes, adapter, task):
+        """Apply a batch of changes; False when the mass-deletion guard stopped it."""
+        if not changes:
+            return True
+        Folder = self.env["cloud.folder"]
+        Attachment = self.env["ir.attachment"].sudo().with_context(cloud_sync=True)
+        ids = [c.id for c in changes]
+        folders = {f.cloud_id: f for f in Folder.search([("client_id", "=", client.id),
+                                                         ("cloud_id", "in", ids)])}
+        attachments = {a.cloud_item_id: a for a in Attachment.search([
+            ("cloud_client_id", "=", client.id), ("cloud_item_id", "in", ids)])}
+        parent_ids = {c.item.parent_id for c in changes if c.item and c.item.parent_id}
+        parents = {f.cloud_id: f for f in Folder.search([("client_id", "=", client.id),
+                                                         ("cloud_id", "in", list(parent_ids))])}
+        parents.update(folders)
+
+        if not self._deletion_guard(client, changes, folders, attachments, parents, task):
+            return False
+
+        # folders first (so files can find their new parents), then files
+        for change in sorted(changes, key=lambda c: not (c.item and c.item.is_folder)):
+            # an earlier change of this batch may have removed the record (a deleted folder
+            # takes its files along)
+            if change.id in folders and not folders[change.id].exists():
+                continue
+            if change.id in attachments and not attachments[change.id].exists():
+                continue
+            if change.id in folders:
+                self._apply_folder_change(client, change, folders[change.id], task)
+            elif change.id in attachments:
+                self._apply_file_change(client, change, attachments[change.id], parents, adapter,
+                                        task)
+            elif not change.deleted and change.item.parent_id in parents:
+                self._apply_new_item(client, change.item, parents[change.item.parent_id], adapter,
+                                     task)
+        return True
+
+    def _deletion_guard(self, client, changes, folders, attachments, parents, task):
+        """R-SAFE-2: refuse to delete more than the configured share of synced files."""
+        doomed = set()
+        for change in changes:
+            attachment = attachments.get(change.id)
+            if attachment and attachment.cloud_kind == "file" and (
+                    change.deleted or change.item.parent_id not in parents):
+                doomed.add(attachment.id)
+        lost_folders = [folders[c.id] for c in changes if c.deleted and c.id in folders]
+        if lost_folders:
+            doomed.update(self.env["ir.attachment"].sudo().search([
+                ("cloud_folder_id", "child_of", [f.id for f in lost_folders]),
+                ("cloud_kind", "=", "file")]).ids)
+        if not doomed:
+            return True
+        total = self.env["ir.attachment"].sudo().search_count([
+            ("cloud_client_id", "=", client.id), ("cloud_kind", "=", "file")])
+        share = 100.0 * len(doomed) / max(total, 1)
+        if total < client.mass_delete_min_files or share <= client.mass_delete_share \
+                or client.deletion_confirmation_given:
+            client.write({"deletion_confirmation_given": False,
+                          "deletion_confirmation_needed": False})
+            return True
+        client.write({"deletion_confirmation_needed": True})
+        client._log("warning", _(
+            "Backward sync stopped: it would delete %(n)s of %(total)s synced files "
+            "(%(share)d%%). If the files were really deleted in the cloud, press "
+            "\"Confirm deletions\" on the client; otherwise check the storage.",
+            n=len(doomed), total=total, share=share), task=task)
+        return False
+
+    def _apply_folder_change(self, client, change, folder, task):
+        Task = self.env["cloud.task"]
+        if change.deleted:
+            if folder.kind in ("subfolder",):
+                # a cloud-made subfolder vanished: drop its link attachment
+                self.env["ir.attachment"].sudo().with_context(cloud_sync=True).search([
+                    ("cloud_item_id", "=", folder.cloud_id),
+                    ("cloud_client_id", "=", client.id)]).unlink()
+                folder.unlink()
+                return
+            # R-DIR-6: recreate; the files inside are gone (R-BW-4)
+            lost = self.env["ir.attachment"].sudo().with_context(cloud_sync=True).search([
+                ("cloud_folder_id", "child_of", folder.id), ("cloud_kind", "!=", False)])
+            for attachment in lost:
+                client._log("warning", _("File deleted in the cloud: %s", attachment.name),
+                            record=attachment, path=attachment.cloud_item_id, task=task)
+            lost.unlink()
+            for lost_folder in self.env["cloud.folder"].search([("id", "child_of", folder.id)]):
+                lost_folder.write({"cloud_id": False, "cloud_name": False, "state": "pending",
+                                   "synced_parent_id": False})
+                if lost_folder.kind != "subfolder":
+                    Task._enqueue(client, "folder_create", folder=lost_folder)
+                else:
+                    lost_folder.unlink()
+            client._log("warning", _("Folder deleted in the cloud, will be recreated: %s",
+                                     folder.name), path=folder._display_path(), task=task)
+            return
+        item = change.item
+        if folder.kind == "subfolder":
+            link = self.env["ir.attachment"].sudo().search([("cloud_item_id", "=", item.id),
+                                                            ("cloud_client_id", "=", client.id)])
+            folder.write({"name": item.name, "cloud_name": item.name})
+            link.with_context(cloud_sync=True).write({"name": item.name})
+            return
+        # R-DIR-3: Odoo owns folder names and places; put it back
+        parent = self.env["cloud.folder"].search([("client_id", "=", client.id),
+                                                  ("cloud_id", "=", item.parent_id)], limit=1)
+        folder.write({"cloud_name": item.name, "synced_parent_id": parent.id})
+        if folder.synced_parent_id != folder.parent_id:
+            Task._enqueue(client, "folder_move", folder=folder)
+            client._log("warning", _("Folder %s was moved in the cloud; moving it back.",
+                                     folder.name), path=item.id, task=task)
+        elif item.name != folder.name:
+            Task._enqueue(client, "folder_rename", folder=folder)
+            client._log("warning", _("Folder %(cloud)s was renamed in the cloud; renaming it "
+                                     "back to %(name)s.", cloud=item.name, name=folder.name),
+                        path=item.id, task=task)
+
+    def _apply_file_change(self, client, change, attachment, parents, adapter, task):
+        if attachment.cloud_kind == "folder":
+            if change.deleted:
+                attachment.unlink()
+            return
+        new_parent = parents.get(change.item.parent_id) if change.item else None
+        owner = new_parent._file_owner() if new_parent is not None else None
+        if change.deleted or owner is None:
+            # R-BW-4, R-BW-5 (moved outside any object folder = deleted)
+            client._log("success", _("File deleted in the cloud: %s", attachment.name),
+                        record=attachment, path=attachment.cloud_item_id, task=task)
+            if attachment.store_fname or attachment.db_datas:
+                # a newer local version exists: keep it as a plain Odoo file (R-SAFE-1)
+                attachment._cloud_forget()
+                return
+            attachment.unlink()
+            return
+        item = change.item
+        vals = {}
+        if item.name != attachment.name:
+            vals["name"] = item.name  # R-BW-3
+        if new_parent != attachment.cloud_folder_id:
+            vals["cloud_folder_id"] = new_parent.id  # R-BW-5
+            if owner[0] and owner != (attachment.res_model, attachment.res_id):
+                vals.update(res_model=owner[0], res_id=owner[1])
+        if item.hash != attachment.cloud_hash or item.size != attachment.cloud_size:
+            vals.update(cloud_hash=item.hash, cloud_size=item.size)  # R-BW-6
+            if attachment.store_fname or attachment.db_datas:
+                # changed on both sides: the Odoo-side upload task detects the conflict
+                vals.pop("cloud_hash")
+                vals.pop("cloud_size")
+        if not vals:
+            return
+        attachment._cloud_write_metadata(vals)
+        client._log("success", _("File updated from the cloud: %s", item.name),
+                    record=attachment, path=item.id, task=task)
+
+    def _apply_new_item(self, client, item, parent, adapter, task):
+        Attachment = self.env["ir.attachment"].sudo().with_context(cloud_sync=True)
+        owner = parent._file_owner()
+        if owner is None:
+            return  # outside the folders of records: not Odoo's business
+        res_model, res_id = owner
+        if item.is_folder:
+            if not parent._links_subfolders():
+                return  # R-BW-2: first level of an object folder only
+            sub = self.env["cloud.folder"].create({
+                "name": item.name, "cloud_name": item.name, "cloud_id": item.id,
+                "client_id": client.id, "kind": "subfolder", "parent_id": parent.id,
+                "synced_parent_id": parent.id, "state": "synced",
+                "res_model": res_model, "res_id": res_id, "rule_id": parent.rule_id.id})
+            Attachment.create({
+                "name": item.name, "type": "url", "url": client._item_url(adapter, item),
+                "res_model": res_model, "res_id": res_id, "cloud_client_id": client.id,
+                "cloud_folder_id": sub.id, "cloud_item_id": item.id, "cloud_kind": "folder",
+                "mimetype": "application/x-directory"})
+            client._log("success", _("Cloud subfolder linked: %s", item.name),
+                        path=item.id, task=task)
+            return
+        attachment = Attachment.create({
+            "name": item.name, "type": "url", "url": client._item_url(adapter, item),
+            "res_model": res_model, "res_id": res_id, "cloud_client_id": client.id,
+            "cloud_folder_id": parent.id, "cloud_item_id": item.id, "cloud_kind": "file",
+            "cloud_size": item.size, "cloud_hash": item.hash,
+            "mimetype": item.mimetype or self._guess_mimetype(item.name)})
+        attachment._cloud_write_metadata({"file_size": item.size})
+        client._log("success", _("File imported from the cloud: %s", item.name),
+                    record=attachment, path=item.id, task=task)
+
+    def _guess_mimetype(self, name):
+        return mimetypes.guess_type(name)[0] or "application/octet-stream"

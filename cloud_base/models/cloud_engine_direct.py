@@ -1,0 +1,255 @@
+"""Direct sync, Odoo → cloud (R-DIR-1..7): the handlers of the folder and file tasks the
+planner queues (see ``cloud.task._task_types()``)."""
+import logging
+
+from odoo import _, models
+
+from ..lib import adapter as cloud
+from ..lib.names import assign_unique, clean_name, with_counter
+from .cloud_task import Deferred
+
+_logger = logging.getLogger(__name__)
+
+
+class CloudEngineDirect(models.AbstractModel):
+    _name = "cloud.engine.direct"
+    _description = "Cloud sync direct engine"
+
+    # ------------------------------------------------------------------------------------
+    # Folder tasks
+    # ------------------------------------------------------------------------------------
+    def _task_folder_create(self, client, task, adapter):
+        folder = task.folder_id
+        if not folder or folder.cloud_id:
+            return
+        if folder.kind == "root":
+            item = adapter.ensure_root(folder.name)
+        else:
+            parent = folder.parent_id
+            if not parent.cloud_id:
+                raise Deferred(_("Waiting for the parent folder %s", parent.name))
+            try:
+                item = adapter.create_folder(parent.cloud_id, folder.name)
+            except cloud.Conflict as exc:
+                # a file occupies the name: take the next free one
+                folder.name = self._free_name(adapter, parent, folder.name)
+                raise Deferred(_("Name taken by a file, retrying as %s", folder.name),
+                               delay=0) from exc
+        folder.write({"cloud_id": item.id, "cloud_name": item.name, "state": "synced",
+                      "synced_parent_id": folder.parent_id.id})
+        client._log("success", _("Folder created: %s", folder._display_path()),
+                    record=task._subject(), path=folder._display_path(), task=task)
+        folder._placement().folder_created(self, client, folder)
+
+    def _free_name(self, adapter, parent, name):
+        counter = 2
+        candidate = with_counter(name, counter, adapter.max_name_length)
+        while adapter.find_child(parent.cloud_id, candidate):
+            counter += 1
+            candidate = with_counter(name, counter, adapter.max_name_length)
+        return candidate
+
+    def _create_default_folders(self, client, folder):
+        """R-RULE-6: the rule's default tree, only when the object folder is first made."""
+        Folder = self.env["cloud.folder"]
+        Task = self.env["cloud.task"]
+
+        def make(templates, parent):
+            for template in templates:
+                child = Folder.create({
+                    "name": clean_name(template.name), "client_id": client.id,
+                    "kind": "default", "parent_id": parent.id, "rule_id": folder.rule_id.id,
+                    "res_model": folder.res_model, "res_id": folder.res_id})
+                Task._enqueue(client, "folder_create", folder=child)
+                make(template.child_ids, child)
+
+        rule = folder.rule_id
+        make(rule.default_folder_ids.filtered(lambda t: not t.parent_id), folder)
+
+    def _task_folder_rename(self, client, task, adapter):
+        folder = task.folder_id
+        if not folder or not folder.cloud_id or folder.cloud_name == folder.name:
+            return
+        try:
+            item = adapter.rename(folder.cloud_id, folder.name)
+        except cloud.NotFound:
+            return self._folder_lost(client, folder)
+        old = folder.cloud_name
+        folder.write({"cloud_name": item.name})
+        client._log("success", _("Folder renamed: %(old)s → %(new)s", old=old, new=item.name),
+                    record=task._subject(), path=folder._display_path(), task=task)
+
+    def _task_folder_move(self, client, task, adapter):
+        folder = task.folder_id
+        if not folder or not folder.cloud_id:
+            return
+        parent = folder.parent_id
+        if not parent.cloud_id:
+            raise Deferred(_("Waiting for the folder %s", parent.name))
+        try:
+            item = adapter.move(folder.cloud_id, parent.cloud_id, folder.name)
+        except cloud.NotFound:
+            return self._folder_lost(client, folder)
+        folder.write({"cloud_name": item.name, "synced_parent_id": parent.id})
+        client._log("success", _("Folder moved to %s", folder._display_path()),
+                    record=task._subject(), path=folder._display_path(), task=task)
+
+    def _folder_lost(self, client, folder):
+        """The folder vanished from the cloud: recreate it at the next direct sync
+        (R-DIR-6); backward sync removes the attachments whose files went with it."""
+        folder.write({"cloud_id": False, "cloud_name": False, "state": "pending",
+                      "synced_parent_id": False})
+        self.env["cloud.task"]._enqueue(client, "folder_create", folder=folder)
+
+    def _task_folder_delete(self, client, task, adapter):
+        payload = task.payload or {}
+        if not self._may_delete_cloud_item(client, task, payload.get("cloud_id"),
+                                           folder_kind="object"):
+            return
+        try:
+            adapter.delete(payload["cloud_id"])
+        except cloud.NotFound:
+            pass
+        client._log("success", _("Folder deleted: %s", payload.get("name")),
+                    path=payload.get("cloud_id"), task=task)
+
+    def _may_delete_cloud_item(self, client, task, cloud_id, folder_kind=None):
+        """Re-check when a delete task runs that it deletes only what the engine owns (R-SEC-1):
+        never a folder the suite still manages (root, rule, object folders...), never an item
+        another attachment still stands for, and a folder only when the planner deleted the
+        object folder of a vanished record."""
+        if not cloud_id:
+            return False
+        if folder_kind and (task.payload or {}).get("kind") != folder_kind:
+            self._refuse_deletion(client, task, cloud_id, _("the task was not planned for an %s "
+                                                             "folder", folder_kind))
+            return False
+        managed = self.env["cloud.folder"].search_count([
+            ("client_id", "=", client.id), ("cloud_id", "=", cloud_id)], limit=1)
+        if managed or client.root_folder_id.cloud_id == cloud_id:
+            self._refuse_deletion(client, task, cloud_id, _("it is a folder the suite manages"))
+            return False
+        still_used = self.env["ir.attachment"].sudo().search_count([
+            ("cloud_client_id", "=", client.id), ("cloud_item_id", "=", cloud_id)], limit=1)
+        if still_used:
+            self._refuse_deletion(client, task, cloud_id,
+                                  _("another attachment still refers to it"))
+            return False
+        return True
+
+    def _refuse_deletion(self, client, task, cloud_id, reason):
+        client._log("warning", _("Cloud item %(item)s was not deleted: %(reason)s.",
+                                 item=(task.payload or {}).get("name") or cloud_id,
+                                 reason=reason), path=cloud_id, task=task)
+
+    # ------------------------------------------------------------------------------------
+    # File tasks
+    # ------------------------------------------------------------------------------------
+    def _task_file_upload(self, client, task, adapter):
+        attachment = task.attachment_id.sudo()
+        if not attachment or attachment.cloud_item_id or attachment.type != "binary":
+            return  # deleted, already synced, or turned into a link meanwhile
+        folder = task.folder_id
+        if not folder or folder.state == "detached":
+            return  # the record stopped being synced: the file stays in Odoo
+        if not folder.cloud_id:
+            raise Deferred(_("Waiting for the folder %s", folder.name))
+        item = self._upload_verified(client, adapter, attachment, folder)
+        attachment._cloud_mark_synced(client, folder, item, client._item_url(adapter, item))
+        client._log("success", _("File uploaded: %s", item.name), record=attachment,
+                    path="%s/%s" % (folder._display_path(), item.name), task=task)
+
+    def _upload_verified(self, client, adapter, attachment, folder, name=None):
+        """Upload the attachment's content into ``folder`` and return the verified item.
+
+        Retry-safe (R-SAFE-3): a file of the chosen name that is already there with the same
+        size and hash is our earlier upload whose answer was lost, and is adopted.
+        """
+        size = attachment.file_size
+        local_hash = adapter.compute_hash(attachment._cloud_local_chunks())
+        base = clean_name(name or attachment.name, max_length=adapter.max_name_length,
+                          keep_extension=True)
+        taken = {other.name.lower() for other in self.env["ir.attachment"].sudo().search([
+            ("cloud_folder_id", "=", folder.id), ("cloud_item_id", "!=", False),
+            ("id", "!=", attachment.id)])}
+        candidate = assign_unique({0: (base, None)}, taken, adapter.max_name_length,
+                                  keep_extension=True)[0]
+        for _attempt in range(100):
+            existing = adapter.find_child(folder.cloud_id, candidate)
+            if existing is None:
+                try:
+                    with attachment._cloud_open_local() as stream:
+                        item = adapter.upload(folder.cloud_id, candidate, stream, size)
+                except cloud.Conflict:
+                    continue  # appeared meanwhile: look again
+                break
+            if not existing.is_folder and existing.size == size and self._same_content(
+                    adapter, existing, attachment, local_hash):
+                item = existing  # our own earlier upload, whose answer was lost
+                break
+            taken.add(candidate.lower())
+            candidate = assign_unique({0: (base, None)}, taken, adapter.max_name_length,
+                                      keep_extension=True)[0]
+        if item.size != size or (local_hash and item.hash and item.hash != local_hash):
+            raise cloud.Transient(_("Uploaded copy does not match (size %(remote)s/%(local)s)"
+                                    "; the file stays in Odoo", remote=item.size, local=size),
+                                  code="verify_failed", path=candidate)
+        return item
+
+    def _same_content(self, adapter, item, attachment, local_hash):
+        """Does the cloud ``item`` hold exactly the attachment's bytes? Compared by the
+        provider's hash when both sides have one, else by downloading it (rare: only when a
+        retry finds a file of the chosen name)."""
+        if local_hash and item.hash:
+            return item.hash == local_hash
+        remote = cloud.sha256_hex(adapter.download(item.id))
+        return remote == cloud.sha256_hex(attachment._cloud_local_chunks())
+
+    def _task_file_update(self, client, task, adapter):
+        """A synced file got new content in Odoo: upload it, keeping both versions when the
+        cloud copy changed too (R-SAFE-4)."""
+        attachment = task.attachment_id.sudo()
+        if not attachment or not attachment.cloud_item_id or not attachment.store_fname \
+                and not attachment.db_datas:
+            return
+        folder = attachment.cloud_folder_id
+        try:
+            remote = adapter.get_item(attachment.cloud_item_id)
+        except cloud.NotFound:
+            remote = None
+        if remote is not None and remote.hash != attachment.cloud_hash:
+            # conflict: the cloud copy keeps the name; the Odoo version becomes a copy
+            copy = attachment.copy({"name": self.env["ir.attachment"]._conflict_name(
+                attachment.name), "res_model": attachment.res_model,
+                "res_id": attachment.res_id})
+            attachment.with_context(cloud_sync=True)._cloud_back_to_remote(remote)
+            self.env["cloud.task"]._enqueue(client, "file_upload", folder=folder,
+                                            attachment=copy)
+            client._log("warning", _("Conflict on %(name)s: the cloud version keeps the name, "
+                                     "the Odoo version was saved as %(copy)s",
+                                     name=remote.name, copy=copy.name), record=attachment,
+                        path=attachment.cloud_item_id, task=task)
+            return
+        if remote is not None:
+            adapter.delete(remote.id)  # the user replaced this version in Odoo
+        if not folder.cloud_id:
+            raise Deferred(_("Waiting for the folder %s", folder.name))
+        item = self._upload_verified(client, adapter, attachment, folder, name=attachment.name)
+        attachment._cloud_mark_synced(client, folder, item, client._item_url(adapter, item))
+        client._log("success", _("New version uploaded: %s", item.name), record=attachment,
+                    path=item.id, task=task)
+
+    def _task_file_delete(self, client, task, adapter):
+        payload = task.payload or {}
+        cloud_id = payload.get("cloud_id")
+        if not self._may_delete_cloud_item(client, task, cloud_id):
+            return
+        try:
+            if adapter.get_item(cloud_id).is_folder:
+                self._refuse_deletion(client, task, cloud_id, _("it is a folder, not a file"))
+                return
+            adapter.delete(cloud_id)
+        except cloud.NotFound:
+            pass
+        client._log("success", _("File deleted: %s", payload.get("name")),
+                    path=payload.get("cloud_id"), task=task)

@@ -1,0 +1,195 @@
+"""The planner (R-DIR-1..7, R-RULE-4..9): which tasks follow from what Odoo wants now compared
+with the folder records (the merge base). Planning makes no API call."""
+import logging
+
+from odoo import models
+
+from ..lib.names import assign_unique, clean_name
+from .cloud_task import TaskBatch
+
+_logger = logging.getLogger(__name__)
+
+
+class PlanRun:
+    """What one planning run of one client knows: the queue it fills (a :class:`TaskBatch`),
+    the client's name length limit, which rule owns which records (all clients), and the
+    client's object folders by record."""
+
+    def __init__(self, client, queue, max_len, ownership, by_record):
+        self.client = client
+        self.queue = queue
+        self.max_len = max_len
+        self.ownership = ownership
+        self.by_record = by_record
+
+
+class CloudEnginePlanner(models.AbstractModel):
+    _name = "cloud.engine.planner"
+    _description = "Cloud sync planner"
+
+    def _plan(self, client):
+        """Queue the tasks that bring the cloud in line with Odoo for ``client``."""
+        client.ensure_one()
+        Folder = self.env["cloud.folder"]
+        queue = TaskBatch(self.env["cloud.task"], client)
+        root = client._ensure_root_folder()
+        if not root.cloud_id:
+            queue.add("folder_create", folder=root)
+        elif root.cloud_name != root.name:
+            queue.add("folder_rename", folder=root)
+        max_len = self._name_limit(client)
+
+        ownership = self.env["cloud.sync.rule"]._ownership()
+        owners = {}  # (model, id) -> rule, for every client: a record owned elsewhere moves
+        for rule, ids in ownership.items():
+            for res_id in ids:
+                owners[(rule.model, res_id)] = rule
+
+        my_rules = client.rule_ids.filtered("active")
+        for rule in my_rules:
+            self._plan_rule_folder(client, rule, root, max_len, queue)
+        queue.flush()  # vanished folders may be deleted below: their tasks must exist first
+
+        # object folders of this client, one query
+        folders = Folder.search([("client_id", "=", client.id), ("kind", "=", "object")])
+        by_record = {(f.res_model, f.res_id): f for f in folders}
+        self._plan_vanished_records(client, folders, owners, queue)
+        queue.flush()
+
+        run = PlanRun(client, queue, max_len, ownership, by_record)
+        for rule in my_rules:
+            rule._placement().plan_folders(self, run, rule, ownership.get(rule, []))
+        for rule in my_rules:
+            ids = ownership.get(rule, [])
+            if ids:
+                rule._placement().plan_files(self, run, rule, ids)
+        queue.flush()
+        return True
+
+    def _name_limit(self, client):
+        try:
+            return client._get_adapter().max_name_length
+        except Exception:  # noqa: BLE001 - planning must not need the network
+            return 255
+
+    # ------------------------------------------------------------------------------------
+    # Folders
+    # ------------------------------------------------------------------------------------
+    def _plan_rule_folder(self, client, rule, root, max_len, queue):
+        name = clean_name(rule.folder_name, max_length=max_len)
+        folder = rule.folder_id
+        if not folder or folder.client_id != client:
+            folder = self.env["cloud.folder"].create({
+                "name": name, "client_id": client.id, "kind": "rule", "parent_id": root.id,
+                "rule_id": rule.id})
+            rule.folder_id = folder
+        if folder.name != name:
+            folder.name = name
+        if not folder.cloud_id:
+            queue.add("folder_create", folder=folder)
+        elif folder.cloud_name != folder.name:
+            queue.add("folder_rename", folder=folder)
+
+    def _plan_record_folders(self, run, rule, ids):
+        """A folder per owned record below the rule's folder (placement ``records``): new ones
+        created, existing ones renamed or moved, names unique among their siblings."""
+        client, max_len = run.client, run.max_len
+        records = self.env[rule.model].browse(ids)
+        wanted = {}
+        for record in records:
+            folder = run.by_record.get((rule.model, record.id))
+            current = folder.name if folder and folder.parent_id == rule.folder_id else None
+            wanted[record.id] = (rule._object_name(record, max_length=max_len), current)
+        # names of folders of other records (detached ones included) stay taken
+        owned_ids = set(ids)
+        taken = [f.name for f in rule.folder_id.child_ids
+                 if f.res_model != rule.model or f.res_id not in owned_ids]
+        names = assign_unique(wanted, taken, max_length=max_len)
+        new_folders = self.env["cloud.folder"].create([{
+            "name": names[record.id], "client_id": client.id, "kind": "object",
+            "parent_id": rule.folder_id.id, "rule_id": rule.id,
+            "res_model": record._name, "res_id": record.id,
+        } for record in records if (rule.model, record.id) not in run.by_record])
+        for folder in new_folders:
+            run.queue.add("folder_create", folder=folder)
+        for record in records:
+            folder = run.by_record.get((rule.model, record.id))
+            if folder:
+                self._plan_object_folder(rule, names[record.id], folder, run.queue)
+
+    def _plan_object_folder(self, rule, name, folder, queue):
+        """An existing object folder: bring it back, rename or move it as Odoo wants."""
+        vals = {}
+        if folder.state == "detached":
+            vals["state"] = "synced" if folder.cloud_id else "pending"
+        if folder.rule_id != rule:
+            vals["rule_id"] = rule.id
+        if folder.parent_id != rule.folder_id:
+            vals["parent_id"] = rule.folder_id.id  # R-RULE-9 / R-DIR-7
+        if folder.name != name:
+            vals["name"] = name  # R-DIR-3
+        if vals:
+            folder.write(vals)
+        if not folder.cloud_id:
+            queue.add("folder_create", folder=folder)
+        elif folder.synced_parent_id != folder.parent_id:
+            queue.add("folder_move", folder=folder)
+        elif folder.cloud_name != folder.name:
+            queue.add("folder_rename", folder=folder)
+
+    def _plan_vanished_records(self, client, folders, owners, queue):
+        """Object folders whose record is deleted (R-DIR-4) or owned elsewhere (R-RULE-9)."""
+        by_model = {}
+        for folder in folders:
+            by_model.setdefault(folder.res_model, []).append(folder)
+        for model, model_folders in by_model.items():
+            if model not in self.env:
+                continue
+            existing = set(self.env[model].browse([f.res_id for f in model_folders])
+                           .exists().ids)
+            for folder in model_folders:
+                if folder.res_id not in existing:
+                    if folder.cloud_id:
+                        # "kind" is checked again when the task runs (R-SEC-1)
+                        queue.add("folder_delete", folder=folder.parent_id,
+                                  payload={"cloud_id": folder.cloud_id, "name": folder.name,
+                                           "kind": folder.kind})
+                    # unlinking the folder record also drops the pending deletions of its
+                    # files (cascade): the folder deletion takes them along (R-Q-6)
+                    folder.child_ids.unlink()
+                    folder.unlink()
+                    continue
+                owner = owners.get((model, folder.res_id))
+                if owner is None and folder.state != "detached":
+                    folder.state = "detached"  # stays where it is, no longer synced
+                elif owner is not None and owner.client_id != client and \
+                        folder.state != "detached":
+                    # R-REV-1: the record moved to another client's rule
+                    client._enqueue_reverse_for_folders(folder)
+                    folder.state = "detached"
+
+    # ------------------------------------------------------------------------------------
+    # Files (R-DIR-2, R-RULE-7)
+    # ------------------------------------------------------------------------------------
+    def _plan_record_uploads(self, run, rule, ids):
+        """One upload per binary attachment of an owned record, into the record's folder."""
+        Attachment = self.env["ir.attachment"].sudo()
+        folders = self.env["cloud.folder"].search([
+            ("client_id", "=", run.client.id), ("kind", "=", "object"),
+            ("res_model", "=", rule.model), ("res_id", "in", ids),
+            ("state", "!=", "detached")])
+        folder_of = {f.res_id: f for f in folders}
+        attachments = Attachment.search(Attachment._cloud_syncable_domain() + [
+            ("res_model", "=", rule.model), ("res_id", "in", ids)])
+        for attachment in attachments:
+            if attachment.res_id in folder_of:
+                run.queue.add("file_upload", folder=folder_of[attachment.res_id],
+                              attachment=attachment)
+
+    def _plan_flat_uploads(self, run, rule, ids):
+        """The owned records are the attachments: each into the rule's folder."""
+        Attachment = self.env["ir.attachment"].sudo()
+        attachments = Attachment.browse(ids).filtered_domain(
+            Attachment._cloud_syncable_domain())
+        for attachment in attachments:
+            run.queue.add("file_upload", folder=rule.folder_id, attachment=attachment)
