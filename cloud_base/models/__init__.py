@@ -15,7 +15,6 @@ from . import cloud_engine_planner
 from . import cloud_engine_direct
 from . import cloud_engine_backward
 from . import cloud_engine_reverse
-from . import cloud_ui
 from . import mail_thread
 from . import res_config_settings
 from . import cloud_client_provider

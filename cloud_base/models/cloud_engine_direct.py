@@ -42,12 +42,16 @@ class CloudEngineDirect(models.AbstractModel):
         folder._placement().folder_created(self, client, folder)
 
     def _free_name(self, adapter, parent, name):
+        unit = self._name_unit(parent.client_id)
         counter = 2
-        candidate = with_counter(name, counter, adapter.max_name_length)
+        candidate = with_counter(name, counter, adapter.max_name_length, unit=unit)
         while adapter.find_child(parent.cloud_id, candidate):
             counter += 1
-            candidate = with_counter(name, counter, adapter.max_name_length)
+            candidate = with_counter(name, counter, adapter.max_name_length, unit=unit)
         return candidate
+
+    def _name_unit(self, client):
+        return self.env["cloud.engine.planner"]._name_unit(client)
 
     def _create_default_folders(self, client, folder):
         """R-RULE-6: the rule's default tree, only when the object folder is first made."""
@@ -167,13 +171,14 @@ class CloudEngineDirect(models.AbstractModel):
         """
         size = attachment.file_size
         local_hash = adapter.compute_hash(attachment._cloud_local_chunks())
+        unit = self._name_unit(client)
         base = clean_name(name or attachment.name, max_length=adapter.max_name_length,
-                          keep_extension=True)
-        taken = {other.name.lower() for other in self.env["ir.attachment"].sudo().search([
+                          keep_extension=True, unit=unit)
+        taken = {other.name for other in self.env["ir.attachment"].sudo().search([
             ("cloud_folder_id", "=", folder.id), ("cloud_item_id", "!=", False),
             ("id", "!=", attachment.id)])}
         candidate = assign_unique({0: (base, None)}, taken, adapter.max_name_length,
-                                  keep_extension=True)[0]
+                                  keep_extension=True, unit=unit)[0]
         for _attempt in range(100):
             existing = adapter.find_child(folder.cloud_id, candidate)
             if existing is None:
@@ -187,9 +192,9 @@ class CloudEngineDirect(models.AbstractModel):
                     adapter, existing, attachment, local_hash):
                 item = existing  # our own earlier upload, whose answer was lost
                 break
-            taken.add(candidate.lower())
+            taken.add(candidate)
             candidate = assign_unique({0: (base, None)}, taken, adapter.max_name_length,
-                                      keep_extension=True)[0]
+                                      keep_extension=True, unit=unit)[0]
         if item.size != size or (local_hash and item.hash and item.hash != local_hash):
             raise cloud.Transient(_("Uploaded copy does not match (size %(remote)s/%(local)s)"
                                     "; the file stays in Odoo", remote=item.size, local=size),

@@ -15,10 +15,11 @@ class PlanRun:
     the client's name length limit, which rule owns which records (all clients), and the
     client's object folders by record."""
 
-    def __init__(self, client, queue, max_len, ownership, by_record):
+    def __init__(self, client, queue, max_len, ownership, by_record, name_unit="chars"):
         self.client = client
         self.queue = queue
         self.max_len = max_len
+        self.name_unit = name_unit  # the limit counts characters or UTF-8 bytes
         self.ownership = ownership
         self.by_record = by_record
 
@@ -56,7 +57,8 @@ class CloudEnginePlanner(models.AbstractModel):
         self._plan_vanished_records(client, folders, owners, queue)
         queue.flush()
 
-        run = PlanRun(client, queue, max_len, ownership, by_record)
+        run = PlanRun(client, queue, max_len, ownership, by_record,
+                      name_unit=self._name_unit(client))
         for rule in my_rules:
             rule._placement().plan_folders(self, run, rule, ownership.get(rule, []))
         for rule in my_rules:
@@ -65,6 +67,10 @@ class CloudEnginePlanner(models.AbstractModel):
                 rule._placement().plan_files(self, run, rule, ids)
         queue.flush()
         return True
+
+    def _name_unit(self, client):
+        provider = client._provider_registry().get(client.provider)
+        return provider.capabilities.name_length_unit if provider else "chars"
 
     def _name_limit(self, client):
         try:
@@ -76,7 +82,7 @@ class CloudEnginePlanner(models.AbstractModel):
     # Folders
     # ------------------------------------------------------------------------------------
     def _plan_rule_folder(self, client, rule, root, max_len, queue):
-        name = clean_name(rule.folder_name, max_length=max_len)
+        name = clean_name(rule.folder_name, max_length=max_len, unit=self._name_unit(client))
         folder = rule.folder_id
         if not folder or folder.client_id != client:
             folder = self.env["cloud.folder"].create({
@@ -99,12 +105,13 @@ class CloudEnginePlanner(models.AbstractModel):
         for record in records:
             folder = run.by_record.get((rule.model, record.id))
             current = folder.name if folder and folder.parent_id == rule.folder_id else None
-            wanted[record.id] = (rule._object_name(record, max_length=max_len), current)
+            wanted[record.id] = (rule._object_name(record, max_length=max_len,
+                                                   unit=run.name_unit), current)
         # names of folders of other records (detached ones included) stay taken
         owned_ids = set(ids)
         taken = [f.name for f in rule.folder_id.child_ids
                  if f.res_model != rule.model or f.res_id not in owned_ids]
-        names = assign_unique(wanted, taken, max_length=max_len)
+        names = assign_unique(wanted, taken, max_length=max_len, unit=run.name_unit)
         new_folders = self.env["cloud.folder"].create([{
             "name": names[record.id], "client_id": client.id, "kind": "object",
             "parent_id": rule.folder_id.id, "rule_id": rule.id,

@@ -183,6 +183,18 @@ def _norm(path):
     return "/" + "/".join(parts)
 
 
+#: ownCloud and Nextcloud refuse a file or folder name longer than 255 bytes (PHP strlen)
+MAX_NAME_BYTES = 255
+
+
+def _check_new_name(path):
+    """A name being created (PUT, MKCOL, MOVE/COPY destination): the servers' own length
+    check, counted in bytes of UTF-8."""
+    if len(_basename(path).encode("utf-8")) > MAX_NAME_BYTES:
+        raise DavError(400, "OCA\\DAV\\Connector\\Sabre\\Exception\\InvalidPath",
+                       "File name is too long")
+
+
 def _checksums(data):
     return "SHA1:%s MD5:%s ADLER32:%08x" % (hashlib.sha1(data).hexdigest(),
                                              hashlib.md5(data).hexdigest(),
@@ -998,6 +1010,7 @@ class OwnCloudEmulator(Emulator):
         if path == "/":
             raise DavError(405, "Sabre\\DAV\\Exception\\MethodNotAllowed",
                            "PUT is not allowed on non-files.")
+        _check_new_name(path)
         parent = fs.get(_parent(path))
         if parent is None or parent.kind != "folder":
             raise DavError(409, "Sabre\\DAV\\Exception\\Conflict",
@@ -1070,6 +1083,7 @@ class OwnCloudEmulator(Emulator):
         if not match:
             raise DavError(400, "Sabre\\DAV\\Exception\\BadRequest", "Invalid chunk name")
         final = _join(_parent(path), match.group("name"))
+        _check_new_name(final)
         count, index = int(match.group("count")), int(match.group("index"))
         if count < 1 or index >= count:
             raise DavError(400, "Sabre\\DAV\\Exception\\BadRequest", "Invalid chunk name")
@@ -1093,6 +1107,7 @@ class OwnCloudEmulator(Emulator):
     # -- MKCOL / DELETE ------------------------------------------------------------------------
     def _mkcol(self, request, user, path):
         fs = self._fs[user]
+        _check_new_name(path)
         if request.body:
             raise DavError(415, "Sabre\\DAV\\Exception\\UnsupportedMediaType",
                            "The request body for the MKCOL request must be empty")
@@ -1146,6 +1161,7 @@ class OwnCloudEmulator(Emulator):
         overwrite = self._overwrite(request)
         if src not in fs:
             raise _not_found(src)
+        _check_new_name(dst)
         if src == "/":
             raise DavError(403, "Sabre\\DAV\\Exception\\Forbidden", "Cannot move the root")
         if src == dst:
@@ -1256,6 +1272,7 @@ class OwnCloudEmulator(Emulator):
     def _assemble_v2(self, request, user, key, upload):
         fs = self._fs[user]
         dst = self._destination(request, user, allow_webdav=False)
+        _check_new_name(dst)
         parent = fs.get(_parent(dst))
         if dst == "/" or parent is None or parent.kind != "folder":
             raise DavError(409, "Sabre\\DAV\\Exception\\Conflict",

@@ -401,3 +401,20 @@ def test_cli_serves(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_names_longer_than_255_bytes_refused(emulator, client):
+    """Like the servers (PHP ``strlen``): the limit counts bytes, so 128 'é' (256 bytes)
+    are refused where 255 ASCII characters pass."""
+    auth = (USER, PASSWORD)
+    ok = "a" * 255
+    assert requests.put(dav(emulator, ok), data=b"x", auth=auth, timeout=10).status_code == 201
+    too_long = "é" * 128
+    for response in (
+            requests.put(dav(emulator, too_long), data=b"x", auth=auth, timeout=10),
+            requests.request("MKCOL", dav(emulator, too_long), auth=auth, timeout=10),
+            requests.request("MOVE", dav(emulator, ok), auth=auth, timeout=10,
+                             headers={"Destination": dav(emulator, too_long)})):
+        assert response.status_code == 400
+        assert "File name is too long" in response.text
+    assert client.file_info("/" + ok) is not None
