@@ -489,9 +489,18 @@ class CloudClient(models.Model):
     # ------------------------------------------------------------------------------------
     @api.model
     def _cron_prepare_queue(self):
+        """Plan every connected client; a client whose planning fails is logged and the
+        others are planned all the same."""
         for client in self.search([("state", "=", "connected")]):
-            client._prepare_direct()
-            client._enqueue_backward()
+            try:
+                with self.env.cr.savepoint():
+                    client._prepare_direct()
+                    client._enqueue_backward()
+            except Exception as exc:  # noqa: BLE001 - one client must not stop the others
+                _logger.exception("Planning of cloud client %s failed", client.id)
+                client._log("error", _("Planning failed, the other clients went on: %s", exc))
+            else:
+                self.env["cloud.task"]._commit()
 
     # ------------------------------------------------------------------------------------
     # What the web client shows: logos, counters, shortcuts

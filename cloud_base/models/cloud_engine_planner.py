@@ -2,7 +2,7 @@
 with the folder records (the merge base). Planning makes no API call."""
 import logging
 
-from odoo import models
+from odoo import _, models
 
 from ..lib.names import assign_unique, clean_name
 from .cloud_task import TaskBatch
@@ -40,13 +40,15 @@ class CloudEnginePlanner(models.AbstractModel):
             queue.add("folder_rename", folder=root)
         max_len = self._name_limit(client)
 
-        ownership = self.env["cloud.sync.rule"]._ownership()
+        ownership, broken = self.env["cloud.sync.rule"]._ownership_and_errors()
         owners = {}  # (model, id) -> rule, for every client: a record owned elsewhere moves
         for rule, ids in ownership.items():
             for res_id in ids:
                 owners[(rule.model, res_id)] = rule
+        self._log_broken_rules(client, broken)
 
-        my_rules = client.rule_ids.filtered("active")
+        # rules of a model with a broken rule are left as they are until it is fixed
+        my_rules = client.rule_ids.filtered(lambda r: r.active and r.model not in broken)
         for rule in my_rules:
             self._plan_rule_folder(client, rule, root, max_len, queue)
         queue.flush()  # vanished folders may be deleted below: their tasks must exist first
@@ -54,7 +56,7 @@ class CloudEnginePlanner(models.AbstractModel):
         # object folders of this client, one query
         folders = Folder.search([("client_id", "=", client.id), ("kind", "=", "object")])
         by_record = {(f.res_model, f.res_id): f for f in folders}
-        self._plan_vanished_records(client, folders, owners, queue)
+        self._plan_vanished_records(client, folders, owners, queue, frozen=set(broken))
         queue.flush()
 
         run = PlanRun(client, queue, max_len, ownership, by_record,
@@ -144,8 +146,20 @@ class CloudEnginePlanner(models.AbstractModel):
         elif folder.cloud_name != folder.name:
             queue.add("folder_rename", folder=folder)
 
-    def _plan_vanished_records(self, client, folders, owners, queue):
-        """Object folders whose record is deleted (R-DIR-4) or owned elsewhere (R-RULE-9)."""
+    def _log_broken_rules(self, client, broken):
+        for model, rules in broken.items():
+            for rule, error in rules.items():
+                if rule.client_id == client:
+                    client._log("error", _(
+                        "The rule %(rule)s is skipped: its filter cannot be evaluated "
+                        "(%(error)s). The folders of %(model)s records stay as they are until "
+                        "the filter is fixed.", rule=rule.display_name, error=error,
+                        model=model))
+
+    def _plan_vanished_records(self, client, folders, owners, queue, frozen=()):
+        """Object folders whose record is deleted (R-DIR-4) or owned elsewhere (R-RULE-9).
+        Ownership is unknown for the ``frozen`` models (a broken rule): their folders are only
+        deleted with their record."""
         by_model = {}
         for folder in folders:
             by_model.setdefault(folder.res_model, []).append(folder)
@@ -165,6 +179,8 @@ class CloudEnginePlanner(models.AbstractModel):
                     # files (cascade): the folder deletion takes them along (R-Q-6)
                     folder.child_ids.unlink()
                     folder.unlink()
+                    continue
+                if model in frozen:
                     continue
                 owner = owners.get((model, folder.res_id))
                 if owner is None and folder.state != "detached":

@@ -212,18 +212,35 @@ class CloudSyncRule(models.Model):
     def _ownership(self, rules=None):
         """``{rule: record ids}``: each record goes to the first matching rule by sequence
         (R-RULE-4), across all clients."""
+        return self._ownership_and_errors(rules)[0]
+
+    @api.model
+    def _ownership_and_errors(self, rules=None):
+        """``({rule: record ids}, {model: {rule: error}})``. A rule whose filter cannot be
+        evaluated (e.g. on a removed field) owns nothing known: the rules after it on the same
+        model cannot be decided either, so that model is left out (its folders stay as they
+        are) instead of stopping the planning of every rule and client."""
         rules = rules if rules is not None else self.search([])
         owned_by_model = {}
         result = {}
+        broken = {}
         for rule in rules.sorted(lambda r: (r.sequence, r.id)):
-            if rule.model not in self.env:
+            if rule.model not in self.env or rule.model in broken:
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    found = self.env[rule.model].search(rule._records_domain()).ids
+            except Exception as exc:  # noqa: BLE001 - any error of a user-written filter
+                broken[rule.model] = {rule: exc}
                 continue
             taken = owned_by_model.setdefault(rule.model, set())
-            ids = [rid for rid in self.env[rule.model].search(rule._records_domain()).ids
-                   if rid not in taken]
+            ids = [rid for rid in found if rid not in taken]
             taken.update(ids)
             result[rule] = ids
-        return result
+        for model in broken:
+            for rule in [r for r in result if r.model == model]:
+                del result[rule]
+        return result, broken
 
     # ------------------------------------------------------------------------------------
     # Life cycle

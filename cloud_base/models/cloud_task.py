@@ -138,6 +138,9 @@ class CloudTask(models.Model):
                               ("cancelled", "Cancelled")],
                              default="pending", required=True, index=True)
     attempts = fields.Integer(default=0)
+    deferrals = fields.Integer(
+        default=0, help="How many times the task waited for something else (e.g. its folder) "
+                        "without failing; past a limit it fails and is logged.")
     next_attempt = fields.Datetime(default=fields.Datetime.now, index=True)
     lease_until = fields.Datetime(help="A running task whose lease ran out was abandoned by a "
                                        "crashed worker and is taken again.")
@@ -185,8 +188,8 @@ class CloudTask(models.Model):
 
     def action_retry(self):
         self.check_access("write")
-        self.write({"state": "pending", "attempts": 0, "next_attempt": fields.Datetime.now(),
-                    "last_error": False})
+        self.write({"state": "pending", "attempts": 0, "deferrals": 0,
+                    "next_attempt": fields.Datetime.now(), "last_error": False})
         return True
 
     def action_cancel(self):
@@ -258,6 +261,13 @@ class CloudTask(models.Model):
         now = fields.Datetime.now()
         if task.state == "running":  # abandoned by a dead worker: counts as a failed attempt
             task.attempts += 1
+            if task.attempts >= self._max_attempts():
+                # a task that stops its worker every time is not run again
+                task._fail(_("The worker running this task stopped %s times (a crash, a "
+                             "restart or a time-out); it is not run again. Retry it once the "
+                             "cause is fixed.", task.attempts))
+                self._commit()
+                return self._acquire_next(client_ids, task_types)
         task.write({"state": "running", "started_at": now,
                     "lease_until": now + datetime.timedelta(seconds=self._time_budget() * 2)})
         self._commit()
@@ -299,7 +309,14 @@ class CloudTask(models.Model):
             with self.env.cr.savepoint():
                 handler(client, self, adapter)
         except Deferred as exc:
-            self.write({"state": "pending", "last_error": str(exc),
+            deferrals = self.deferrals + 1
+            if deferrals > self._max_deferrals():
+                self.deferrals = deferrals
+                self._fail(_("Waited too long (%(n)s times): %(reason)s", n=deferrals,
+                             reason=exc))
+                return
+            self.write({"state": "pending", "last_error": str(exc), "deferrals": deferrals,
+                        "lease_until": False,
                         "next_attempt": fields.Datetime.now()
                         + datetime.timedelta(seconds=exc.delay)})
             return
@@ -314,10 +331,26 @@ class CloudTask(models.Model):
         self.write({"state": "done", "done_at": fields.Datetime.now(), "last_error": False,
                     "lease_until": False})
 
+    @api.model
+    def _max_attempts(self):
+        return int(self.env["ir.config_parameter"].sudo().get_param(
+            "cloud_base.max_attempts", 6))
+
+    @api.model
+    def _max_deferrals(self):
+        return int(self.env["ir.config_parameter"].sudo().get_param(
+            "cloud_base.max_deferrals", 200))
+
+    def _fail(self, message, path=None):
+        """The task stops for good: failed, visible in the logs (R-LOG-2)."""
+        self.write({"state": "failed", "last_error": message, "lease_until": False})
+        self.client_id._log("error", _("%(task)s failed: %(error)s", task=self._describe(),
+                                       error=message),
+                            record=self._subject(), path=path, task=self)
+
     def _retry_or_fail(self, exc):
         attempts = self.attempts + 1
-        max_attempts = int(self.env["ir.config_parameter"].sudo().get_param(
-            "cloud_base.max_attempts", 6))
+        max_attempts = self._max_attempts()
         message = str(exc) if isinstance(exc, cloud.CloudError) else "%s: %s" % (
             type(exc).__name__, exc)
         if not isinstance(exc, cloud.CloudError):

@@ -9,4 +9,6 @@ from . import test_performance
 from . import test_ui_tours
 from . import test_security
 from . import test_account_change
+from . import test_planning_errors
+from . import test_task_limits
 from . import test_engines

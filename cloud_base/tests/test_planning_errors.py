@@ -1,0 +1,56 @@
+"""One broken rule does not stop planning (issue 11, loss paths)."""
+import uuid
+
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.cloud_base.lib.memory_adapter import drop_store
+
+from .common import CloudCase
+
+
+@tagged("post_install", "-at_install")
+class TestPlanningErrors(CloudCase):
+
+    def break_filter(self, rule):
+        """A filter that was valid when saved and is not any more (e.g. a removed field)."""
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE cloud_sync_rule SET domain = %s WHERE id = %s",
+                            ["[('x_removed_field', '=', 1)]", rule.id])
+        rule.invalidate_recordset()
+
+    def test_broken_rule_leaves_its_folders_and_the_rest_goes_on(self):
+        contacts = self.make_rule(domain="[('name', 'like', 'Kept')]")
+        partner = self.Partner.create({"name": "Kept partner"})
+        doc = self.attach(partner, "kept.txt", b"kept")
+        self.sync()
+        self.assertSynced(doc, b"kept")
+        folder = self.folder_of(partner)
+        # a rule of another model on the same client, and another client
+        users = self.make_rule("res.users", "Users", domain="[('login', '=', 'admin')]")
+        other_store = "other-%s" % uuid.uuid4().hex
+        self.addCleanup(drop_store, other_store)
+        other = self.make_client(other_store, name="Other")
+        # (its rules on contacts wait too: which contacts the broken rule owns is unknown)
+        self.rule_for(other, "res.country", "Countries", domain="[('code', '=', 'BE')]")
+        belgium = self.env.ref("base.be")
+        self.break_filter(contacts)
+        with mute_logger("odoo.addons.cloud_base.models.cloud_client"):
+            self.env["cloud.client"]._cron_prepare_queue()
+        self.run_queue()
+        # the broken rule's folders are untouched: not detached, not deleted, file synced
+        self.assertEqual(folder.state, "synced")
+        self.assertSynced(doc, b"kept")
+        self.assertTrue(self.env["cloud.log"].search([
+            ("client_id", "=", self.client.id), ("level", "=", "error"),
+            ("message", "like", "filter cannot be evaluated")]))
+        # the other rule of this client and the other client were planned
+        self.assertTrue(users.folder_id.cloud_id)
+        self.assertTrue(self.env["cloud.folder"].search([
+            ("client_id", "=", other.id), ("res_model", "=", "res.country"),
+            ("res_id", "=", belgium.id), ("kind", "=", "object")]).cloud_id)
+        # fixed: planning of the rule resumes, nothing was lost
+        contacts.domain = "[('name', 'like', 'Kept')]"
+        self.sync()
+        self.assertEqual(self.folder_of(partner), folder)
+        self.assertSynced(doc, b"kept")

@@ -1,0 +1,61 @@
+"""Every task ends: a task that kills its worker, or that waits for ever, fails and is logged
+after a limit (issue 11, loss paths)."""
+import datetime
+
+from odoo import fields
+from odoo.tests import tagged
+
+from odoo.addons.cloud_base.lib import adapter as cloud
+
+from .common import CloudCase
+
+
+@tagged("post_install", "-at_install")
+class TestTaskLimits(CloudCase):
+
+    def setUp(self):
+        super().setUp()
+        self.make_rule()
+        self.partner = self.Partner.create({"name": "Limits"})
+
+    def error_logs(self, text):
+        return self.env["cloud.log"].search([("client_id", "=", self.client.id),
+                                             ("level", "=", "error"),
+                                             ("message", "like", text)])
+
+    def test_abandoned_task_fails_after_max_attempts(self):
+        self.sync()
+        doc = self.attach(self.partner, "killer.bin", b"kills its worker")
+        self.client._prepare_direct()
+        task = self.Task.search([("attachment_id", "=", doc.id)])
+        later = self.attach(self.partner, "fine.txt", b"fine")
+        self.client._prepare_direct()
+        # five workers died while running it: the lease of the fifth ran out
+        past = fields.Datetime.now() - datetime.timedelta(hours=1)
+        task.write({"state": "running", "attempts": 5, "lease_until": past})
+        self.run_queue()
+        self.assertEqual(task.state, "failed")
+        self.assertEqual(task.attempts, 6)
+        self.assertIn("stopped 6 times", task.last_error)
+        self.assertTrue(self.error_logs("stopped 6 times"))
+        self.assertSynced(later, b"fine")  # the rest of the queue went on
+        self.assertEqual(doc.type, "binary")  # the file stays in Odoo
+
+    def test_deferred_task_fails_after_max_deferrals(self):
+        self.env["ir.config_parameter"].sudo().set_param("cloud_base.max_deferrals", 3)
+        # the object folder can never be created: its task fails for good
+        self.adapter.faults.inject("create_folder", cloud.InvalidRequest("refused"), count=100)
+        doc = self.attach(self.partner, "waiting.txt", b"waits")
+        self.client._prepare_direct()
+        task = self.Task.search([("attachment_id", "=", doc.id)])
+        for _round in range(6):
+            self.fast_forward()
+            self.run_queue()
+        self.assertEqual(task.state, "failed")
+        self.assertIn("Waited too long", task.last_error)
+        self.assertTrue(self.error_logs("Waited too long"))
+        doc.invalidate_recordset()
+        self.assertEqual(doc.raw, b"waits")  # still in Odoo, nothing lost
+        # retrying starts the count again
+        task.action_retry()
+        self.assertEqual((task.state, task.deferrals), ("pending", 0))
