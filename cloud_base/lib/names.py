@@ -101,3 +101,19 @@ def _fits(current, base, max_length, keep_extension, unit="chars"):
         return False
     return with_counter(base, int(match.group("n")), max_length, keep_extension,
                         unit) == current
+
+
+#: names the suite gives a new version while it uploads it, before it replaces the old one
+TEMPORARY_PREFIX = "~odoo-"
+TEMPORARY_NAME = re.compile(r"^~odoo-\d+-")
+
+
+def temporary_name(attachment_id, name):
+    """The name a new version of ``name`` is uploaded under, next to the version it replaces
+    (which is deleted only once the new one is verified)."""
+    return "%s%d-%s" % (TEMPORARY_PREFIX, attachment_id, name)
+
+
+def is_temporary_name(name):
+    """A version being uploaded by the suite: backward sync leaves it alone."""
+    return bool(TEMPORARY_NAME.match(name or ""))

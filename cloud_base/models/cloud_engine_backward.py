@@ -12,6 +12,8 @@ import mimetypes
 from odoo import _, fields, models
 
 from ..lib import adapter as cloud
+from ..lib.names import is_temporary_name
+from ..lib.versions import content_differs, version_checksum
 
 _logger = logging.getLogger(__name__)
 
@@ -219,12 +221,14 @@ class CloudEngineBackward(models.AbstractModel):
             vals["cloud_folder_id"] = new_parent.id  # R-BW-5
             if owner[0] and owner != (attachment.res_model, attachment.res_id):
                 vals.update(res_model=owner[0], res_id=owner[1])
-        if item.hash != attachment.cloud_hash or item.size != attachment.cloud_size:
-            vals.update(cloud_hash=item.hash, cloud_size=item.size)  # R-BW-6
+        if content_differs(item, attachment.cloud_size, attachment.cloud_hash):
+            # R-BW-6; the checksum (Odoo's ETag of the file) follows the cloud version
+            vals.update(cloud_hash=item.hash, cloud_size=item.size,
+                        checksum=version_checksum(item, adapter.hash_kind))
             if attachment.store_fname or attachment.db_datas:
                 # changed on both sides: the Odoo-side upload task detects the conflict
-                vals.pop("cloud_hash")
-                vals.pop("cloud_size")
+                for key in ("cloud_hash", "cloud_size", "checksum"):
+                    vals.pop(key)
         if not vals:
             return
         attachment._cloud_write_metadata(vals)
@@ -236,6 +240,8 @@ class CloudEngineBackward(models.AbstractModel):
         owner = parent._file_owner()
         if owner is None:
             return  # outside the folders of records: not Odoo's business
+        if not item.is_folder and is_temporary_name(item.name):
+            return  # a new version the direct sync is uploading
         res_model, res_id = owner
         if item.is_folder:
             if not parent._links_subfolders():
@@ -259,7 +265,8 @@ class CloudEngineBackward(models.AbstractModel):
             "cloud_folder_id": parent.id, "cloud_item_id": item.id, "cloud_kind": "file",
             "cloud_size": item.size, "cloud_hash": item.hash,
             "mimetype": item.mimetype or self._guess_mimetype(item.name)})
-        attachment._cloud_write_metadata({"file_size": item.size})
+        attachment._cloud_write_metadata({"file_size": item.size,
+                                          "checksum": version_checksum(item, adapter.hash_kind)})
         client._log("success", _("File imported from the cloud: %s", item.name),
                     record=attachment, path=item.id, task=task)
 

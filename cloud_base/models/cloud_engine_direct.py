@@ -5,7 +5,8 @@ import logging
 from odoo import _, models
 
 from ..lib import adapter as cloud
-from ..lib.names import assign_unique, clean_name, with_counter
+from ..lib.names import assign_unique, clean_name, temporary_name, with_counter
+from ..lib.versions import content_differs
 from .cloud_task import Deferred
 
 _logger = logging.getLogger(__name__)
@@ -222,7 +223,8 @@ class CloudEngineDirect(models.AbstractModel):
             remote = adapter.get_item(attachment.cloud_item_id)
         except cloud.NotFound:
             remote = None
-        if remote is not None and remote.hash != attachment.cloud_hash:
+        if remote is not None and content_differs(remote, attachment.cloud_size,
+                                                  attachment.cloud_hash):
             # conflict: the cloud copy keeps the name; the Odoo version becomes a copy
             copy = attachment.copy({"name": self.env["ir.attachment"]._conflict_name(
                 attachment.name), "res_model": attachment.res_model,
@@ -235,14 +237,35 @@ class CloudEngineDirect(models.AbstractModel):
                                      name=remote.name, copy=copy.name), record=attachment,
                         path=attachment.cloud_item_id, task=task)
             return
-        if remote is not None:
-            adapter.delete(remote.id)  # the user replaced this version in Odoo
         if not folder.cloud_id:
             raise Deferred(_("Waiting for the folder %s", folder.name))
-        item = self._upload_verified(client, adapter, attachment, folder, name=attachment.name)
+        # the user replaced this version in Odoo: the new one is uploaded next to it and
+        # verified before the old one goes, so that a failure never leaves neither
+        final_name = remote.name if remote is not None else attachment.name
+        item = self._upload_verified(client, adapter, attachment, folder,
+                                     name=temporary_name(attachment.id, final_name))
+        if remote is not None:
+            adapter.delete(remote.id)
+        item = self._rename_into_place(client, adapter, folder, item, final_name)
         attachment._cloud_mark_synced(client, folder, item, client._item_url(adapter, item))
         client._log("success", _("New version uploaded: %s", item.name), record=attachment,
                     path=item.id, task=task)
+
+    def _rename_into_place(self, client, adapter, folder, item, name):
+        """Give the verified new version the name of the one it replaced (or the next free
+        one if somebody took it meanwhile)."""
+        unit = self._name_unit(client)
+        name = clean_name(name, max_length=adapter.max_name_length, keep_extension=True,
+                          unit=unit)
+        candidate = name
+        for counter in range(2, 102):
+            try:
+                return adapter.rename(item.id, candidate)
+            except cloud.Conflict:
+                candidate = with_counter(name, counter, adapter.max_name_length,
+                                         keep_extension=True, unit=unit)
+        raise cloud.Transient(_("No free name for the new version of %s", name),
+                              code="no_free_name", path=item.id)
 
     def _task_file_delete(self, client, task, adapter):
         payload = task.payload or {}

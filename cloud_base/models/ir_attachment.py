@@ -212,15 +212,20 @@ class IrAttachment(models.Model):
             self._file_delete(fname)
 
     def _cloud_write_metadata(self, vals):
-        """Write what backward sync learnt, including the size Odoo's ``write`` protects."""
+        """Write what backward sync learnt, including the size and checksum Odoo's ``write``
+        protects (the checksum of a cloud file identifies its cloud version: it is the ETag
+        of ``/web/content``)."""
         vals = dict(vals)
         size = vals.pop("file_size", vals.get("cloud_size"))
+        checksum = vals.pop("checksum", None)
         if vals:
             self.with_context(cloud_sync=True).sudo().write(vals)
-        if size is not None:
+        if size is not None or checksum:
             self.flush_recordset()
-            self.env.cr.execute("UPDATE ir_attachment SET file_size = %s, checksum = NULL "
-                                "WHERE id IN %s", [size, tuple(self.ids)])
+            self.env.cr.execute("""
+                UPDATE ir_attachment SET file_size = COALESCE(%s, file_size),
+                       checksum = COALESCE(%s, checksum)
+                 WHERE id IN %s""", [size, checksum, tuple(self.ids)])
             self.invalidate_recordset(["file_size", "checksum"])
 
     def _cloud_forget(self):

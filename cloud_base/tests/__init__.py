@@ -11,4 +11,5 @@ from . import test_security
 from . import test_account_change
 from . import test_planning_errors
 from . import test_task_limits
+from . import test_versions
 from . import test_engines

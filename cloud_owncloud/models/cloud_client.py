@@ -21,7 +21,7 @@ class OwnCloudProvider(Provider):
     logo = "/cloud_owncloud/static/src/img/owncloud.svg"
     settings_fields = CREDENTIAL_FIELDS | {"owncloud_public_links"}
     secret_fields = ("owncloud_password",)
-    capabilities = Capabilities(hash_kind="etag", case_sensitive=True, name_max_length=250,
+    capabilities = Capabilities(hash_kind="sha1", case_sensitive=True, name_max_length=250,
                                 name_length_unit="bytes", change_feed="snapshot",
                                 share_links=True)
 
