@@ -1,6 +1,6 @@
 # Two commands: `make test` runs every test; `make demo` runs Odoo with the suite installed.
 SHELL := /bin/bash
-.PHONY: test demo bootstrap bench lint i18n
+.PHONY: test demo bootstrap bench lint i18n soak convergence
 
 bootstrap:
 	@bash tools/bootstrap.sh
@@ -19,3 +19,9 @@ lint:
 
 i18n:
 	@bash tools/i18n.sh
+
+soak:
+	@bash tools/soak.sh soak
+
+convergence:
+	@bash tools/soak.sh ci

@@ -27,7 +27,6 @@
             "cloud_base/static/tests/tours/**/*.js",
         ],
     },
-    "installable": True,
     "application": True,
     "uninstall_hook": "uninstall_hook",
 }

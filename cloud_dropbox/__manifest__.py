@@ -11,6 +11,5 @@
         "security/ir.model.access.csv",
         "views/cloud_client_views.xml",
     ],
-    "installable": True,
     "uninstall_hook": "uninstall_hook",
 }

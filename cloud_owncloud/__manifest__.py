@@ -1,9 +1,6 @@
 {
     "name": "Cloud Storage Sync: ownCloud / Nextcloud",
     "summary": "Keep Odoo attachments in ownCloud or Nextcloud (WebDAV), both ways",
-    "description": "ownCloud / Nextcloud provider of the cloud sync suite: WebDAV with app "
-                   "passwords, ETag-driven change feed, chunked uploads, public links. "
-                   "See README.md.",
     "version": "18.0.1.0.0",
     "category": "Productivity/Documents",
     "license": "LGPL-3",
@@ -13,6 +10,5 @@
     "data": [
         "views/cloud_client_views.xml",
     ],
-    "installable": True,
     "uninstall_hook": "uninstall_hook",
 }

@@ -19,6 +19,9 @@ rc=0
 echo "== ruff"
 .venv-lint/bin/ruff check $addons tests tools || rc=1
 echo "== pylint-odoo"
-.venv-lint/bin/pylint --rcfile=setup.cfg $addons || rc=1
+# cloud.client is extended by concept on purpose (OAuth, provider hooks, each engine's entry
+# points), one file each: the suggestion to merge those classes does not apply
+.venv-lint/bin/pylint --rcfile=setup.cfg --disable=consider-merging-classes-inherited \
+    $addons || rc=1
 [ "$rc" -eq 0 ] && echo "lint: clean"
 exit "$rc"

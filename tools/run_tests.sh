@@ -12,7 +12,7 @@ db="cloudsync_test_$(date +%s)_$$"
 logdir=${TEST_LOG_DIR:-$here/.test-logs}
 mkdir -p "$logdir"
 odoo_log="$logdir/odoo.log"
-export PYTHONPATH="$here/tests${PYTHONPATH:+:$PYTHONPATH}"
+# no PYTHONPATH: addon tests find the emulators themselves (cloud_base/tests/emulators.py)
 
 tags=$(echo "$addons" | sed 's/\([^,]*\)/\/\1/g')
 echo "== Odoo tests: $addons (database $db)"

@@ -4,7 +4,7 @@ import logging
 
 from markupsafe import escape
 
-from odoo import _, http
+from odoo import http
 from odoo.http import request
 
 _logger = logging.getLogger(__name__)
@@ -33,12 +33,12 @@ class CloudOAuthController(http.Controller):
                                     local=True)
         _logger.info("OAuth authorization refused at %s: %s", path, error)
         providers = Client._oauth_providers_at(path)
-        label = providers[0].label if providers else _("Cloud")
+        label = providers[0].label if providers else request.env._("Cloud")
         back = "/odoo/action-cloud_base.action_cloud_client"
         if client:
             back = "/web#model=cloud.client&id=%d&view_type=form" % client.id
-        html = PAGE % {"title": escape(_("%s connection failed", label)),
+        html = PAGE % {"title": escape(request.env._("%s connection failed", label)),
                        "message": escape(error), "back": escape(back),
-                       "back_label": escape(_("Back to the cloud clients"))}
+                       "back_label": escape(request.env._("Back to the cloud clients"))}
         return request.make_response(html, status=400, headers=[
             ("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")])

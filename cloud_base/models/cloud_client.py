@@ -2,7 +2,7 @@ import logging
 import os
 import threading
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import config
 
@@ -167,7 +167,7 @@ class CloudClient(models.Model):
         self.ensure_one()
         provider = self._provider_registry().get(self.provider)
         if provider is None:
-            raise UserError(_("The provider %s is not installed.", self.provider))
+            raise UserError(self.env._("The provider %s is not installed.", self.provider))
         return provider
 
     # ------------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ class CloudClient(models.Model):
     @api.constrains("provider")
     def _check_provider_allowed(self):
         if any(c.provider == "memory" for c in self) and not memory_storage_allowed(self.env):
-            raise ValidationError(_(
+            raise ValidationError(self.env._(
                 "The in-memory storage is for the test suite only: files kept there live in "
                 "one server process's memory and are lost on restart. Choose a cloud "
                 "provider (install its add-on first if it is not listed)."))
@@ -279,7 +279,7 @@ class CloudClient(models.Model):
             except cloud.CloudError as exc:
                 message = client._provider().error_message(client.sudo(), exc)
                 client._record_connection_failure(exc, message)
-                raise UserError(_("Could not connect %(client)s: %(error)s",
+                raise UserError(self.env._("Could not connect %(client)s: %(error)s",
                                   client=client.name, error=message)) from exc
             except UserError as exc:  # settings the provider cannot work with
                 client._record_connection_failure(exc, exc.args[0])
@@ -299,7 +299,7 @@ class CloudClient(models.Model):
             self.sudo().write({"state_message": False})
         details = ", ".join(str(facts[key]) for key in ("account", "product", "version")
                             if facts.get(key))
-        return self._notify(_("Connection works: %s.", details or self.name))
+        return self._notify(self.env._("Connection works: %s.", details or self.name))
 
     def _record_connection_failure(self, error, message=None):
         """Keep the failure on the client and in the logs although the UserError that follows
@@ -310,12 +310,12 @@ class CloudClient(models.Model):
             vals["state"] = "draft"  # never connected: nothing to reconnect yet
         if not self.env["cloud.task"]._can_commit():
             self.write(vals)
-            self._log("error", _("Connection failed: %s", error))
+            self._log("error", self.env._("Connection failed: %s", error))
             return
         with self.env.registry.cursor() as cr:
             client = self.with_env(self.env(cr=cr))
             client.write(vals)
-            client._log("error", _("Connection failed: %s", error))
+            client._log("error", self.env._("Connection failed: %s", error))
 
     def _connect(self):
         self._provider().prepare_connect(self.sudo())
@@ -329,7 +329,7 @@ class CloudClient(models.Model):
         if not self.sudo().change_cursor:
             vals["change_cursor"] = adapter.latest_cursor(item.id)
         self.sudo().write(vals)
-        self._log("success", _("Connected to %s", account.get("account") or self.provider))
+        self._log("success", self.env._("Connected to %s", account.get("account") or self.provider))
         return account
 
     # ------------------------------------------------------------------------------------
@@ -341,7 +341,7 @@ class CloudClient(models.Model):
             ("cloud_client_id", "=", self.id), ("cloud_kind", "=", "file")], limit=1))
 
     def _account_changed_error(self):
-        return cloud.InvalidRequest(_(
+        return cloud.InvalidRequest(self.env._(
             "These settings reach another account than the one the files of %(client)s were "
             "synced to; syncing with it would treat every synced file as deleted. Restore the "
             "previous settings (or authorize the previous account again), or reset the client "
@@ -379,7 +379,7 @@ class CloudClient(models.Model):
                            else client._provider().error_message(client, exc)
                            if isinstance(exc, cloud.CloudError) else exc.args[0])
                 client.write({"state": "error", "state_message": message})
-                client._log("error", _("Settings changed: %s", message))
+                client._log("error", self.env._("Settings changed: %s", message))
 
     def _ensure_root_folder(self):
         self.ensure_one()
@@ -396,11 +396,11 @@ class CloudClient(models.Model):
         """Credentials gone: stop this client's sync, keep its queue, tell administrators."""
         for client in self.filtered(lambda c: c.state == "connected"):
             client.write({"state": "reconnect", "state_message": str(error)})
-            client._log("error", _("Authorization lost (%s). Press Reconnect; queued work "
+            client._log("error", self.env._("Authorization lost (%s). Press Reconnect; queued work "
                                    "will resume where it stopped.", error))
             admins = self.env.ref("base.group_system").sudo().users.partner_id
             client.sudo().message_post(
-                body=_("The cloud client %(name)s needs to be reconnected: %(error)s",
+                body=self.env._("The cloud client %(name)s needs to be reconnected: %(error)s",
                        name=client.name, error=error),
                 partner_ids=admins.ids, subtype_xmlid="mail.mt_comment")
 
@@ -414,21 +414,21 @@ class CloudClient(models.Model):
     def _check_connected(self):
         for client in self:
             if client.state != "connected":
-                raise UserError(_("The client %s is not connected.", client.name))
+                raise UserError(self.env._("The client %s is not connected.", client.name))
 
     def action_sync_now(self):
         self._check_manager_rights()
         self._check_connected()
         for client in self:
             client._prepare_direct()
-        return self._notify(_("Direct sync queued."))
+        return self._notify(self.env._("Direct sync queued."))
 
     def action_backward_sync_now(self):
         self._check_manager_rights()
         self._check_connected()
         for client in self:
             client._enqueue_backward()
-        return self._notify(_("Backward sync queued."))
+        return self._notify(self.env._("Backward sync queued."))
 
     def action_confirm_deletions(self):
         """Let the next backward run apply a mass deletion it stopped at (R-SAFE-2)."""
@@ -498,7 +498,8 @@ class CloudClient(models.Model):
                     client._enqueue_backward()
             except Exception as exc:  # noqa: BLE001 - one client must not stop the others
                 _logger.exception("Planning of cloud client %s failed", client.id)
-                client._log("error", _("Planning failed, the other clients went on: %s", exc))
+                client._log("error", self.env._(
+                        "Planning failed, the other clients went on: %s", exc))
             else:
                 self.env["cloud.task"]._commit()
 
@@ -540,4 +541,4 @@ class CloudClient(models.Model):
         count = self.env["cloud.task"].search_count([("client_id", "in", self.ids),
                                                      ("state", "=", "failed")])
         self.action_retry_failed()
-        return self._notify(_("%s failed task(s) queued again.", count))
+        return self._notify(self.env._("%s failed task(s) queued again.", count))

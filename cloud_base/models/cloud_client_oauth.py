@@ -16,7 +16,7 @@ import logging
 import secrets
 import time
 
-from odoo import _, api, models
+from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import hmac as odoo_hmac
 
@@ -98,7 +98,7 @@ class CloudClientOAuth(models.Model):
         client = self.sudo()
         provider = client._provider()
         if provider.auth != "oauth":
-            raise UserError(_("%s does not use an authorization page.", provider.label))
+            raise UserError(self.env._("%s does not use an authorization page.", provider.label))
         nonce = secrets.token_urlsafe(24)
         payload = {"c": client.id, "u": self.env.uid, "n": nonce,
                    "x": int(time.time()) + STATE_LIFETIME, "d": self.env.cr.dbname}
@@ -123,7 +123,7 @@ class CloudClientOAuth(models.Model):
         """Finish the round trip. Returns ``(client, error message)``; never connects a client
         other than the one the signed state names, for the user who started it."""
         providers = self._oauth_providers_at(path)
-        label = providers[0].label if len(providers) == 1 else _("the provider")
+        label = providers[0].label if len(providers) == 1 else self.env._("the provider")
         payload = provider = None
         for candidate in providers:
             signed = candidate.callback_state(params)
@@ -132,23 +132,23 @@ class CloudClientOAuth(models.Model):
                 if payload:
                     break
         if provider is None:
-            return None, _("The answer from %s carries no valid state.", label)
+            return None, self.env._("The answer from %s carries no valid state.", label)
         if not payload or payload.get("d") != self.env.cr.dbname:
-            return None, _("The state of this answer was not issued by this database.")
+            return None, self.env._("The state of this answer was not issued by this database.")
         if payload.get("u") != self.env.uid:
-            return None, _("This authorization was started by another user.")
+            return None, self.env._("This authorization was started by another user.")
         client = self.sudo().browse(payload.get("c")).exists()
         if not client or client.provider != provider.key:
-            return None, _("The cloud client of this authorization no longer exists.")
+            return None, self.env._("The cloud client of this authorization no longer exists.")
         pending_raw = client._get_secret(PENDING_SECRET)
         pending = json.loads(pending_raw) if pending_raw else {}
         if not pending or not hmac.compare_digest(str(pending.get("nonce", "")),
                                                   str(payload.get("n", ""))):
-            return client, _("This authorization link was already used or replaced by a "
+            return client, self.env._("This authorization link was already used or replaced by a "
                              "newer one. Press Connect again.")
         client._set_secret(PENDING_SECRET, False)  # consumed now, whatever happens next
         if payload.get("x", 0) < time.time():
-            return client, _("This authorization link has expired. Press Connect again.")
+            return client, self.env._("This authorization link has expired. Press Connect again.")
         try:
             result = provider.finish_authorization(
                 client, dict(params), {"code_verifier": pending.get("verifier"),
@@ -159,10 +159,10 @@ class CloudClientOAuth(models.Model):
         except Exception as exc:  # noqa: BLE001 - token endpoint errors, network
             _logger.info("%s token exchange failed for client %s: %s", provider.label,
                          client.id, type(exc).__name__)
-            return client, _("Could not obtain a token from %(provider)s (%(error)s).",
+            return client, self.env._("Could not obtain a token from %(provider)s (%(error)s).",
                              provider=provider.label, error=type(exc).__name__)
         if not result.get("token"):
-            return client, _("%s gave no refresh token (offline access was not granted).",
+            return client, self.env._("%s gave no refresh token (offline access was not granted).",
                              provider.label)
         previous_token = client._oauth_token()
         previous_values = {name: client[name] for name in result.get("values") or {}}

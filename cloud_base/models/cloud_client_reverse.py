@@ -1,6 +1,6 @@
 """Reverse sync, cloud → Odoo on reset/archive/client change (R-REV-1..3, R-CON-4), as the
 client shows it: buttons and reset state here, the work in ``cloud.engine.reverse``."""
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -20,7 +20,7 @@ class CloudClientReverse(models.Model):
         self._check_manager_rights()
         for client in self:
             if client.state not in ("connected", "reconnect", "error"):
-                raise UserError(_("Only a connected client can be reset."))
+                raise UserError(self.env._("Only a connected client can be reset."))
             client._start_reverse()
         return True
 
@@ -33,7 +33,8 @@ class CloudClientReverse(models.Model):
         synced = self.env["ir.attachment"].sudo().search_count([
             ("cloud_client_id", "in", self.ids), ("cloud_kind", "=", "file")])
         if synced:
-            raise UserError(_("%s files of this client live in the cloud. Reset or archive the "
+            raise UserError(self.env._(
+                    "%s files of this client live in the cloud. Reset or archive the "
                               "client first: this brings them back into Odoo.", synced))
 
     def action_archive_client(self):
@@ -67,7 +68,8 @@ class CloudClientReverse(models.Model):
         self.sudo().write({"root_folder_id": False, "change_cursor": False,
                            "reset_pending": False, "state": "draft"})
         folders.unlink()
-        self._log("success", _("Reset finished: the client is disconnected; its cloud files "
+        self._log("success", self.env._(
+                "Reset finished: the client is disconnected; its cloud files "
                                "were left in place."))
         if self.archive_after_reset:
             self.write({"active": False, "state": "archived", "archive_after_reset": False})
@@ -83,7 +85,7 @@ class CloudClientReverse(models.Model):
         left = self.env["ir.attachment"].sudo().search_count([
             ("cloud_client_id", "in", clients.ids), ("cloud_kind", "=", "file")])
         if left:
-            raise UserError(_(
+            raise UserError(self.env._(
                 "%s files still live in the cloud and could not be brought back into Odoo. "
                 "Reconnect their clients (or fix the errors in the sync logs), then "
                 "uninstall again.", left))

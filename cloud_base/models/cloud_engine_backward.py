@@ -9,7 +9,7 @@ folder's placement's answer (``cloud.folder._file_owner()``).
 import logging
 import mimetypes
 
-from odoo import _, fields, models
+from odoo import fields, models
 
 from ..lib import adapter as cloud
 from ..lib.names import is_temporary_name
@@ -44,7 +44,8 @@ class CloudEngineBackward(models.AbstractModel):
                 if not page.has_more:
                     break
         except cloud.ResetNeeded:
-            client._log("warning", _("The change feed was reset by the provider: listing the "
+            client._log("warning", self.env._(
+                    "The change feed was reset by the provider: listing the "
                                      "whole tree once."), task=task)
             feed_cursor = adapter.latest_cursor(root.cloud_id)
             changes = engine._full_listing(client, adapter, root)
@@ -141,7 +142,7 @@ class CloudEngineBackward(models.AbstractModel):
                           "deletion_confirmation_needed": False})
             return True
         client.write({"deletion_confirmation_needed": True})
-        client._log("warning", _(
+        client._log("warning", self.env._(
             "Backward sync stopped: it would delete %(n)s of %(total)s synced files "
             "(%(share)d%%). If the files were really deleted in the cloud, press "
             "\"Confirm deletions\" on the client; otherwise check the storage.",
@@ -158,11 +159,24 @@ class CloudEngineBackward(models.AbstractModel):
                     ("cloud_client_id", "=", client.id)]).unlink()
                 folder.unlink()
                 return
-            # R-DIR-6: recreate; the files inside are gone (R-BW-4)
+            # R-DIR-6: recreate; the files inside are gone (R-BW-4), except a newer version
+            # that exists only in Odoo (edited since its upload): it stays, as a local file
+            # uploaded again into the recreated folder (R-SAFE-1)
             lost = self.env["ir.attachment"].sudo().with_context(cloud_sync=True).search([
                 ("cloud_folder_id", "child_of", folder.id), ("cloud_kind", "!=", False)])
+            newer_in_odoo = lost.filtered(lambda a: a.cloud_kind == "file"
+                                          and (a.store_fname or a.db_datas))
+            for attachment in newer_in_odoo:
+                client._log("warning", self.env._(
+                        "The cloud copy of %s was deleted with its folder; "
+                                         "the newer version in Odoo is uploaded again.",
+                                         attachment.name),
+                            record=attachment, path=attachment.cloud_item_id, task=task)
+            if newer_in_odoo:
+                newer_in_odoo._cloud_keep_local_version()
+            lost -= newer_in_odoo
             for attachment in lost:
-                client._log("warning", _("File deleted in the cloud: %s", attachment.name),
+                client._log("warning", self.env._("File deleted in the cloud: %s", attachment.name),
                             record=attachment, path=attachment.cloud_item_id, task=task)
             lost.unlink()
             for lost_folder in self.env["cloud.folder"].search([("id", "child_of", folder.id)]):
@@ -172,7 +186,7 @@ class CloudEngineBackward(models.AbstractModel):
                     Task._enqueue(client, "folder_create", folder=lost_folder)
                 else:
                     lost_folder.unlink()
-            client._log("warning", _("Folder deleted in the cloud, will be recreated: %s",
+            client._log("warning", self.env._("Folder deleted in the cloud, will be recreated: %s",
                                      folder.name), path=folder._display_path(), task=task)
             return
         item = change.item
@@ -188,11 +202,12 @@ class CloudEngineBackward(models.AbstractModel):
         folder.write({"cloud_name": item.name, "synced_parent_id": parent.id})
         if folder.synced_parent_id != folder.parent_id:
             Task._enqueue(client, "folder_move", folder=folder)
-            client._log("warning", _("Folder %s was moved in the cloud; moving it back.",
+            client._log("warning", self.env._("Folder %s was moved in the cloud; moving it back.",
                                      folder.name), path=item.id, task=task)
         elif item.name != folder.name:
             Task._enqueue(client, "folder_rename", folder=folder)
-            client._log("warning", _("Folder %(cloud)s was renamed in the cloud; renaming it "
+            client._log("warning", self.env._(
+                    "Folder %(cloud)s was renamed in the cloud; renaming it "
                                      "back to %(name)s.", cloud=item.name, name=folder.name),
                         path=item.id, task=task)
 
@@ -205,11 +220,11 @@ class CloudEngineBackward(models.AbstractModel):
         owner = new_parent._file_owner() if new_parent is not None else None
         if change.deleted or owner is None:
             # R-BW-4, R-BW-5 (moved outside any object folder = deleted)
-            client._log("success", _("File deleted in the cloud: %s", attachment.name),
+            client._log("success", self.env._("File deleted in the cloud: %s", attachment.name),
                         record=attachment, path=attachment.cloud_item_id, task=task)
             if attachment.store_fname or attachment.db_datas:
                 # a newer local version exists: keep it as a plain Odoo file (R-SAFE-1)
-                attachment._cloud_forget()
+                attachment._cloud_keep_local_version()
                 return
             attachment.unlink()
             return
@@ -232,7 +247,7 @@ class CloudEngineBackward(models.AbstractModel):
         if not vals:
             return
         attachment._cloud_write_metadata(vals)
-        client._log("success", _("File updated from the cloud: %s", item.name),
+        client._log("success", self.env._("File updated from the cloud: %s", item.name),
                     record=attachment, path=item.id, task=task)
 
     def _apply_new_item(self, client, item, parent, adapter, task):
@@ -256,7 +271,7 @@ class CloudEngineBackward(models.AbstractModel):
                 "res_model": res_model, "res_id": res_id, "cloud_client_id": client.id,
                 "cloud_folder_id": sub.id, "cloud_item_id": item.id, "cloud_kind": "folder",
                 "mimetype": "application/x-directory"})
-            client._log("success", _("Cloud subfolder linked: %s", item.name),
+            client._log("success", self.env._("Cloud subfolder linked: %s", item.name),
                         path=item.id, task=task)
             return
         attachment = Attachment.create({
@@ -267,7 +282,7 @@ class CloudEngineBackward(models.AbstractModel):
             "mimetype": item.mimetype or self._guess_mimetype(item.name)})
         attachment._cloud_write_metadata({"file_size": item.size,
                                           "checksum": version_checksum(item, adapter.hash_kind)})
-        client._log("success", _("File imported from the cloud: %s", item.name),
+        client._log("success", self.env._("File imported from the cloud: %s", item.name),
                     record=attachment, path=item.id, task=task)
 
     def _guess_mimetype(self, name):

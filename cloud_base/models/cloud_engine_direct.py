@@ -2,7 +2,7 @@
 planner queues (see ``cloud.task._task_types()``)."""
 import logging
 
-from odoo import _, models
+from odoo import models
 
 from ..lib import adapter as cloud
 from ..lib.names import assign_unique, clean_name, temporary_name, with_counter
@@ -28,17 +28,17 @@ class CloudEngineDirect(models.AbstractModel):
         else:
             parent = folder.parent_id
             if not parent.cloud_id:
-                raise Deferred(_("Waiting for the parent folder %s", parent.name))
+                raise Deferred(self.env._("Waiting for the parent folder %s", parent.name))
             try:
                 item = adapter.create_folder(parent.cloud_id, folder.name)
             except cloud.Conflict as exc:
                 # a file occupies the name: take the next free one
                 folder.name = self._free_name(adapter, parent, folder.name)
-                raise Deferred(_("Name taken by a file, retrying as %s", folder.name),
+                raise Deferred(self.env._("Name taken by a file, retrying as %s", folder.name),
                                delay=0) from exc
         folder.write({"cloud_id": item.id, "cloud_name": item.name, "state": "synced",
                       "synced_parent_id": folder.parent_id.id})
-        client._log("success", _("Folder created: %s", folder._display_path()),
+        client._log("success", self.env._("Folder created: %s", folder._display_path()),
                     record=task._subject(), path=folder._display_path(), task=task)
         folder._placement().folder_created(self, client, folder)
 
@@ -81,7 +81,8 @@ class CloudEngineDirect(models.AbstractModel):
             return self._folder_lost(client, folder)
         old = folder.cloud_name
         folder.write({"cloud_name": item.name})
-        client._log("success", _("Folder renamed: %(old)s → %(new)s", old=old, new=item.name),
+        client._log("success", self.env._(
+                "Folder renamed: %(old)s → %(new)s", old=old, new=item.name),
                     record=task._subject(), path=folder._display_path(), task=task)
 
     def _task_folder_move(self, client, task, adapter):
@@ -90,14 +91,28 @@ class CloudEngineDirect(models.AbstractModel):
             return
         parent = folder.parent_id
         if not parent.cloud_id:
-            raise Deferred(_("Waiting for the folder %s", parent.name))
+            raise Deferred(self.env._("Waiting for the folder %s", parent.name))
         try:
             item = adapter.move(folder.cloud_id, parent.cloud_id, folder.name)
         except cloud.NotFound:
             return self._folder_lost(client, folder)
+        except cloud.Conflict as exc:
+            item = self._move_conflict(adapter, folder, parent, exc)
         folder.write({"cloud_name": item.name, "synced_parent_id": parent.id})
-        client._log("success", _("Folder moved to %s", folder._display_path()),
+        client._log("success", self.env._("Folder moved to %s", folder._display_path()),
                     record=task._subject(), path=folder._display_path(), task=task)
+
+    def _move_conflict(self, adapter, folder, parent, error):
+        """The target name is taken: by the folder itself (a person already moved it there,
+        some providers refuse a move onto itself), or by another item (take the next free
+        name and try again)."""
+        current = adapter.get_item(folder.cloud_id)
+        if current.parent_id == parent.cloud_id:
+            if current.name == folder.name:
+                return current
+            return adapter.rename(folder.cloud_id, folder.name)
+        folder.name = self._free_name(adapter, parent, folder.name)
+        raise Deferred(self.env._("Name taken, moving as %s", folder.name), delay=0) from error
 
     def _folder_lost(self, client, folder):
         """The folder vanished from the cloud: recreate it at the next direct sync
@@ -112,11 +127,38 @@ class CloudEngineDirect(models.AbstractModel):
                                            folder_kind="object"):
             return
         try:
+            files, complete = self._files_below(adapter, payload["cloud_id"])
+            deleted_in_odoo = set(payload.get("files") or ())
+            files = [f for f in files if f.id not in deleted_in_odoo]
+            if files or not complete:
+                # files nobody deleted in Odoo: added in the cloud since the last backward
+                # run, or still linked to an attachment moved to another record. The folder
+                # stays with them (R-SAFE-1); the record's own files went with their tasks.
+                client._log("warning", self.env._(
+                    "The folder %(name)s of a deleted record is kept in the cloud: it holds "
+                    "%(count)s files Odoo did not delete (%(names)s).",
+                    name=payload.get("name"), count=len(files),
+                    names=", ".join(sorted(f.name for f in files)[:10])),
+                    path=payload.get("cloud_id"), task=task)
+                return
             adapter.delete(payload["cloud_id"])
         except cloud.NotFound:
-            pass
-        client._log("success", _("Folder deleted: %s", payload.get("name")),
+            _logger.info("Folder %s was already gone", payload.get("cloud_id"))
+        client._log("success", self.env._("Folder deleted: %s", payload.get("name")),
                     path=payload.get("cloud_id"), task=task)
+
+    def _files_below(self, adapter, folder_id, limit=1000):
+        """``(files anywhere below folder_id, whether the walk saw everything)``: at most
+        ``limit`` items are listed."""
+        files, pending, seen = [], [folder_id], 0
+        while pending and seen < limit:
+            for child in adapter.iter_children(pending.pop()):
+                seen += 1
+                if child.is_folder:
+                    pending.append(child.id)
+                else:
+                    files.append(child)
+        return files, not pending
 
     def _may_delete_cloud_item(self, client, task, cloud_id, folder_kind=None):
         """Re-check when a delete task runs that it deletes only what the engine owns (R-SEC-1):
@@ -126,24 +168,26 @@ class CloudEngineDirect(models.AbstractModel):
         if not cloud_id:
             return False
         if folder_kind and (task.payload or {}).get("kind") != folder_kind:
-            self._refuse_deletion(client, task, cloud_id, _("the task was not planned for an %s "
+            self._refuse_deletion(client, task, cloud_id, self.env._(
+                    "the task was not planned for an %s "
                                                              "folder", folder_kind))
             return False
         managed = self.env["cloud.folder"].search_count([
             ("client_id", "=", client.id), ("cloud_id", "=", cloud_id)], limit=1)
         if managed or client.root_folder_id.cloud_id == cloud_id:
-            self._refuse_deletion(client, task, cloud_id, _("it is a folder the suite manages"))
+            self._refuse_deletion(client, task, cloud_id, self.env._(
+                    "it is a folder the suite manages"))
             return False
         still_used = self.env["ir.attachment"].sudo().search_count([
             ("cloud_client_id", "=", client.id), ("cloud_item_id", "=", cloud_id)], limit=1)
         if still_used:
             self._refuse_deletion(client, task, cloud_id,
-                                  _("another attachment still refers to it"))
+                                  self.env._("another attachment still refers to it"))
             return False
         return True
 
     def _refuse_deletion(self, client, task, cloud_id, reason):
-        client._log("warning", _("Cloud item %(item)s was not deleted: %(reason)s.",
+        client._log("warning", self.env._("Cloud item %(item)s was not deleted: %(reason)s.",
                                  item=(task.payload or {}).get("name") or cloud_id,
                                  reason=reason), path=cloud_id, task=task)
 
@@ -158,10 +202,10 @@ class CloudEngineDirect(models.AbstractModel):
         if not folder or folder.state == "detached":
             return  # the record stopped being synced: the file stays in Odoo
         if not folder.cloud_id:
-            raise Deferred(_("Waiting for the folder %s", folder.name))
+            raise Deferred(self.env._("Waiting for the folder %s", folder.name))
         item = self._upload_verified(client, adapter, attachment, folder)
         attachment._cloud_mark_synced(client, folder, item, client._item_url(adapter, item))
-        client._log("success", _("File uploaded: %s", item.name), record=attachment,
+        client._log("success", self.env._("File uploaded: %s", item.name), record=attachment,
                     path="%s/%s" % (folder._display_path(), item.name), task=task)
 
     def _upload_verified(self, client, adapter, attachment, folder, name=None):
@@ -197,7 +241,8 @@ class CloudEngineDirect(models.AbstractModel):
             candidate = assign_unique({0: (base, None)}, taken, adapter.max_name_length,
                                       keep_extension=True, unit=unit)[0]
         if item.size != size or (local_hash and item.hash and item.hash != local_hash):
-            raise cloud.Transient(_("Uploaded copy does not match (size %(remote)s/%(local)s)"
+            raise cloud.Transient(self.env._(
+                    "Uploaded copy does not match (size %(remote)s/%(local)s)"
                                     "; the file stays in Odoo", remote=item.size, local=size),
                                   code="verify_failed", path=candidate)
         return item
@@ -232,13 +277,14 @@ class CloudEngineDirect(models.AbstractModel):
             attachment.with_context(cloud_sync=True)._cloud_back_to_remote(remote)
             self.env["cloud.task"]._enqueue(client, "file_upload", folder=folder,
                                             attachment=copy)
-            client._log("warning", _("Conflict on %(name)s: the cloud version keeps the name, "
+            client._log("warning", self.env._(
+                    "Conflict on %(name)s: the cloud version keeps the name, "
                                      "the Odoo version was saved as %(copy)s",
                                      name=remote.name, copy=copy.name), record=attachment,
                         path=attachment.cloud_item_id, task=task)
             return
         if not folder.cloud_id:
-            raise Deferred(_("Waiting for the folder %s", folder.name))
+            raise Deferred(self.env._("Waiting for the folder %s", folder.name))
         # the user replaced this version in Odoo: the new one is uploaded next to it and
         # verified before the old one goes, so that a failure never leaves neither
         final_name = remote.name if remote is not None else attachment.name
@@ -248,7 +294,7 @@ class CloudEngineDirect(models.AbstractModel):
             adapter.delete(remote.id)
         item = self._rename_into_place(client, adapter, folder, item, final_name)
         attachment._cloud_mark_synced(client, folder, item, client._item_url(adapter, item))
-        client._log("success", _("New version uploaded: %s", item.name), record=attachment,
+        client._log("success", self.env._("New version uploaded: %s", item.name), record=attachment,
                     path=item.id, task=task)
 
     def _rename_into_place(self, client, adapter, folder, item, name):
@@ -264,7 +310,7 @@ class CloudEngineDirect(models.AbstractModel):
             except cloud.Conflict:
                 candidate = with_counter(name, counter, adapter.max_name_length,
                                          keep_extension=True, unit=unit)
-        raise cloud.Transient(_("No free name for the new version of %s", name),
+        raise cloud.Transient(self.env._("No free name for the new version of %s", name),
                               code="no_free_name", path=item.id)
 
     def _task_file_delete(self, client, task, adapter):
@@ -274,10 +320,11 @@ class CloudEngineDirect(models.AbstractModel):
             return
         try:
             if adapter.get_item(cloud_id).is_folder:
-                self._refuse_deletion(client, task, cloud_id, _("it is a folder, not a file"))
+                self._refuse_deletion(client, task, cloud_id, self.env._(
+                        "it is a folder, not a file"))
                 return
             adapter.delete(cloud_id)
         except cloud.NotFound:
-            pass
-        client._log("success", _("File deleted: %s", payload.get("name")),
+            _logger.info("File %s was already gone", cloud_id)
+        client._log("success", self.env._("File deleted: %s", payload.get("name")),
                     path=payload.get("cloud_id"), task=task)

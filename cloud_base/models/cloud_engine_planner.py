@@ -2,7 +2,7 @@
 with the folder records (the merge base). Planning makes no API call."""
 import logging
 
-from odoo import _, models
+from odoo import models
 
 from ..lib.names import assign_unique, clean_name
 from .cloud_task import TaskBatch
@@ -146,11 +146,19 @@ class CloudEnginePlanner(models.AbstractModel):
         elif folder.cloud_name != folder.name:
             queue.add("folder_rename", folder=folder)
 
+    def _deleted_files_below(self, folder):
+        """Cloud ids of the files below ``folder`` whose deletion is queued (their attachments
+        were deleted in Odoo)."""
+        tasks = self.env["cloud.task"].search([
+            ("type", "=", "file_delete"), ("state", "in", ("pending", "running")),
+            ("folder_id", "child_of", folder.id)])
+        return sorted({(t.payload or {}).get("cloud_id") for t in tasks} - {None})
+
     def _log_broken_rules(self, client, broken):
         for model, rules in broken.items():
             for rule, error in rules.items():
                 if rule.client_id == client:
-                    client._log("error", _(
+                    client._log("error", self.env._(
                         "The rule %(rule)s is skipped: its filter cannot be evaluated "
                         "(%(error)s). The folders of %(model)s records stay as they are until "
                         "the filter is fixed.", rule=rule.display_name, error=error,
@@ -171,10 +179,13 @@ class CloudEnginePlanner(models.AbstractModel):
             for folder in model_folders:
                 if folder.res_id not in existing:
                     if folder.cloud_id:
-                        # "kind" is checked again when the task runs (R-SEC-1)
+                        # "kind" is checked again when the task runs (R-SEC-1); the files
+                        # whose deletion it takes along are named: any other file found in
+                        # the folder then keeps it (R-SAFE-1)
                         queue.add("folder_delete", folder=folder.parent_id,
                                   payload={"cloud_id": folder.cloud_id, "name": folder.name,
-                                           "kind": folder.kind})
+                                           "kind": folder.kind,
+                                           "files": self._deleted_files_below(folder)})
                     # unlinking the folder record also drops the pending deletions of its
                     # files (cascade): the folder deletion takes them along (R-Q-6)
                     folder.child_ids.unlink()

@@ -5,7 +5,7 @@ again; the cloud files stay. The client keeps the buttons and the reset state
 which provider add-ons extend (Dropbox revokes the file's shared links afterwards)."""
 import logging
 
-from odoo import _, models
+from odoo import models
 
 from ..lib import adapter as cloud
 from .cloud_task import TaskBatch
@@ -40,7 +40,7 @@ class CloudEngineReverse(models.AbstractModel):
             queue.add("reverse", attachment=attachment)
         queue.flush()
         client.reset_pending = True
-        client._log("success", _("Reset started: %s files to bring back into Odoo.",
+        client._log("success", self.env._("Reset started: %s files to bring back into Odoo.",
                                  len(attachments)))
         if not attachments:
             client._finish_reset()
@@ -62,7 +62,8 @@ class CloudEngineReverse(models.AbstractModel):
             data = b"".join(adapter.download(attachment.cloud_item_id))
         except cloud.NotFound:
             # R-REV-3: keep the link, say so, never drop silently
-            client._log("warning", _("%(name)s could not be brought back: it no longer exists "
+            client._log("warning", self.env._(
+                    "%(name)s could not be brought back: it no longer exists "
                                      "in the cloud. The attachment keeps its link %(url)s.",
                                      name=attachment.name, url=attachment.url or "-"),
                         record=attachment, path=attachment.cloud_item_id, task=task)
@@ -72,11 +73,11 @@ class CloudEngineReverse(models.AbstractModel):
         local_hash = adapter.compute_hash([data])
         if len(data) != attachment.cloud_size or (
                 expected_hash and local_hash and local_hash != expected_hash):
-            raise cloud.Transient(_("Downloaded content of %s does not match the cloud "
+            raise cloud.Transient(self.env._("Downloaded content of %s does not match the cloud "
                                     "metadata", attachment.name), code="verify_failed",
                                   path=attachment.cloud_item_id)
         attachment._cloud_restore_binary(data)
-        client._log("success", _("File brought back into Odoo: %s", attachment.name),
+        client._log("success", self.env._("File brought back into Odoo: %s", attachment.name),
                     record=attachment, path=task.attachment_id.cloud_item_id, task=task)
         # a record now owned by another client's rule goes up there at its next direct
         # sync (R-REV-1), like any other local attachment

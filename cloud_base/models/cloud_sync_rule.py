@@ -1,6 +1,6 @@
 import logging
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import format_date
 from odoo.tools.safe_eval import safe_eval
@@ -26,7 +26,7 @@ class CloudSyncRule(models.Model):
     active = fields.Boolean(default=True)
     client_id = fields.Many2one("cloud.client", required=True, ondelete="cascade",
                                 index=True)
-    model_id = fields.Many2one("ir.model", "Model", required=True, ondelete="cascade",
+    model_id = fields.Many2one("ir.model", required=True, ondelete="cascade",
                                domain=[("transient", "=", False)])
     model = fields.Char("Model name", related="model_id.model", store=True, index=True)
     folder_name = fields.Char(required=True,
@@ -110,7 +110,7 @@ class CloudSyncRule(models.Model):
             try:
                 name_template.validate(rule.name_expression)
             except name_template.TemplateError as exc:
-                raise ValidationError(_("Invalid name expression: %s", exc)) from exc
+                raise ValidationError(self.env._("Invalid name expression: %s", exc)) from exc
 
     @api.constrains("domain", "model_id")
     def _check_domain(self):
@@ -118,14 +118,14 @@ class CloudSyncRule(models.Model):
             try:
                 rule._records_domain()
             except Exception as exc:
-                raise ValidationError(_("Invalid filter for %(model)s: %(error)s",
+                raise ValidationError(self.env._("Invalid filter for %(model)s: %(error)s",
                                         model=rule.model_id.name, error=exc)) from exc
 
     @api.constrains("folder_name")
     def _check_folder_name(self):
         for rule in self:
             if clean_name(rule.folder_name) != rule.folder_name.strip():
-                raise ValidationError(_(
+                raise ValidationError(self.env._(
                     "The folder name %(name)s contains characters clouds refuse; "
                     "use for instance %(clean)s.",
                     name=rule.folder_name, clean=clean_name(rule.folder_name)))
@@ -165,7 +165,7 @@ class CloudSyncRule(models.Model):
             lines = []
             for period in rule.period_ids.filtered("field_id"):
                 start, end = period._range(today)
-                lines.append(_("%(field)s from %(start)s to %(end)s",
+                lines.append(self.env._("%(field)s from %(start)s to %(end)s",
                                field=period.field_id.field_description,
                                start=format_date(self.env, start),
                                end=format_date(self.env, end)))
@@ -184,7 +184,7 @@ class CloudSyncRule(models.Model):
                     try:
                         preview = rule._object_name(sample, raise_errors=True)
                     except name_template.TemplateError as exc:
-                        preview = _("Error: %s", exc)
+                        preview = self.env._("Error: %s", exc)
             rule.name_preview = preview
 
     def _safe_domain(self):
@@ -220,7 +220,7 @@ class CloudSyncRule(models.Model):
         evaluated (e.g. on a removed field) owns nothing known: the rules after it on the same
         model cannot be decided either, so that model is left out (its folders stay as they
         are) instead of stopping the planning of every rule and client."""
-        rules = rules if rules is not None else self.search([])
+        rules = rules if rules is not None else self.search([("model_id", "!=", False)])
         owned_by_model = {}
         result = {}
         broken = {}
@@ -269,7 +269,7 @@ class CloudSyncRule(models.Model):
     # ------------------------------------------------------------------------------------
     @api.depends("name_preview")
     def _compute_name_preview_error(self):
-        prefix = _("Error: %s", "")
+        prefix = self.env._("Error: %s", "")
         for rule in self:
             rule.name_preview_error = bool(rule.name_preview and
                                            rule.name_preview.startswith(prefix))

@@ -6,7 +6,7 @@ from typing import Callable, NamedTuple
 import psycopg2
 
 import odoo
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.sql_db import TestCursor
 from odoo.tools import config, mute_logger
 from odoo.tools.translate import LazyTranslate
@@ -225,7 +225,8 @@ class CloudTask(models.Model):
     def _commit(self):
         """Commit after each step (R-Q-3): a crash or time-out loses at most one task."""
         if self._can_commit():
-            self.env.cr.commit()
+            # the queue's design: one task per transaction
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     @api.model
     def _acquire_next(self, client_ids=None, task_types=None):
@@ -263,7 +264,7 @@ class CloudTask(models.Model):
             task.attempts += 1
             if task.attempts >= self._max_attempts():
                 # a task that stops its worker every time is not run again
-                task._fail(_("The worker running this task stopped %s times (a crash, a "
+                task._fail(self.env._("The worker running this task stopped %s times (a crash, a "
                              "restart or a time-out); it is not run again. Retry it once the "
                              "cause is fixed.", task.attempts))
                 self._commit()
@@ -312,7 +313,7 @@ class CloudTask(models.Model):
             deferrals = self.deferrals + 1
             if deferrals > self._max_deferrals():
                 self.deferrals = deferrals
-                self._fail(_("Waited too long (%(n)s times): %(reason)s", n=deferrals,
+                self._fail(self.env._("Waited too long (%(n)s times): %(reason)s", n=deferrals,
                              reason=exc))
                 return
             self.write({"state": "pending", "last_error": str(exc), "deferrals": deferrals,
@@ -344,7 +345,7 @@ class CloudTask(models.Model):
     def _fail(self, message, path=None):
         """The task stops for good: failed, visible in the logs (R-LOG-2)."""
         self.write({"state": "failed", "last_error": message, "lease_until": False})
-        self.client_id._log("error", _("%(task)s failed: %(error)s", task=self._describe(),
+        self.client_id._log("error", self.env._("%(task)s failed: %(error)s", task=self._describe(),
                                        error=message),
                             record=self._subject(), path=path, task=self)
 
@@ -359,7 +360,8 @@ class CloudTask(models.Model):
         if attempts >= max_attempts or not retryable:
             self.write({"state": "failed", "attempts": attempts, "last_error": message,
                         "lease_until": False})
-            self.client_id._log("error", _("%(task)s failed after %(n)s attempts: %(error)s",
+            self.client_id._log("error", self.env._(
+                    "%(task)s failed after %(n)s attempts: %(error)s",
                                            task=self._describe(), n=attempts, error=message),
                                 record=self._subject(), path=getattr(exc, "path", None),
                                 task=self)
@@ -369,7 +371,8 @@ class CloudTask(models.Model):
         self.write({"state": "pending", "attempts": attempts, "last_error": message,
                     "lease_until": False,
                     "next_attempt": fields.Datetime.now() + datetime.timedelta(seconds=delay)})
-        self.client_id._log("warning", _("%(task)s will be retried in %(delay)s s: %(error)s",
+        self.client_id._log("warning", self.env._(
+                "%(task)s will be retried in %(delay)s s: %(error)s",
                                          task=self._describe(), delay=int(delay),
                                          error=message),
                             record=self._subject(), path=getattr(exc, "path", None), task=self)

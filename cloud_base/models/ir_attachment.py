@@ -7,7 +7,7 @@ import weakref
 
 import werkzeug.exceptions
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.http import Stream
 
@@ -104,7 +104,7 @@ class IrAttachment(models.Model):
         remote = self.filtered(lambda a: a._cloud_content_is_remote())
         for attachment in remote:
             attachment.raw = attachment._cloud_download()
-        super(IrAttachment, self - remote)._compute_raw()
+        return super(IrAttachment, self - remote)._compute_raw()
 
     def _cloud_download(self):
         """The content of a synced file, streamed from the cloud through the adapter.
@@ -114,19 +114,21 @@ class IrAttachment(models.Model):
         self.ensure_one()
         client = self.sudo().cloud_client_id
         if not client:
-            raise CloudReadError(_("The file %s lives in a cloud storage that is no longer "
+            raise CloudReadError(self.env._(
+                    "The file %s lives in a cloud storage that is no longer "
                                    "configured; its content cannot be read.", self.name))
         try:
             adapter = client._get_adapter()
             return b"".join(adapter.download(self.cloud_item_id))
         except (cloud.CloudError, UserError) as exc:
             self._cloud_read_failed(client, exc)
-            raise CloudReadError(_("The file %s could not be read from the cloud; try again "
+            raise CloudReadError(self.env._(
+                    "The file %s could not be read from the cloud; try again "
                                    "later.", self.name)) from exc
 
     def _cloud_read_failed(self, client, error):
         _logger.warning("Cannot read cloud file %s (%s): %s", self.id, self.name, error)
-        client._log("error", _("Could not read %(name)s from the cloud: %(error)s",
+        client._log("error", self.env._("Could not read %(name)s from the cloud: %(error)s",
                                name=self.name, error=error), record=self,
                     path=self.cloud_item_id)
 
@@ -153,7 +155,7 @@ class IrAttachment(models.Model):
         client = self.sudo().cloud_client_id
         if not client:
             raise werkzeug.exceptions.ServiceUnavailable(
-                _("The file %s lives in a cloud storage that is no longer configured.",
+                self.env._("The file %s lives in a cloud storage that is no longer configured.",
                   self.name))
         handle = tempfile.NamedTemporaryFile(prefix="odoo-cloud-", delete=False)
         try:
@@ -164,7 +166,7 @@ class IrAttachment(models.Model):
             os.unlink(handle.name)
             self._cloud_read_failed(client, exc)
             raise werkzeug.exceptions.ServiceUnavailable(
-                _("The file %s could not be read from the cloud; try again later.",
+                self.env._("The file %s could not be read from the cloud; try again later.",
                   self.name)) from exc
         return handle.name
 
@@ -228,6 +230,15 @@ class IrAttachment(models.Model):
                  WHERE id IN %s""", [size, checksum, tuple(self.ids)])
             self.invalidate_recordset(["file_size", "checksum"])
 
+    def _cloud_keep_local_version(self):
+        """The cloud copy is gone but a newer version exists in Odoo (edited since its
+        upload): it becomes a plain local file again, which the next direct sync uploads."""
+        self._cloud_forget()
+        self.flush_recordset()
+        self.env.cr.execute("UPDATE ir_attachment SET url = NULL WHERE id IN %s",
+                            [tuple(self.ids)])
+        self.invalidate_recordset(["url"])
+
     def _cloud_forget(self):
         if not self:
             return
@@ -271,7 +282,7 @@ class IrAttachment(models.Model):
         for vals in vals_list:
             touched = CLOUD_FIELDS.intersection(name for name, value in vals.items() if value)
             if touched:
-                raise AccessError(_(
+                raise AccessError(self.env._(
                     "Only the cloud sync engine may set the cloud fields of an attachment "
                     "(%s).", ", ".join(sorted(touched))))
 
@@ -296,7 +307,8 @@ class IrAttachment(models.Model):
     def write(self, vals):
         if CLOUD_FIELDS & set(vals) and not self._cloud_engine_mode():
             # clearing is refused too: it would orphan a cloud file Odoo no longer tracks
-            raise AccessError(_("Only the cloud sync engine may change the cloud fields of an "
+            raise AccessError(self.env._(
+                    "Only the cloud sync engine may change the cloud fields of an "
                                 "attachment (%s).",
                                 ", ".join(sorted(CLOUD_FIELDS & set(vals)))))
         edited = self.browse()
@@ -339,7 +351,7 @@ class IrAttachment(models.Model):
     def _to_store(self, store, /, *, fields=None, extra_fields=None):
         """Attachments reach the chatter through the mail store: add what the badge, the folder
         icon and the 'Open in cloud' link need (R-UI-1, R-UI-2, R-UI-5)."""
-        super()._to_store(store, fields=fields, extra_fields=extra_fields)
+        result = super()._to_store(store, fields=fields, extra_fields=extra_fields)
         Client = self.env["cloud.client"]
         for attachment in self:
             kind = attachment.cloud_kind if attachment.cloud_item_id else False
@@ -353,3 +365,4 @@ class IrAttachment(models.Model):
                 "cloud_provider_logo": Client._provider_logo_url(client.provider),
                 "cloud_url": attachment.url or False,
             })
+        return result

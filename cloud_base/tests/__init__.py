@@ -13,3 +13,6 @@ from . import test_planning_errors
 from . import test_task_limits
 from . import test_versions
 from . import test_engines
+from . import test_engine_memory
+from . import test_convergence
+from . import test_loss_paths

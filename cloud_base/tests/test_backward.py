@@ -67,7 +67,7 @@ class TestBackwardSync(CloudCase):
     def test_r_bw_6_changed_in_cloud(self):
         item = self.store.items[self.doc.cloud_item_id]
         self.store.content[item.id] = b"new content!"
-        from odoo.addons.cloud_base.lib.adapter import sha256_hex
+        from ..lib.adapter import sha256_hex
         self.store.update(item.id, size=12, hash=sha256_hex([b"new content!"]))
         self.backward()
         self.assertEqual(self.doc.file_size, 12)

@@ -140,7 +140,7 @@ class TestPlacement(CloudCase):
         self.assertEqual(loose.raw, b"loose")
         self.assertFalse(self.Attachment.search([("name", "in", ("Box", "stray.txt"))]))
 
-    def test_an_addon_adds_a_placement(self):
+    def test_an_addon_adds_a_placement(self):  # pylint: disable=missing-return
         planned = []
 
         class Probe(cloud_placement.RecordFolders):
@@ -152,7 +152,7 @@ class TestPlacement(CloudCase):
 
             def plan_files(self, planner, run, rule, ids):
                 planned.append((rule, list(ids)))
-                super().plan_files(planner, run, rule, ids)
+                return super().plan_files(planner, run, rule, ids)
 
         Rule = type(self.env["cloud.sync.rule"])
         original = Rule._placement_strategies

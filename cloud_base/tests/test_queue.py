@@ -72,7 +72,7 @@ class TestQueue(CloudCase):
     def test_r_q_5_backoff_retry_after_then_failed_without_blocking(self):
         bob = self.Partner.create({"name": "Bob"})
         self.rule.domain = "[('id', 'in', %s)]" % [self.ann.id, bob.id]
-        doc = self.attach(self.ann, "a.txt", b"a")
+        self.attach(self.ann, "a.txt", b"a")
         other = self.attach(bob, "b.txt", b"b")
         self.sync()  # folders
         # a fresh upload meets faults
@@ -190,7 +190,8 @@ class TestConcurrentRunners(BaseCase):
                  "parent_id": root.id} for i in range(40)])
             for folder in folders:
                 env["cloud.task"]._enqueue(client, "folder_create", folder=folder)
-            cr.commit()
+            # the other connections must see it
+            cr.commit()  # pylint: disable=invalid-commit
             client_id, folder_ids = client.id, folders.ids
 
         seen = []
@@ -232,11 +233,11 @@ class TestConcurrentRunners(BaseCase):
                 cr.execute("SELECT count(*) FROM cloud_folder WHERE id IN %s AND cloud_id IS "
                            "NOT NULL", [tuple(folder_ids)])
                 self.assertEqual(cr.fetchone()[0], 40)
-            from odoo.addons.cloud_base.lib.memory_adapter import get_store
+            from ..lib.memory_adapter import get_store
             self.assertEqual(len(get_store(store_name).children(
                 get_store(store_name).child_named("root", "Odoo").id)), 40)
         finally:
             with db_connect(dbname).cursor() as cr:
                 env = api.Environment(cr, 1, {})
                 env["cloud.client"].browse(client_id).unlink()
-                cr.commit()
+                cr.commit()  # pylint: disable=invalid-commit

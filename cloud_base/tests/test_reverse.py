@@ -18,7 +18,7 @@ class TestReverseSync(CloudCase):
         tree_before = self.tree()
         self.client.action_reset()
         self.run_queue()
-        for doc, data in zip(self.docs, (b"alpha", b"beta")):
+        for doc, data in zip(self.docs, (b"alpha", b"beta"), strict=True):
             doc.invalidate_recordset()
             self.assertEqual(doc.type, "binary")
             self.assertTrue(doc.store_fname)
@@ -31,7 +31,7 @@ class TestReverseSync(CloudCase):
 
     def test_r_rev_1_rule_moved_to_another_client(self):
         other_store = self.store_name + "-other"
-        from odoo.addons.cloud_base.lib.memory_adapter import drop_store, get_store
+        from ..lib.memory_adapter import drop_store, get_store
         self.addCleanup(drop_store, other_store)
         other = self.make_client(other_store, root_folder_name="Odoo2")
         self.rule.client_id = other
@@ -97,7 +97,7 @@ class TestReverseSync(CloudCase):
             self.env["cloud.client"]._release_before_uninstall()
         waiting.write({"state": "connected"})
         self.env["cloud.client"]._release_before_uninstall()
-        for doc, data in zip(self.docs, (b"alpha", b"beta")):
+        for doc, data in zip(self.docs, (b"alpha", b"beta"), strict=True):
             doc.invalidate_recordset()
             self.assertEqual((doc.type, doc.raw), ("binary", data))
         self.assertTrue(rule)

@@ -137,7 +137,8 @@ class TestUiTours(CloudTourCase):
         client, _store = self.make_client("Tour Storage")
         self.env["cloud.sync.rule"].create({
             "model_id": self.env["ir.model"]._get("res.partner").id, "folder_name": "Contacts",
-            "client_id": client.id, "domain": "[('is_company', '=', False), ('email', '!=', False)]",
+            "client_id": client.id,
+            "domain": "[('is_company', '=', False), ('email', '!=', False)]",
             "sequence": 5})
         Partner = self.env["res.partner"]
         Partner.create([{"name": "Tour Co A", "is_company": True, "city": "Namur"},
@@ -206,7 +207,8 @@ class TestUiTours(CloudTourCase):
         # added in Odoo after the sync: an ordinary attachment until the next one (R-UI-6)
         Attachment.create({"name": "local.png", "raw": _png(20, 20), "res_model": "res.partner",
                            "res_id": partner.id})
-        new_test_user(self.env, login="cloud_user", groups="base.group_user,base.group_partner_manager",
+        new_test_user(self.env, login="cloud_user",
+                      groups="base.group_user,base.group_partner_manager",
                       name="Cloud User")
 
         self.start_tour("/odoo/res.partner/%s" % partner.id, "cloud_base_user_attachments_tour",

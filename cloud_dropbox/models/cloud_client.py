@@ -2,7 +2,7 @@
 (adapter, OAuth consent, link policy R-SEC-5, team members R-CON-6)."""
 import logging
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.cloud_base.lib import adapter as cloud
@@ -312,6 +312,7 @@ class CloudClientDropbox(models.Model):
                 raise ValidationError(client._dropbox_team_refused_message())
 
     def _dropbox_team_refused_message(self):
-        return _("Team-only links need a Dropbox team (Business) account, but %(client)s is "
+        return self.env._(
+                "Team-only links need a Dropbox team (Business) account, but %(client)s is "
                  "connected to a personal Dropbox account. Choose 'No shared links' (or, "
                  "deliberately, 'Public shared links').", client=self.name)

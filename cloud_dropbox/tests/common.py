@@ -6,6 +6,7 @@ import requests
 from odoo.tests import TransactionCase
 
 from odoo.addons.cloud_base.tests.common import CloudTestMixin
+from odoo.addons.cloud_base.tests import emulators  # noqa: F401 - cloud_emulators importable
 
 from cloud_emulators.dropbox import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DropboxEmulator
 

@@ -7,6 +7,8 @@ from unittest.mock import patch
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from odoo.addons.cloud_base.tests import emulators  # noqa: F401 - cloud_emulators importable
+
 from cloud_emulators.dropbox import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DropboxEmulator
 
 from odoo.addons.cloud_base.models import cloud_client_oauth as oauth_model

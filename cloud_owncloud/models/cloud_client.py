@@ -1,7 +1,7 @@
 """ownCloud / Nextcloud as a provider of ``cloud.client`` (R-CON-1, R-CON-5, R-CON-6, R-LINK-1)."""
 import logging
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.cloud_base.lib import adapter as cloud
@@ -119,22 +119,25 @@ class CloudClient(models.Model):
         _logger.info("ownCloud/Nextcloud client %s (id %s): connection failed: %s",
                      self.sudo().name, self.id, exc)
         if isinstance(exc, cloud.AuthExpired):
-            return _("The server refused the login with this app password. Check the login in "
+            return self.env._(
+                    "The server refused the login with this app password. Check the login in "
                      "the client settings and create a new app password (Nextcloud: Personal "
                      "settings > Security > Devices & sessions; ownCloud: Settings > Security "
                      "> App passwords).")
         if isinstance(exc, cloud.Transient):
-            return _("The ownCloud/Nextcloud server cannot be reached right now (%(reason)s). "
+            return self.env._(
+                    "The ownCloud/Nextcloud server cannot be reached right now (%(reason)s). "
                      "Check the server URL in the client settings and that the server is "
                      "running, then try again.", reason=self._owncloud_reason(exc))
         if isinstance(exc, cloud.InvalidRequest) and exc.code == "bad_url":
-            return _("The server URL must start with http:// or https:// (e.g. "
+            return self.env._("The server URL must start with http:// or https:// (e.g. "
                      "https://cloud.example.com). Check it in the client settings.")
         if isinstance(exc, (cloud.NotFound, cloud.InvalidRequest)):
-            return _("No ownCloud or Nextcloud server answers at the server URL of this "
+            return self.env._("No ownCloud or Nextcloud server answers at the server URL of this "
                      "client. Check the server URL in the client settings (the address shown "
                      "in the browser, e.g. https://cloud.example.com, without /index.php).")
-        return _("The connection to the ownCloud/Nextcloud server failed (%(reason)s). Check "
+        return self.env._(
+                "The connection to the ownCloud/Nextcloud server failed (%(reason)s). Check "
                  "the server URL and the login in the client settings.",
                  reason=self._owncloud_reason(exc))
 
@@ -142,17 +145,17 @@ class CloudClient(models.Model):
     def _owncloud_reason(self, exc):
         """A short reason that quotes nothing the server said (it may name the URL/login)."""
         reasons = {
-            "timeout": _("no answer in time"),
-            "connection_error": _("the connection failed"),
-            "maintenance": _("the server is in maintenance mode"),
-            423: _("locked"),
-            429: _("too many requests"),
+            "timeout": self.env._("no answer in time"),
+            "connection_error": self.env._("the connection failed"),
+            "maintenance": self.env._("the server is in maintenance mode"),
+            423: self.env._("locked"),
+            429: self.env._("too many requests"),
         }
         if exc.code in reasons:
             return reasons[exc.code]
         if isinstance(exc.code, int):
-            return _("HTTP error %s", exc.code)
-        return _("error of type %s", exc.__class__.__name__)
+            return self.env._("HTTP error %s", exc.code)
+        return self.env._("error of type %s", exc.__class__.__name__)
 
     def _owncloud_check(self):
         """Check URL, login and password against the server; raise UserError if wrong."""
@@ -160,7 +163,7 @@ class CloudClient(models.Model):
         client = self.sudo()
         if not (client.owncloud_url and client.owncloud_login
                 and client._get_secret("owncloud_password")):
-            raise UserError(_("Enter the server URL, the login and an app password."))
+            raise UserError(self.env._("Enter the server URL, the login and an app password."))
         client._drop_adapter()
         try:
             return client._get_adapter().check_connection()

@@ -3,6 +3,7 @@ import uuid
 from odoo.tests import TransactionCase
 
 from odoo.addons.cloud_base.tests.common import CloudTestMixin
+from odoo.addons.cloud_base.tests import emulators  # noqa: F401 - cloud_emulators importable
 
 from cloud_emulators.common import Fault  # noqa: F401 - re-exported for the tests
 from cloud_emulators.owncloud import OwnCloudEmulator

@@ -618,7 +618,6 @@ class OwnCloudEmulator(Emulator):
 
     def _handle_shares(self, request, user, path, version, fmt):
         tail = path.split("/apps/files_sharing/api/v1/shares", 1)[1].strip("/")
-        fs = self._fs[user]
         if not tail:
             if request.method == "GET":
                 return self._ocs(version, fmt, self._list_shares(request, user))
@@ -1561,7 +1560,7 @@ def main(argv=None):
     passwords = args.password or ["admin"]
     if len(passwords) < len(logins):
         passwords += [passwords[-1]] * (len(logins) - len(passwords))
-    users = dict(zip(logins, passwords))
+    users = dict(zip(logins, passwords, strict=True))
     emulator = OwnCloudEmulator(users=users, root_dir=args.root, host=args.host, port=args.port,
                                 product=args.product,
                                 quotas={u: args.quota for u in users} if args.quota else None)

@@ -6,11 +6,12 @@ acting as a person editing in the cloud, injecting faults, counting calls, and t
 flags that describe legitimate provider differences (a flag selects which variant of a check
 runs; it never skips a check).
 
-Every test runs once per harness listed in ``harness.HARNESSES``. To put a new provider adapter
-under contract, write its harness (subclass ``AdapterHarness``, usually on top of its emulator
-in ``tests/cloud_emulators``) and append the class to ``HARNESSES``::
+Every test runs once per harness listed in ``harness.HARNESSES``, which collects the harnesses
+the add-ons hold in ``<addon>/tests/harness.py``. To put a new provider adapter under contract,
+write its harness there (subclass ``odoo.addons.cloud_base.tests.harness.AdapterHarness``,
+usually on top of its emulator in ``tests/cloud_emulators``) and list it in the module::
 
-    HARNESSES.append(OwnCloudHarness)
+    HARNESSES = [OwnCloudHarness]
 
 then run ``.venv/bin/python -m pytest tests/contract -q``; the test ids carry the harness name
 (``test_rename_keeps_id[owncloud]``).

@@ -380,7 +380,7 @@ def test_shared_links(emu, dbx):
     assert err.is_shared_link_already_exists()
     assert err.get_shared_link_already_exists().get_metadata().url == link.url
     listed = dbx.sharing_list_shared_links(path="/reports/r.pdf", direct_only=True)
-    assert [l.url for l in listed.links] == [link.url]
+    assert [shared.url for shared in listed.links] == [link.url]
     # a personal (basic) account may only ask for public links, as on Dropbox
     with pytest.raises(ApiError) as exc:
         dbx.sharing_create_shared_link_with_settings(
@@ -391,14 +391,15 @@ def test_shared_links(emu, dbx):
     assert isinstance(folder_link, sharing.FolderLinkMetadata)
     assert folder_link.link_permissions.resolved_visibility.is_public()
     everything = dbx.sharing_list_shared_links()
-    assert {l.url for l in everything.links} == {link.url, folder_link.url}
+    assert {shared.url for shared in everything.links} == {link.url, folder_link.url}
     inherited = dbx.sharing_list_shared_links(path="/Reports/r.pdf")
     assert len(inherited.links) == 2
     # the public link serves the bytes
     public = make_session(emu.base_url).get(link.url.replace("dl=0", "dl=1"))
     assert public.content == b"pdf"
     dbx.sharing_revoke_shared_link(link.url)
-    assert [l.url for l in dbx.sharing_list_shared_links().links] == [folder_link.url]
+    assert [shared.url for shared in dbx.sharing_list_shared_links().links] == \
+        [folder_link.url]
     with pytest.raises(ApiError) as exc:
         dbx.sharing_create_shared_link_with_settings("/missing")
     assert exc.value.error.get_path().is_not_found()
