@@ -499,7 +499,7 @@ class CloudClient(models.Model):
             except Exception as exc:  # noqa: BLE001 - one client must not stop the others
                 _logger.exception("Planning of cloud client %s failed", client.id)
                 client._log("error", self.env._(
-                        "Planning failed, the other clients went on: %s", exc))
+                    "Planning failed, the other clients went on: %s", exc))
             else:
                 self.env["cloud.task"]._commit()
 

@@ -34,12 +34,18 @@ class CloudClientReverse(models.Model):
             ("cloud_client_id", "in", self.ids), ("cloud_kind", "=", "file")])
         if synced:
             raise UserError(self.env._(
-                    "%s files of this client live in the cloud. Reset or archive the "
-                              "client first: this brings them back into Odoo.", synced))
+                "%s files of this client live in the cloud. Reset or archive the client "
+                "first: this brings them back into Odoo.", synced))
 
     def action_archive_client(self):
         self._check_manager_rights()
         for client in self:
+            if client.state != "connected" and client._has_synced_files():
+                # its files can only come back through a working connection
+                raise UserError(self.env._(
+                    "%s cannot be archived now: some of its files live in the cloud and it is "
+                    "not connected. Reconnect it first; archiving then brings the files back "
+                    "into Odoo.", client.name))
             client.archive_after_reset = True
             if client.state == "connected":
                 client._start_reverse()
@@ -69,8 +75,7 @@ class CloudClientReverse(models.Model):
                            "reset_pending": False, "state": "draft"})
         folders.unlink()
         self._log("success", self.env._(
-                "Reset finished: the client is disconnected; its cloud files "
-                               "were left in place."))
+            "Reset finished: the client is disconnected; its cloud files were left in place."))
         if self.archive_after_reset:
             self.write({"active": False, "state": "archived", "archive_after_reset": False})
 

@@ -45,8 +45,8 @@ class CloudEngineBackward(models.AbstractModel):
                     break
         except cloud.ResetNeeded:
             client._log("warning", self.env._(
-                    "The change feed was reset by the provider: listing the "
-                                     "whole tree once."), task=task)
+                "The change feed was reset by the provider: listing the "
+                "whole tree once."), task=task)
             feed_cursor = adapter.latest_cursor(root.cloud_id)
             changes = engine._full_listing(client, adapter, root)
         if not engine._apply_changes(client, list(changes.values()), adapter, task):
@@ -168,9 +168,9 @@ class CloudEngineBackward(models.AbstractModel):
                                           and (a.store_fname or a.db_datas))
             for attachment in newer_in_odoo:
                 client._log("warning", self.env._(
-                        "The cloud copy of %s was deleted with its folder; "
-                                         "the newer version in Odoo is uploaded again.",
-                                         attachment.name),
+                    "The cloud copy of %s was deleted with its folder; "
+                    "the newer version in Odoo is uploaded again.",
+                    attachment.name),
                             record=attachment, path=attachment.cloud_item_id, task=task)
             if newer_in_odoo:
                 newer_in_odoo._cloud_keep_local_version()
@@ -207,8 +207,8 @@ class CloudEngineBackward(models.AbstractModel):
         elif item.name != folder.name:
             Task._enqueue(client, "folder_rename", folder=folder)
             client._log("warning", self.env._(
-                    "Folder %(cloud)s was renamed in the cloud; renaming it "
-                                     "back to %(name)s.", cloud=item.name, name=folder.name),
+                "Folder %(cloud)s was renamed in the cloud; renaming it "
+                "back to %(name)s.", cloud=item.name, name=folder.name),
                         path=item.id, task=task)
 
     def _apply_file_change(self, client, change, attachment, parents, adapter, task):

@@ -82,7 +82,7 @@ class CloudEngineDirect(models.AbstractModel):
         old = folder.cloud_name
         folder.write({"cloud_name": item.name})
         client._log("success", self.env._(
-                "Folder renamed: %(old)s → %(new)s", old=old, new=item.name),
+            "Folder renamed: %(old)s → %(new)s", old=old, new=item.name),
                     record=task._subject(), path=folder._display_path(), task=task)
 
     def _task_folder_move(self, client, task, adapter):
@@ -169,14 +169,14 @@ class CloudEngineDirect(models.AbstractModel):
             return False
         if folder_kind and (task.payload or {}).get("kind") != folder_kind:
             self._refuse_deletion(client, task, cloud_id, self.env._(
-                    "the task was not planned for an %s "
-                                                             "folder", folder_kind))
+                "the task was not planned for an %s "
+                "folder", folder_kind))
             return False
         managed = self.env["cloud.folder"].search_count([
             ("client_id", "=", client.id), ("cloud_id", "=", cloud_id)], limit=1)
         if managed or client.root_folder_id.cloud_id == cloud_id:
             self._refuse_deletion(client, task, cloud_id, self.env._(
-                    "it is a folder the suite manages"))
+                "it is a folder the suite manages"))
             return False
         still_used = self.env["ir.attachment"].sudo().search_count([
             ("cloud_client_id", "=", client.id), ("cloud_item_id", "=", cloud_id)], limit=1)
@@ -242,8 +242,8 @@ class CloudEngineDirect(models.AbstractModel):
                                       keep_extension=True, unit=unit)[0]
         if item.size != size or (local_hash and item.hash and item.hash != local_hash):
             raise cloud.Transient(self.env._(
-                    "Uploaded copy does not match (size %(remote)s/%(local)s)"
-                                    "; the file stays in Odoo", remote=item.size, local=size),
+                "Uploaded copy does not match (size %(remote)s/%(local)s)"
+                "; the file stays in Odoo", remote=item.size, local=size),
                                   code="verify_failed", path=candidate)
         return item
 
@@ -278,9 +278,9 @@ class CloudEngineDirect(models.AbstractModel):
             self.env["cloud.task"]._enqueue(client, "file_upload", folder=folder,
                                             attachment=copy)
             client._log("warning", self.env._(
-                    "Conflict on %(name)s: the cloud version keeps the name, "
-                                     "the Odoo version was saved as %(copy)s",
-                                     name=remote.name, copy=copy.name), record=attachment,
+                "Conflict on %(name)s: the cloud version keeps the name, "
+                "the Odoo version was saved as %(copy)s",
+                name=remote.name, copy=copy.name), record=attachment,
                         path=attachment.cloud_item_id, task=task)
             return
         if not folder.cloud_id:
@@ -321,7 +321,7 @@ class CloudEngineDirect(models.AbstractModel):
         try:
             if adapter.get_item(cloud_id).is_folder:
                 self._refuse_deletion(client, task, cloud_id, self.env._(
-                        "it is a folder, not a file"))
+                    "it is a folder, not a file"))
                 return
             adapter.delete(cloud_id)
         except cloud.NotFound:

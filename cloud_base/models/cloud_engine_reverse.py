@@ -63,9 +63,9 @@ class CloudEngineReverse(models.AbstractModel):
         except cloud.NotFound:
             # R-REV-3: keep the link, say so, never drop silently
             client._log("warning", self.env._(
-                    "%(name)s could not be brought back: it no longer exists "
-                                     "in the cloud. The attachment keeps its link %(url)s.",
-                                     name=attachment.name, url=attachment.url or "-"),
+                "%(name)s could not be brought back: it no longer exists "
+                "in the cloud. The attachment keeps its link %(url)s.",
+                name=attachment.name, url=attachment.url or "-"),
                         record=attachment, path=attachment.cloud_item_id, task=task)
             attachment._cloud_forget()
             return

@@ -361,8 +361,8 @@ class CloudTask(models.Model):
             self.write({"state": "failed", "attempts": attempts, "last_error": message,
                         "lease_until": False})
             self.client_id._log("error", self.env._(
-                    "%(task)s failed after %(n)s attempts: %(error)s",
-                                           task=self._describe(), n=attempts, error=message),
+                "%(task)s failed after %(n)s attempts: %(error)s",
+                task=self._describe(), n=attempts, error=message),
                                 record=self._subject(), path=getattr(exc, "path", None),
                                 task=self)
             return
@@ -372,9 +372,9 @@ class CloudTask(models.Model):
                     "lease_until": False,
                     "next_attempt": fields.Datetime.now() + datetime.timedelta(seconds=delay)})
         self.client_id._log("warning", self.env._(
-                "%(task)s will be retried in %(delay)s s: %(error)s",
-                                         task=self._describe(), delay=int(delay),
-                                         error=message),
+            "%(task)s will be retried in %(delay)s s: %(error)s",
+            task=self._describe(), delay=int(delay),
+            error=message),
                             record=self._subject(), path=getattr(exc, "path", None), task=self)
 
     def _describe(self):

@@ -115,16 +115,16 @@ class IrAttachment(models.Model):
         client = self.sudo().cloud_client_id
         if not client:
             raise CloudReadError(self.env._(
-                    "The file %s lives in a cloud storage that is no longer "
-                                   "configured; its content cannot be read.", self.name))
+                "The file %s lives in a cloud storage that is no longer "
+                "configured; its content cannot be read.", self.name))
         try:
             adapter = client._get_adapter()
             return b"".join(adapter.download(self.cloud_item_id))
         except (cloud.CloudError, UserError) as exc:
             self._cloud_read_failed(client, exc)
             raise CloudReadError(self.env._(
-                    "The file %s could not be read from the cloud; try again "
-                                   "later.", self.name)) from exc
+                "The file %s could not be read from the cloud; try again "
+                "later.", self.name)) from exc
 
     def _cloud_read_failed(self, client, error):
         _logger.warning("Cannot read cloud file %s (%s): %s", self.id, self.name, error)
@@ -308,9 +308,9 @@ class IrAttachment(models.Model):
         if CLOUD_FIELDS & set(vals) and not self._cloud_engine_mode():
             # clearing is refused too: it would orphan a cloud file Odoo no longer tracks
             raise AccessError(self.env._(
-                    "Only the cloud sync engine may change the cloud fields of an "
-                                "attachment (%s).",
-                                ", ".join(sorted(CLOUD_FIELDS & set(vals)))))
+                "Only the cloud sync engine may change the cloud fields of an "
+                "attachment (%s).",
+                ", ".join(sorted(CLOUD_FIELDS & set(vals)))))
         edited = self.browse()
         if ("raw" in vals or "datas" in vals) and not self._cloud_engine_mode():
             edited = self.filtered(lambda a: a.cloud_kind == "file" and a.cloud_item_id)

@@ -61,3 +61,18 @@ class TestAccountChange(CloudCase):
         self.assertNotEqual(self.client.sudo().account_fingerprint, first)
         self.assertIn("Odoo", [c.name for c in get_store(other).children(
             get_store(other).ROOT_ID)])
+
+    def test_archiving_a_disconnected_client_with_synced_files_is_refused(self):
+        """Archiving needs the connection to bring the files back; without it they would be
+        stranded in the cloud, linked to an archived client (issue 11, loss paths)."""
+        self.make_rule()
+        partner = self.Partner.create({"name": "Stranded?"})
+        doc = self.attach(partner, "kept.txt", b"kept")
+        self.sync()
+        self.assertSynced(doc, b"kept")
+        self.client.sudo().write({"state": "reconnect"})
+        with self.assertRaises(UserError):
+            self.client.action_archive_client()
+        self.assertTrue(self.client.active)
+        self.assertEqual(self.client.state, "reconnect")
+        self.assertSynced(doc, b"kept")

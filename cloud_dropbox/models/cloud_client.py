@@ -313,6 +313,6 @@ class CloudClientDropbox(models.Model):
 
     def _dropbox_team_refused_message(self):
         return self.env._(
-                "Team-only links need a Dropbox team (Business) account, but %(client)s is "
-                 "connected to a personal Dropbox account. Choose 'No shared links' (or, "
-                 "deliberately, 'Public shared links').", client=self.name)
+            "Team-only links need a Dropbox team (Business) account, but %(client)s is "
+            "connected to a personal Dropbox account. Choose 'No shared links' (or, "
+            "deliberately, 'Public shared links').", client=self.name)

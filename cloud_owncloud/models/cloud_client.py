@@ -120,15 +120,15 @@ class CloudClient(models.Model):
                      self.sudo().name, self.id, exc)
         if isinstance(exc, cloud.AuthExpired):
             return self.env._(
-                    "The server refused the login with this app password. Check the login in "
-                     "the client settings and create a new app password (Nextcloud: Personal "
-                     "settings > Security > Devices & sessions; ownCloud: Settings > Security "
-                     "> App passwords).")
+                "The server refused the login with this app password. Check the login in "
+                "the client settings and create a new app password (Nextcloud: Personal "
+                "settings > Security > Devices & sessions; ownCloud: Settings > Security "
+                "> App passwords).")
         if isinstance(exc, cloud.Transient):
             return self.env._(
-                    "The ownCloud/Nextcloud server cannot be reached right now (%(reason)s). "
-                     "Check the server URL in the client settings and that the server is "
-                     "running, then try again.", reason=self._owncloud_reason(exc))
+                "The ownCloud/Nextcloud server cannot be reached right now (%(reason)s). "
+                "Check the server URL in the client settings and that the server is "
+                "running, then try again.", reason=self._owncloud_reason(exc))
         if isinstance(exc, cloud.InvalidRequest) and exc.code == "bad_url":
             return self.env._("The server URL must start with http:// or https:// (e.g. "
                      "https://cloud.example.com). Check it in the client settings.")
@@ -137,9 +137,9 @@ class CloudClient(models.Model):
                      "client. Check the server URL in the client settings (the address shown "
                      "in the browser, e.g. https://cloud.example.com, without /index.php).")
         return self.env._(
-                "The connection to the ownCloud/Nextcloud server failed (%(reason)s). Check "
-                 "the server URL and the login in the client settings.",
-                 reason=self._owncloud_reason(exc))
+            "The connection to the ownCloud/Nextcloud server failed (%(reason)s). Check "
+            "the server URL and the login in the client settings.",
+            reason=self._owncloud_reason(exc))
 
     @api.model
     def _owncloud_reason(self, exc):
