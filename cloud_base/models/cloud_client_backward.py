@@ -8,5 +8,5 @@ class CloudClientBackward(models.Model):
 
     def _enqueue_backward(self):
         for client in self:
-            if client.root_folder_id.cloud_id:
+            if client.root_folder_id.cloud_id and not client.reset_pending:
                 self.env["cloud.task"]._enqueue(client, "backward")

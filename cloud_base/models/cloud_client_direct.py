@@ -10,8 +10,11 @@ class CloudClientDirect(models.Model):
     _inherit = "cloud.client"
 
     def _prepare_direct(self):
-        """Queue the tasks that bring the cloud in line with Odoo for this client."""
+        """Queue the tasks that bring the cloud in line with Odoo for this client; nothing
+        while a reset brings its files back."""
         self.ensure_one()
+        if self.reset_pending:
+            return False
         return self.env["cloud.engine.planner"]._plan(self)
 
     def _item_url(self, adapter, item):

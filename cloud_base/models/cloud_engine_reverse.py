@@ -12,6 +12,9 @@ from .cloud_task import TaskBatch
 
 _logger = logging.getLogger(__name__)
 
+#: during a reset, deletions queued before it run first (then the files come back)
+DELETIONS_BEFORE_RESET = 4
+
 
 class CloudEngineReverse(models.AbstractModel):
     _name = "cloud.engine.reverse"
@@ -30,9 +33,13 @@ class CloudEngineReverse(models.AbstractModel):
         """Bring every synced file of ``client`` back; the reset ends with the last one."""
         client.ensure_one()
         Task = self.env["cloud.task"]
-        # pending direct work is pointless now; reverse tasks take precedence (R-REV-2)
-        Task.search([("client_id", "=", client.id), ("state", "=", "pending"),
-                     ("type", "!=", "reverse")]).write({"state": "cancelled"})
+        # pending direct work is pointless now, but files deleted in Odoo are still deleted
+        # in the cloud, first; then reverse tasks take precedence (R-REV-2)
+        pending = Task.search([("client_id", "=", client.id), ("state", "=", "pending"),
+                               ("type", "!=", "reverse")])
+        deletions = pending.filtered(lambda t: t.type in ("file_delete", "folder_delete"))
+        deletions.write({"priority": DELETIONS_BEFORE_RESET})
+        (pending - deletions).write({"state": "cancelled"})
         attachments = self.env["ir.attachment"].sudo().search([
             ("cloud_client_id", "=", client.id), ("cloud_kind", "=", "file")])
         queue = TaskBatch(Task, client)
@@ -52,10 +59,33 @@ class CloudEngineReverse(models.AbstractModel):
                 attachment._cloud_forget()  # the newest content is already local
             else:
                 self._reverse_one(client, attachment, adapter, task)
-        if client.reset_pending and not self.env["cloud.task"].search_count([
-                ("client_id", "=", client.id), ("type", "=", "reverse"),
-                ("state", "in", ("pending", "running")), ("id", "!=", task.id)]):
+        self._check_reset_done(client, done=task)
+
+    def _check_reset_done(self, client, done=None):
+        """A reset ends with its last reverse task (``done``, or one that failed for good):
+        finished when every file came back; otherwise stopped, in a clear state, with the
+        files that could not be brought back named."""
+        if not client.reset_pending:
+            return
+        Task = self.env["cloud.task"]
+        domain = [("client_id", "=", client.id), ("state", "in", ("pending", "running")),
+                  ("type", "in", ("reverse", "file_delete", "folder_delete"))]
+        if done:
+            domain.append(("id", "!=", done.id))
+        if Task.search_count(domain):
+            return
+        left = self.env["ir.attachment"].sudo().search([
+            ("cloud_client_id", "=", client.id), ("cloud_kind", "=", "file")])
+        if not left:
             client._finish_reset()
+            return
+        message = self.env._(
+            "Reset stopped: %(count)s files could not be brought back into Odoo (%(names)s). "
+            "Their failed tasks say why; fix the cause, press Connect, then Reset again.",
+            count=len(left), names=", ".join(left[:20].mapped("name")))
+        client.sudo().write({"reset_pending": False, "archive_after_reset": False,
+                             "state": "error", "state_message": message})
+        client._log("error", message)
 
     def _reverse_one(self, client, attachment, adapter, task):
         try:

@@ -331,6 +331,7 @@ class CloudTask(models.Model):
             return
         self.write({"state": "done", "done_at": fields.Datetime.now(), "last_error": False,
                     "lease_until": False})
+        self._ended()
 
     @api.model
     def _max_attempts(self):
@@ -348,6 +349,14 @@ class CloudTask(models.Model):
         self.client_id._log("error", self.env._("%(task)s failed: %(error)s", task=self._describe(),
                                        error=message),
                             record=self._subject(), path=path, task=self)
+        self._ended()
+
+    def _ended(self):
+        """The task is done or failed for good: what waits on it learns it (a reset ends,
+        finished or reported)."""
+        if self.type in ("reverse", "file_delete", "folder_delete") \
+                and self.client_id.reset_pending:
+            self.env["cloud.engine.reverse"]._check_reset_done(self.client_id)
 
     def _retry_or_fail(self, exc):
         attempts = self.attempts + 1
@@ -365,6 +374,7 @@ class CloudTask(models.Model):
                 task=self._describe(), n=attempts, error=message),
                                 record=self._subject(), path=getattr(exc, "path", None),
                                 task=self)
+            self._ended()
             return
         retry_after = getattr(exc, "retry_after", None)
         delay = retry_after if retry_after else min(60 * 2 ** (attempts - 1), MAX_BACKOFF)

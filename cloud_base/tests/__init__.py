@@ -12,6 +12,7 @@ from . import test_account_change
 from . import test_planning_errors
 from . import test_task_limits
 from . import test_versions
+from . import test_reset
 from . import test_engines
 from . import test_engine_memory
 from . import test_convergence
