@@ -9,85 +9,23 @@ a rename or a move keeps the id. Names are single path segments, never paths.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Optional
 
+# The shared plumbing (errors, hashes, streams) lives in its own modules; the names below stay
+# importable from here, where the adapters and the core have always found them.
+from .errors import (  # noqa: F401
+    AuthExpired, CloudError, Conflict, InvalidRequest, NotFound, QuotaExceeded, RateLimited,
+    ResetNeeded, Transient,
+)
+from .hashes import (  # noqa: F401
+    HASH_FUNCTIONS, dropbox_content_hash, md5_hex, quickxor_hash, sha1_hex, sha256_hex,
+)
+from .streams import STREAM_CHUNK, iter_stream  # noqa: F401
+
 FOLDER = "folder"
 FILE = "file"
-
-#: Size of the pieces streamed to and from the adapters.
-STREAM_CHUNK = 1024 * 1024
-
-
-# --------------------------------------------------------------------------------------------
-# Errors. Adapters translate every provider error into one of these.
-# --------------------------------------------------------------------------------------------
-class CloudError(Exception):
-    """Base of all adapter errors.
-
-    ``code`` is the provider's own error code or HTTP status, ``path`` the item concerned when
-    known; both go into the sync logs (never secrets). ``retryable`` tells the queue whether a
-    retry may succeed.
-    """
-
-    retryable = False
-
-    def __init__(self, message="", code=None, path=None, retry_after=None):
-        super().__init__(message or self.__class__.__name__)
-        self.message = message or self.__class__.__name__
-        self.code = code
-        self.path = path
-        self.retry_after = retry_after
-
-    def __str__(self):
-        parts = [self.message]
-        if self.code:
-            parts.append("[%s]" % self.code)
-        if self.path:
-            parts.append("(%s)" % self.path)
-        return " ".join(parts)
-
-
-class NotFound(CloudError):
-    """The item does not exist (any more)."""
-
-
-class Conflict(CloudError):
-    """An item with that name already exists where the operation wanted to put one."""
-
-    def __init__(self, message="", existing_id=None, **kw):
-        super().__init__(message, **kw)
-        self.existing_id = existing_id
-
-
-class RateLimited(CloudError):
-    """Too many requests; ``retry_after`` seconds to wait when the provider said so."""
-
-    retryable = True
-
-
-class AuthExpired(CloudError):
-    """Credentials are no longer valid and could not be refreshed: reconnect needed."""
-
-
-class QuotaExceeded(CloudError):
-    """The account has no space left."""
-
-
-class Transient(CloudError):
-    """Server error, timeout, connection lost: the request may or may not have been applied."""
-
-    retryable = True
-
-
-class ResetNeeded(CloudError):
-    """The change-feed cursor is no longer valid: the caller must re-list and reconcile."""
-
-
-class InvalidRequest(CloudError):
-    """The provider refused the request for a reason a retry will not fix (bad name, ...)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,65 +74,8 @@ class ChangePage:
 
 
 # --------------------------------------------------------------------------------------------
-# Hashes
+# Pages
 # --------------------------------------------------------------------------------------------
-def sha256_hex(chunks: Iterable[bytes]) -> str:
-    digest = hashlib.sha256()
-    for chunk in chunks:
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-def dropbox_content_hash(chunks: Iterable[bytes]) -> str:
-    """Dropbox ``content_hash``: SHA-256 of the SHA-256 digests of each 4 MiB block."""
-    block = 4 * 1024 * 1024
-    overall = hashlib.sha256()
-    current = hashlib.sha256()
-    filled = 0
-    for chunk in chunks:
-        view = memoryview(chunk)
-        while view:
-            take = min(block - filled, len(view))
-            current.update(view[:take])
-            filled += take
-            view = view[take:]
-            if filled == block:
-                overall.update(current.digest())
-                current = hashlib.sha256()
-                filled = 0
-    if filled:
-        overall.update(current.digest())
-    return overall.hexdigest()
-
-
-def md5_hex(chunks: Iterable[bytes]) -> str:
-    digest = hashlib.md5()
-    for chunk in chunks:
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-def sha1_hex(chunks: Iterable[bytes]) -> str:
-    digest = hashlib.sha1()
-    for chunk in chunks:
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-def iter_stream(stream, chunk_size=STREAM_CHUNK) -> Iterator[bytes]:
-    """Yield a binary file object (or bytes) in chunks."""
-    if isinstance(stream, (bytes, bytearray, memoryview)):
-        data = bytes(stream)
-        for start in range(0, len(data), chunk_size):
-            yield data[start:start + chunk_size]
-        return
-    while True:
-        chunk = stream.read(chunk_size)
-        if not chunk:
-            return
-        yield chunk
-
-
 def page_after(sort_keys, token, page_size, path=None):
     """Cut one page out of ``sort_keys`` (``[(key, value)]`` sorted by key, keys being pairs
     of strings) after the position a previous ``token`` names.
@@ -219,12 +100,32 @@ def page_after(sort_keys, token, page_size, path=None):
     return [value for _key, value in page], (json.dumps(list(page[-1][0])) if more else None)
 
 
-HASH_FUNCTIONS = {
-    "sha256": sha256_hex,
-    "dropbox": dropbox_content_hash,
-    "md5": md5_hex,
-    "sha1": sha1_hex,
-}
+# --------------------------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------------------------
+def is_plain_name(name) -> bool:
+    """Is ``name`` one path segment a lookup can use (a non-empty string, not ``.``/``..``,
+    no ``/``)? A lookup of anything else finds nothing."""
+    return isinstance(name, str) and bool(name) and name not in (".", "..") and "/" not in name
+
+
+def check_item_name(name, max_length=255, max_bytes=None, reject_blank=False,
+                    reject_control=False, code="malformed_path", path=None):
+    """Refuse (:class:`InvalidRequest` with ``code`` and ``path``) a name the adapter must not
+    send: not a plain name (:func:`is_plain_name`), longer than ``max_length`` characters or
+    ``max_bytes`` UTF-8 bytes, only white space (``reject_blank``), or holding NUL or starting or
+    ending with a line break (``reject_control``). The core cleans names before it sends them
+    (``names.clean_name``); this is the adapter's own guard. Returns ``name``."""
+    bad = not is_plain_name(name) or len(name) > max_length
+    if not bad and max_bytes is not None:
+        bad = len(name.encode("utf-8")) > max_bytes
+    if not bad and reject_blank:
+        bad = not name.strip()
+    if not bad and reject_control:
+        bad = "\x00" in name or name != name.strip("\r\n")
+    if bad:
+        raise InvalidRequest("Invalid item name", code=code, path=path)
+    return name
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,8 +23,10 @@ import uuid
 
 from .adapter import (
     FILE, FOLDER, ChangePage, Change, CloudItem, Conflict, InvalidRequest, NotFound,
-    QuotaExceeded, ResetNeeded, StorageAdapter, iter_stream, page_after, sha256_hex,
+    QuotaExceeded, ResetNeeded, StorageAdapter, check_item_name, page_after,
 )
+from .hashes import sha256_hex
+from .streams import iter_stream, read_exact
 
 _STORES = {}
 _STORES_LOCK = threading.Lock()
@@ -223,8 +225,16 @@ class MemoryAdapter(StorageAdapter):
         return item
 
     def _check_name(self, name):
-        if not name or name in (".", "..") or "/" in name or len(name) > self.max_name_length:
-            raise InvalidRequest("Invalid item name", code="malformed_path", path=name)
+        check_item_name(name, self.max_name_length, code="malformed_path", path=name)
+
+    def _child_to_be(self, parent_id, name):
+        """Before ``name`` is put in ``parent_id``: the name and the parent checked; the item
+        of that name already there, or None."""
+        self._check_name(name)
+        parent = self._get(parent_id)
+        if not parent.is_folder:
+            raise InvalidRequest("Parent is not a folder", path=parent_id)
+        return self.store.child_named(parent_id, name)
 
     # -- account ---------------------------------------------------------------------------
     def check_connection(self):
@@ -265,11 +275,7 @@ class MemoryAdapter(StorageAdapter):
 
     def create_folder(self, parent_id, name):
         def apply():
-            self._check_name(name)
-            parent = self._get(parent_id)
-            if not parent.is_folder:
-                raise InvalidRequest("Parent is not a folder", path=parent_id)
-            existing = self.store.child_named(parent_id, name)
+            existing = self._child_to_be(parent_id, name)
             if existing:
                 if existing.is_folder:
                     return existing
@@ -314,21 +320,15 @@ class MemoryAdapter(StorageAdapter):
     def upload(self, parent_id, name, stream, size):
         chunked = size > self.chunk_threshold
         data = bytearray()
-        for chunk in iter_stream(stream, self.chunk_size if chunked else max(size, 1)):
+        for chunk in read_exact(stream, size, self.chunk_size if chunked else max(size, 1),
+                                code="incorrect_offset", path=name):
             data += chunk
             if chunked:
                 self.calls["upload_chunk"] += 1
                 self.store.calls["upload_chunk"] += 1
-        if len(data) != size:
-            raise InvalidRequest("Stream shorter or longer than announced",
-                                 code="incorrect_offset", path=name)
 
         def apply():
-            self._check_name(name)
-            parent = self._get(parent_id)
-            if not parent.is_folder:
-                raise InvalidRequest("Parent is not a folder", path=parent_id)
-            existing = self.store.child_named(parent_id, name)
+            existing = self._child_to_be(parent_id, name)
             if existing:
                 raise Conflict("An item with that name exists", existing_id=existing.id,
                                code="conflict", path=self.store.path_of(existing.id))
@@ -353,8 +353,8 @@ class MemoryAdapter(StorageAdapter):
             try:
                 cursor_root, position = cursor.rsplit(":", 1)
                 position = int(position)
-            except (AttributeError, ValueError):
-                raise ResetNeeded("Malformed cursor", code="reset")
+            except (AttributeError, ValueError) as exc:
+                raise ResetNeeded("Malformed cursor", code="reset") from exc
             if cursor_root != root_id or position + 1 < self.store.oldest_valid_cursor:
                 raise ResetNeeded("Cursor expired", code="reset")
             latest = collections.OrderedDict()

@@ -25,20 +25,24 @@ by the SDK either: the queue does it.
 """
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import posixpath
 import threading
-import zlib
 from urllib.parse import quote
 
 import requests
 
+from odoo.addons.cloud_base.lib import http
 from odoo.addons.cloud_base.lib.adapter import (
-    FILE, FOLDER, STREAM_CHUNK, AuthExpired, Change, ChangePage, CloudError, CloudItem,
-    Conflict, InvalidRequest, NotFound, QuotaExceeded, RateLimited, ResetNeeded,
-    StorageAdapter, Transient, dropbox_content_hash,
+    FILE, FOLDER, AuthExpired, Change, ChangePage, CloudError, CloudItem, Conflict,
+    InvalidRequest, NotFound, QuotaExceeded, RateLimited, ResetNeeded, StorageAdapter,
+    Transient, check_item_name, is_plain_name,
+)
+from odoo.addons.cloud_base.lib.cursors import decode_state, encode_state
+from odoo.addons.cloud_base.lib.hashes import DropboxContentHasher, dropbox_content_hash
+from odoo.addons.cloud_base.lib.path_cache import PathCache, parent_path, relative_path
+from odoo.addons.cloud_base.lib.streams import (
+    STREAM_CHUNK, iter_response, read_exact, with_last,
 )
 
 try:
@@ -69,28 +73,20 @@ LINK_POLICIES = ("none", "team", "public")
 # ------------------------------------------------------------------------------------------
 # Transport: production URLs stay in the SDK; only the transport is swapped for an emulator
 # ------------------------------------------------------------------------------------------
-class RedirectSession(requests.Session):
+class RedirectSession(http.ProviderSession):
     """A ``requests.Session`` sending Dropbox's hosts to ``base_url`` (a loopback emulator).
 
     ``https://api.dropboxapi.com/2/x`` becomes ``<base_url>/api/2/x`` (one prefix per host).
-    Used only when a client's "API base URL" is set (tests, demo); empty in production."""
+    Used only when a client's "API base URL" is set (tests, demo); empty in production. The SDK
+    passes its own timeout to every request."""
 
     def __init__(self, base_url):
-        super().__init__()
-        self.base_url = base_url.rstrip("/")
-        self.trust_env = False
-
-    def request(self, method, url, *args, **kwargs):
-        return super().request(method, rewrite_url(url, self.base_url), *args, **kwargs)
+        super().__init__(base_url=base_url, host_prefixes=HOST_PREFIXES)
 
 
 def rewrite_url(url, base_url):
     """``https://<dropbox host>/path?query`` -> ``<base_url>/<host prefix>/path?query``."""
-    parts = requests.utils.urlparse(url)
-    prefix = HOST_PREFIXES.get((parts.hostname or "").lower())
-    if parts.scheme != "https" or prefix is None or not base_url:
-        return url
-    return base_url.rstrip("/") + prefix + parts.path + ("?" + parts.query if parts.query else "")
+    return http.rewrite_url(url, base_url, HOST_PREFIXES)
 
 
 def make_session(base_url=None):
@@ -174,11 +170,11 @@ def translate(exc, path=None):
             return InvalidRequest("Invalid argument: %s" % exc, code="malformed_path", path=path)
         if isinstance(exc, dropbox.oauth.BadRequestException):
             return InvalidRequest(str(exc), code="bad_request", path=path)
-    if isinstance(exc, requests.exceptions.Timeout):
-        return Transient("Dropbox did not answer in time", code="timeout", path=path)
-    if isinstance(exc, requests.exceptions.RequestException):
-        return Transient("Connection to Dropbox lost: %s" % type(exc).__name__,
-                         code="connection_error", path=path)
+    lost = "Connection to Dropbox lost: %s"
+    transport = http.transport_error(exc, path, timeout="Dropbox did not answer in time",
+                                     connection=lost, other=lost, other_code="connection_error")
+    if transport is not None:
+        return transport
     return Transient("Unexpected answer from Dropbox: %s" % type(exc).__name__,
                      code="unexpected", path=path)
 
@@ -316,14 +312,13 @@ class DropboxAdapter(StorageAdapter):
 
     # -- helpers ---------------------------------------------------------------------------
     def _check_name(self, name):
-        if not name or not name.strip() or name in (".", "..") or "/" in name or \
-                len(name) > self.max_name_length:
-            raise InvalidRequest("Invalid item name", code="malformed_path", path=name or "")
+        check_item_name(name, self.max_name_length, reject_blank=True, code="malformed_path",
+                        path=name or "")
 
     @staticmethod
     def _parent_path(path):
-        parent = posixpath.dirname(path)
-        return "" if parent == "/" else parent
+        """The folder holding ``path`` ("" for the top of the account)."""
+        return parent_path(path, top="") or ""
 
     def _item(self, md, parent_id=None):
         """CloudItem from SDK metadata; ``parent_id`` looked up when not given."""
@@ -411,10 +406,10 @@ class DropboxAdapter(StorageAdapter):
         return self._item(self._metadata(item_id))
 
     def find_child(self, parent_id, name):
-        parent_path = self._folder_path(parent_id)
-        if not name or "/" in name or name in (".", ".."):
+        folder = self._folder_path(parent_id)
+        if not is_plain_name(name):
             return None
-        md = self._lookup_path(parent_path + "/" + name)
+        md = self._lookup_path(folder + "/" + name)
         return self._item(md, parent_id) if md is not None else None
 
     def list_children(self, parent_id, page_token=None):
@@ -479,26 +474,7 @@ class DropboxAdapter(StorageAdapter):
     # -- content ---------------------------------------------------------------------------
     def _read_exact(self, stream, size, path):
         """Yield pieces of at most ``chunk_size`` bytes, exactly ``size`` in total."""
-        if isinstance(stream, (bytes, bytearray, memoryview)):
-            import io
-            stream = io.BytesIO(bytes(stream))
-        remaining = size
-        piece_size = self.chunk_size
-        while remaining > 0:
-            piece = stream.read(min(piece_size, remaining))
-            if not piece:
-                raise InvalidRequest("The stream is shorter than announced",
-                                     code="incorrect_offset", path=path)
-            while len(piece) < min(piece_size, remaining):
-                more = stream.read(min(piece_size, remaining) - len(piece))
-                if not more:
-                    break
-                piece += more
-            remaining -= len(piece)
-            yield bytes(piece)
-        if stream.read(1):
-            raise InvalidRequest("The stream is longer than announced",
-                                 code="incorrect_offset", path=path)
+        return read_exact(stream, size, self.chunk_size, code="incorrect_offset", path=path)
 
     def upload(self, parent_id, name, stream, size):
         self._check_name(name)
@@ -530,22 +506,22 @@ class DropboxAdapter(StorageAdapter):
     def _upload_session(self, stream, size, path, commit_kwargs):
         """Chunked upload: start with the first piece, append the middle ones, finish with the
         last one; each piece carries its own content hash, checked by Dropbox."""
-        overall = _IncrementalDropboxHash()
-        pieces = self._read_exact(stream, size, path)
-        first = next(pieces)
-        overall.update(first)
-        start = self._call("files_upload_session_start", first,
-                           content_hash=dropbox_content_hash([first]), _path=path)
-        cursor = dbx_files.UploadSessionCursor(session_id=start.session_id, offset=len(first))
-        previous = None
-        for piece in pieces:
+        overall = DropboxContentHasher()
+        cursor = None
+        last = b""
+        for piece, is_last in with_last(self._read_exact(stream, size, path)):
             overall.update(piece)
-            if previous is not None:
-                self._call("files_upload_session_append_v2", previous, cursor,
-                           content_hash=dropbox_content_hash([previous]), _path=path)
-                cursor.offset += len(previous)
-            previous = piece
-        last = previous or b""
+            if cursor is None:
+                start = self._call("files_upload_session_start", piece,
+                                   content_hash=dropbox_content_hash([piece]), _path=path)
+                cursor = dbx_files.UploadSessionCursor(session_id=start.session_id,
+                                                       offset=len(piece))
+            elif is_last:
+                last = piece
+            else:
+                self._call("files_upload_session_append_v2", piece, cursor,
+                           content_hash=dropbox_content_hash([piece]), _path=path)
+                cursor.offset += len(piece)
         commit = dbx_files.CommitInfo(path=path, **commit_kwargs)
         md = self._call("files_upload_session_finish", last, cursor, commit,
                         content_hash=dropbox_content_hash([last]) if last else None,
@@ -556,35 +532,24 @@ class DropboxAdapter(StorageAdapter):
         md, response = self._call("files_download", item_id, _path=item_id)
         return self._stream(response, item_id)
 
-    def _stream(self, response, item_id):
-        try:
-            for piece in response.iter_content(STREAM_CHUNK):
-                if piece:
-                    yield piece
-        except Exception as exc:  # noqa: BLE001
-            raise translate(exc, path=item_id) from exc
-        finally:
-            response.close()
+    @staticmethod
+    def _stream(response, item_id):
+        return iter_response(response, STREAM_CHUNK,
+                             translate=lambda exc: translate(exc, path=item_id))
 
     # -- change feed -----------------------------------------------------------------------
     @staticmethod
     def _encode_cursor(root_id, root_path, dbx_cursor, paths):
-        blob = json.dumps({"r": root_id, "p": root_path, "c": dbx_cursor, "m": paths},
-                          separators=(",", ":")).encode()
-        return CURSOR_PREFIX + base64.urlsafe_b64encode(zlib.compress(blob, 6)).decode()
+        """``paths``: the subtree's relative path -> id map (a :class:`PathCache` or a dict)."""
+        if isinstance(paths, PathCache):
+            paths = paths.as_path_map()
+        return encode_state(CURSOR_PREFIX, {"r": root_id, "p": root_path, "c": dbx_cursor,
+                                            "m": paths}, level=6, ensure_ascii=True)
 
     @staticmethod
     def _decode_cursor(cursor):
-        if not isinstance(cursor, str) or not cursor.startswith(CURSOR_PREFIX):
-            raise ResetNeeded("Malformed change cursor", code="reset")
-        try:
-            data = json.loads(zlib.decompress(base64.urlsafe_b64decode(
-                cursor[len(CURSOR_PREFIX):].encode())))
-            if not isinstance(data, dict) or not isinstance(data.get("m"), dict):
-                raise ValueError("cursor")
-            return data
-        except (ValueError, zlib.error, TypeError):
-            raise ResetNeeded("Malformed change cursor", code="reset") from None
+        return decode_state(CURSOR_PREFIX, cursor, message="Malformed change cursor",
+                            validate=lambda data: isinstance(data.get("m"), dict))
 
     def latest_cursor(self, root_id):
         """List the watched subtree once: its path -> id map and the listing's cursor."""
@@ -595,7 +560,7 @@ class DropboxAdapter(StorageAdapter):
                             limit=self.page_size, _path=root_lower)
         while True:
             for md in result.entries:
-                rel = self._relative(md.path_lower, root_lower)
+                rel = relative_path(md.path_lower, root_lower)
                 if rel is not None and not isinstance(md, dbx_files.DeletedMetadata):
                     paths[rel] = md.id
             if not result.has_more:
@@ -603,19 +568,11 @@ class DropboxAdapter(StorageAdapter):
             result = self._call("files_list_folder_continue", result.cursor, _path=root_lower)
         return self._encode_cursor(root.id, root_lower, result.cursor, paths)
 
-    @staticmethod
-    def _relative(path_lower, root_lower):
-        if path_lower == root_lower:
-            return ""
-        if path_lower.startswith(root_lower + "/"):
-            return path_lower[len(root_lower) + 1:]
-        return None
-
     def changes(self, root_id, cursor):
         state = self._decode_cursor(cursor)
         if state.get("r") != root_id:
             raise ResetNeeded("The cursor belongs to another folder", code="reset")
-        root_lower, paths = state["p"], dict(state["m"])
+        root_lower, paths = state["p"], PathCache.from_path_map(state["m"])
         try:
             result = self._call("files_list_folder_continue", state["c"], _path=root_lower)
         except NotFound as exc:
@@ -625,29 +582,23 @@ class DropboxAdapter(StorageAdapter):
             raise ResetNeeded("Dropbox refused the cursor", code="reset") from exc
         out = {}
         for md in result.entries:
-            rel = self._relative(md.path_lower, root_lower)
+            rel = relative_path(md.path_lower, root_lower)
             if rel is None:
                 continue
             if isinstance(md, dbx_files.DeletedMetadata):
-                prefix = rel + "/"
-                gone = [key for key in paths
-                        if key == rel or (rel == "" or key.startswith(prefix))]
-                for key in gone:
-                    item_id = paths.pop(key)
+                for item_id in paths.forget_below(rel):
                     if item_id == root_id:
                         continue  # the root is never reported deleted (see contract)
                     out.pop(item_id, None)
                     out[item_id] = Change(item_id, deleted=True)
                 continue
-            paths[rel] = md.id
+            paths.claim(rel, md.id)
             parent_rel = posixpath.dirname(rel) if rel else None
-            if rel == "":
+            parent_id = paths.id_at(parent_rel) if rel else None
+            if parent_id is None:
                 parent_id = self._id_of_path(self._parent_path(md.path_lower))
-            elif parent_rel in paths:
-                parent_id = paths[parent_rel]
-            else:
-                parent_id = self._id_of_path(self._parent_path(md.path_lower))
-                paths[parent_rel] = parent_id
+                if rel:
+                    paths.claim(parent_rel, parent_id)
             out.pop(md.id, None)
             out[md.id] = Change(md.id, item=self._item(md, parent_id))
         new_cursor = self._encode_cursor(root_id, root_lower, result.cursor, paths)
@@ -702,7 +653,8 @@ class DropboxAdapter(StorageAdapter):
             link = self._call("sharing_create_shared_link_with_settings", item_id, settings,
                               _path=item_id)
         except Conflict:
-            pass  # shared_link_already_exists: reuse it (not created by the suite)
+            # shared_link_already_exists: reuse it (not created by the suite)
+            _logger.debug("Dropbox item %s already has a shared link", item_id)
         except InvalidRequest as exc:
             if "settings_error" not in (exc.code or ""):
                 raise
@@ -744,34 +696,3 @@ class DropboxAdapter(StorageAdapter):
                 raise
             return True  # shared_link_not_found: already gone (e.g. with its file)
         return True
-
-
-class _IncrementalDropboxHash:
-    """Dropbox content hash computed piece by piece (bounded memory)."""
-
-    BLOCK = 4 * MiB
-
-    def __init__(self):
-        import hashlib
-        self._sha = hashlib.sha256
-        self.overall = hashlib.sha256()
-        self.block = hashlib.sha256()
-        self.filled = 0
-
-    def update(self, data):
-        view = memoryview(data)
-        while view:
-            take = min(self.BLOCK - self.filled, len(view))
-            self.block.update(view[:take])
-            self.filled += take
-            view = view[take:]
-            if self.filled == self.BLOCK:
-                self.overall.update(self.block.digest())
-                self.block = self._sha()
-                self.filled = 0
-
-    def hexdigest(self):
-        overall = self.overall.copy()
-        if self.filled:
-            overall.update(self.block.digest())
-        return overall.hexdigest()

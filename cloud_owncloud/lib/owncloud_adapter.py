@@ -22,35 +22,39 @@ again), never ``NotFound``, so that nothing is dropped or deleted on a truncated
 that moved is found again by id with one capped walk of the account. Only an adapter that
 manages no root yet (before ``ensure_root``) walks the account, capped as well.
 
-Change feed (no native one in WebDAV): the cursor is a compact snapshot of the watched tree
+Change feed (no native one in WebDAV): the core's snapshot-diff feed
+(``cloud_base/lib/snapshot_feed.py``): the cursor is a compact snapshot of the watched tree
 (folder ids with etag, name, parent; file ids with their parent and a CRC of name/etag/size),
 JSON + zlib + base64. ``changes`` lists the watched root with Depth 1 and descends only into the
-folders whose ETag differs from the snapshot, so its cost follows the number of changes. See
-``_walk``.
+folders whose ETag differs from the snapshot (a folder's ETag changes when anything below it
+changes), so its cost follows the number of changes.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import collections
 import email.utils
-import hashlib
-import json
 import logging
 import re
 import threading
 import uuid
-import zlib
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree as ET
 
 import requests
 
+from odoo.addons.cloud_base.lib import snapshot_feed
 from odoo.addons.cloud_base.lib.adapter import (
-    FILE, FOLDER, STREAM_CHUNK, AuthExpired, Change, ChangePage, CloudError, CloudItem,
-    Conflict, InvalidRequest, NotFound, QuotaExceeded, RateLimited, ResetNeeded,
-    StorageAdapter, Transient, page_after,
+    FILE, FOLDER, AuthExpired, CloudError, CloudItem, Conflict, InvalidRequest, NotFound,
+    QuotaExceeded, RateLimited, ResetNeeded, StorageAdapter, Transient, check_item_name,
+    is_plain_name, page_after,
 )
+from odoo.addons.cloud_base.lib.hashes import new_hasher, sha1_hex
+from odoo.addons.cloud_base.lib.http import ProviderSession, retry_after_of, transport_error
+from odoo.addons.cloud_base.lib.path_cache import PathCache
+from odoo.addons.cloud_base.lib.path_cache import is_below as _below
+from odoo.addons.cloud_base.lib.path_cache import join_path as _join
+from odoo.addons.cloud_base.lib.path_cache import parent_path as _parent_path
+from odoo.addons.cloud_base.lib.streams import STREAM_CHUNK, iter_response, read_exact
 
 try:  # pyocclient: login/capabilities and OCS shares
     import owncloud as pyocclient
@@ -83,24 +87,6 @@ def _propfind_body(props):
             % "".join("<%s/>" % p for p in props)).encode()
 
 
-def _parent_path(path):
-    if path == "/":
-        return None
-    return path.rsplit("/", 1)[0] or "/"
-
-
-def _join(folder, name):
-    return folder.rstrip("/") + "/" + name
-
-
-def _below(path, root):
-    return root == "/" or path == root or path.startswith(root.rstrip("/") + "/")
-
-
-def _crc(*parts):
-    return zlib.crc32("\x00".join(str(p) for p in parts).encode("utf-8")) & 0xFFFFFFFF
-
-
 class _Entry:
     """One ``d:response`` of a PROPFIND answer."""
 
@@ -119,6 +105,10 @@ class _Entry:
         self.fingerprint = None
         self.quota_used = None
         self.quota_available = None
+
+    @property
+    def id(self):  # the snapshot feed's name of the item's id
+        return self.fileid
 
     @property
     def name(self):
@@ -148,18 +138,6 @@ class _Budget:
                             "there (try again later)" % self.limit, code="lookup_limit",
                             path=self.item_id)
         self.left -= 1
-
-
-class _TimeoutSession(requests.Session):
-    """A session that never waits forever."""
-
-    def __init__(self, timeout):
-        super().__init__()
-        self.timeout = timeout
-
-    def request(self, method, url, **kwargs):
-        kwargs.setdefault("timeout", self.timeout)
-        return super().request(method, url, **kwargs)
 
 
 if pyocclient is not None:
@@ -222,13 +200,13 @@ class OwnCloudAdapter(StorageAdapter):
             self.chunk_threshold = chunk_threshold
         if chunk_size:
             self.chunk_size = chunk_size
-        self.session = _TimeoutSession(timeout)
+        self.session = ProviderSession(timeout)  # a timeout on every request
         self.session.verify = verify
         self.session.auth = (login, password)
         self.session.headers.update({"OCS-APIREQUEST": "true",
                                      "User-Agent": "Odoo cloud sync (cloud_owncloud)"})
         self._lock = threading.RLock()
-        self._paths = {}  # fileid -> path (hints, always verified)
+        self._paths = PathCache()  # fileid -> path (hints, always verified)
         self._parents = {}  # file id -> parent folder id, from the change-feed snapshots
         #: managed roots: path -> fileid (None once the folder is known to be gone); lookups by
         #: id stay at or below them (R-SEC-8)
@@ -295,10 +273,10 @@ class OwnCloudAdapter(StorageAdapter):
             return NotFound("Item not found", code=404, path=path)
         if status == 423:
             return Transient("Item locked on the server: %s" % message, code=423, path=path,
-                             retry_after=self._retry_after(headers) or LOCKED_RETRY_AFTER)
+                             retry_after=retry_after_of(headers) or LOCKED_RETRY_AFTER)
         if status == 429:
             return RateLimited("Too many requests", code=429, path=path,
-                               retry_after=self._retry_after(headers) or 60)
+                               retry_after=retry_after_of(headers) or 60)
         if status == 507:
             return QuotaExceeded("Not enough space on the server: %s" % message, code=507,
                                  path=path)
@@ -306,23 +284,8 @@ class OwnCloudAdapter(StorageAdapter):
             return Conflict(message or "Conflict", code=status, path=path)
         if status >= 500:
             return Transient("Server error: %s" % (message or status), code=status,
-                             path=path, retry_after=self._retry_after(headers))
+                             path=path, retry_after=retry_after_of(headers))
         return InvalidRequest(message or "Request refused", code=status, path=path)
-
-    @staticmethod
-    def _retry_after(headers):
-        value = (headers or {}).get("Retry-After")
-        if not value:
-            return None
-        try:
-            return float(value)
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value)
-            if parsed is None:
-                return None
-            import datetime
-            delta = parsed - datetime.datetime.now(parsed.tzinfo)
-            return max(0.0, delta.total_seconds())
 
     @staticmethod
     def _sabre_message(response):
@@ -339,15 +302,8 @@ class OwnCloudAdapter(StorageAdapter):
         self.calls[method] += 1
         try:
             response = self.session.request(method, url or self._url(path), **kwargs)
-        except requests.Timeout as exc:
-            raise Transient("The server did not answer in time", code="timeout",
-                            path=path) from exc
-        except requests.ConnectionError as exc:
-            raise Transient("Connection to the server failed or was lost",
-                            code="connection_error", path=path) from exc
         except requests.RequestException as exc:
-            raise Transient("Request failed: %s" % exc.__class__.__name__, code="request",
-                            path=path) from exc
+            raise transport_error(exc, path) from exc
         if response.status_code not in ok:
             message = self._sabre_message(response)
             response.close()
@@ -358,15 +314,8 @@ class OwnCloudAdapter(StorageAdapter):
         """A pyocclient call, with its errors mapped."""
         try:
             return func(*args, **kwargs)
-        except requests.Timeout as exc:
-            raise Transient("The server did not answer in time", code="timeout",
-                            path=path) from exc
-        except requests.ConnectionError as exc:
-            raise Transient("Cannot reach the server", code="connection_error",
-                            path=path) from exc
         except requests.RequestException as exc:
-            raise Transient("Request failed: %s" % exc.__class__.__name__, code="request",
-                            path=path) from exc
+            raise transport_error(exc, path, connection="Cannot reach the server") from exc
         except pyocclient.OCSResponseError as exc:
             code = exc.status_code
             if code == 997:
@@ -472,14 +421,11 @@ class OwnCloudAdapter(StorageAdapter):
     # fileid -> path
     # =====================================================================================
     def _remember(self, fileid, path):
-        with self._lock:
-            self._paths[fileid] = path
+        self._paths.remember(fileid, path)
 
     def _forget_below(self, path):
         with self._lock:
-            for fileid, known in list(self._paths.items()):
-                if _below(known, path):
-                    del self._paths[fileid]
+            self._paths.forget_below(path)
             for root, root_id in self._roots.items():
                 if _below(root, path):
                     self._root_gone(root, root_id)
@@ -487,9 +433,7 @@ class OwnCloudAdapter(StorageAdapter):
     def _rebase(self, old, new):
         """After a move: hints (and managed roots) below ``old`` now live below ``new``."""
         with self._lock:
-            for fileid, known in list(self._paths.items()):
-                if _below(known, old):
-                    self._paths[fileid] = new + known[len(old):]
+            self._paths.rebase(old, new)
             if any(_below(root, old) for root in self._roots):
                 self._roots = collections.OrderedDict(
                     (new + root[len(old):] if _below(root, old) else root, root_id)
@@ -525,8 +469,7 @@ class OwnCloudAdapter(StorageAdapter):
         later lookup of the file goes straight to its folder)."""
         with self._lock:
             self._add_root(state["rp"], state["r"], replace=False)
-            for fileid, info in state["f"].items():
-                self._parents[fileid] = info[0]
+            self._parents.update(snapshot_feed.file_parents(state))
 
     def _reachable(self, path, ancestors=False):
         """May an item at ``path`` be used by id? Yes at or below a managed root, or, for
@@ -541,8 +484,8 @@ class OwnCloudAdapter(StorageAdapter):
     def seed_paths(self, cursor):
         """Take the folder paths of a change cursor as hints (no request is made)."""
         try:
-            state = self._decode(cursor)
-            paths = self._folder_paths(state)
+            state = self._feed().decode(cursor)
+            paths = snapshot_feed.folder_paths(state)
         except (ResetNeeded, KeyError, TypeError, ValueError):
             return 0
         with self._lock:
@@ -696,10 +639,8 @@ class OwnCloudAdapter(StorageAdapter):
         return entry
 
     def _check_name(self, name):
-        if not isinstance(name, str) or not name or name in (".", "..") or "/" in name \
-                or "\x00" in name or len(name) > self.max_name_length \
-                or len(name.encode("utf-8")) > 255 or name != name.strip("\r\n"):
-            raise InvalidRequest("Invalid item name", code="invalid_name", path=repr(name))
+        check_item_name(name, self.max_name_length, max_bytes=255, reject_control=True,
+                        code="invalid_name", path=repr(name))
 
     # =====================================================================================
     # account
@@ -762,7 +703,7 @@ class OwnCloudAdapter(StorageAdapter):
 
     def find_child(self, parent_id, name):
         parent = self._folder_entry(parent_id, ancestors=True)
-        if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+        if not is_plain_name(name):
             return None
         path = _join(parent.path, name)
         if not self._reachable(path, ancestors=True):  # beside the managed tree
@@ -795,7 +736,7 @@ class OwnCloudAdapter(StorageAdapter):
                 if entries[0].fileid == folder_id:
                     return entries
             except NotFound:
-                pass
+                _logger.debug("Folder %s is no longer at %s", folder_id, hint)
         entry = self._search(folder_id, ancestors=True)
         entries = self._propfind(entry.path, 1)
         if entries[0].fileid != folder_id:
@@ -912,23 +853,11 @@ class OwnCloudAdapter(StorageAdapter):
     def _read_exact(stream, size, piece):
         """Yield ``size`` bytes of ``stream`` in pieces; InvalidRequest if it is shorter or
         longer than announced."""
-        if isinstance(stream, (bytes, bytearray, memoryview)):
-            import io
-            stream = io.BytesIO(bytes(stream))
-        left = size
-        while left > 0:
-            chunk = stream.read(min(piece, left))
-            if not chunk:
-                raise InvalidRequest("The content is shorter than announced (%d bytes missing)"
-                                     % left, code="size_mismatch")
-            left -= len(chunk)
-            yield chunk
-        if stream.read(1):
-            raise InvalidRequest("The content is longer than announced", code="size_mismatch")
+        return read_exact(stream, size, piece, code="size_mismatch")
 
     def _upload_single(self, target, stream, size):
         data = b"".join(self._read_exact(stream, size, STREAM_CHUNK))
-        sha1 = hashlib.sha1(data).hexdigest()
+        sha1 = sha1_hex([data])
         try:
             response = self._request("PUT", target, ok=(200, 201, 204), data=data, headers={
                 "If-None-Match": "*", "OC-Checksum": "SHA1:%s" % sha1,
@@ -953,7 +882,7 @@ class OwnCloudAdapter(StorageAdapter):
                                                          quote(target, safe="/"))
         headers = {"Destination": destination, "OC-Total-Length": str(size)}
         self._request("MKCOL", target, ok=(201,), url=folder_url, headers=headers).close()
-        digest = hashlib.sha1()
+        digest = new_hasher("sha1")
         try:
             for index, chunk in enumerate(self._read_exact(stream, size, self.chunk_size), 1):
                 digest.update(chunk)
@@ -994,7 +923,7 @@ class OwnCloudAdapter(StorageAdapter):
         transfer = str(uuid.uuid4().int % 10 ** 10)
         base = "%s/remote.php/webdav" % self.server_url
         parent, name = _parent_path(target), target.rsplit("/", 1)[-1]
-        digest = hashlib.sha1()
+        digest = new_hasher("sha1")
         pieces = self._read_exact(stream, size, self.chunk_size)
         index = 0
         pending = next(pieces, None)
@@ -1030,194 +959,35 @@ class OwnCloudAdapter(StorageAdapter):
 
     @staticmethod
     def _stream(response, path, piece_size):
-        try:
-            for piece in response.iter_content(piece_size):
-                if piece:
-                    yield piece
-        except requests.RequestException as exc:
-            raise Transient("The download was interrupted", code="connection_error",
-                            path=path) from exc
-        finally:
-            response.close()
+        return iter_response(response, piece_size, catch=requests.RequestException,
+                             translate=lambda exc: Transient("The download was interrupted",
+                                                             code="connection_error", path=path))
 
     # =====================================================================================
     # change feed
     # =====================================================================================
-    @staticmethod
-    def _encode(state):
-        raw = json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        return CURSOR_PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode("ascii")
+    def _feed(self):
+        """The snapshot-diff feed over this adapter's Depth-1 PROPFINDs."""
+        return snapshot_feed.SnapshotFeed(
+            CURSOR_PREFIX, list_root=self._root_listing,
+            list_folder=lambda node: self._propfind(node.path, 1),
+            parent_id=lambda node: self._parent_id(node.path), page_size=self.page_size)
 
-    @staticmethod
-    def _decode(cursor):
-        if not isinstance(cursor, str) or not cursor.startswith(CURSOR_PREFIX):
-            raise ResetNeeded("Malformed cursor", code="reset")
-        try:
-            raw = zlib.decompress(base64.urlsafe_b64decode(cursor[len(CURSOR_PREFIX):]))
-            state = json.loads(raw.decode("utf-8"))
-            if not (isinstance(state, dict) and state.get("v") == 1):
-                raise ValueError("version")
-            for key in ("r", "rp", "d", "f", "p"):
-                state[key]  # noqa: B018 - presence check
-        except (binascii.Error, zlib.error, ValueError, KeyError, UnicodeDecodeError):
-            raise ResetNeeded("Malformed cursor", code="reset") from None
-        return state
-
-    @staticmethod
-    def _folder_paths(state):
-        folders = state["d"]
-        paths = {state["r"]: state["rp"]}
-
-        def path_of(fid, depth=0):
-            if fid in paths:
-                return paths[fid]
-            info = folders.get(fid)
-            if info is None or depth > 200 or info[2] not in folders:
-                return None
-            parent = path_of(info[2], depth + 1)
-            if parent is None:
-                return None
-            paths[fid] = _join(parent, info[1])
-            return paths[fid]
-
-        for fid in folders:
-            path_of(fid)
-        return paths
+    def _watch(self, state):
+        """A snapshot read from a cursor names a managed root (R-SEC-8)."""
+        self._add_root(state["rp"], state["r"], replace=False)
 
     def latest_cursor(self, root_id):
         root = self._entry(root_id)
         if not root.is_folder:
             raise InvalidRequest("The watched root is not a folder", code="not_folder",
                                  path=root.path)
-        state = {"v": 1, "r": root.fileid, "rp": root.path, "fp": None, "p": [],
-                 "d": {}, "f": {}}
         self._add_root(root.path, root.fileid, replace=False)
-        new_state, _changes = self._walk(state, full=True)
-        self._note_snapshot(new_state)
-        return self._encode(new_state)
+        return self._feed().latest_cursor(root, after_walk=self._note_snapshot)
 
     def changes(self, root_id, cursor):
-        state = self._decode(cursor)
-        if state["r"] != str(root_id):
-            raise ResetNeeded("The cursor belongs to another folder", code="reset")
-        if state["p"]:  # changes found earlier and not handed out yet
-            return self._page(state, [self._load_change(c) for c in state["p"]])
-        self._add_root(state["rp"], state["r"], replace=False)
-        new_state, changes = self._walk(state, full=False)
-        self._note_snapshot(new_state)
-        return self._page(new_state, changes)
-
-    def _page(self, state, changes):
-        page, rest = changes[:self.page_size], changes[self.page_size:]
-        state = dict(state, p=[self._dump_change(c) for c in rest])
-        return ChangePage(page, self._encode(state), has_more=bool(rest))
-
-    @staticmethod
-    def _dump_change(change):
-        if change.deleted:
-            return [change.id, 1]
-        i = change.item
-        return [change.id, 0, i.name, i.kind, i.parent_id, i.size, i.hash, i.etag, i.modified,
-                i.mimetype, i.path]
-
-    @staticmethod
-    def _load_change(data):
-        if data[1]:
-            return Change(data[0], deleted=True)
-        keys = ("name", "kind", "parent_id", "size", "hash", "etag", "modified", "mimetype",
-                "path")
-        return Change(data[0], item=CloudItem(data[0], **dict(zip(keys, data[2:], strict=False))))
-
-    def _walk(self, state, full):
-        """Compare the tree under the watched root with the snapshot ``state``.
-
-        Lists the root (Depth 1), then descends, one Depth-1 PROPFIND per folder, only into
-        folders that are new or whose ETag changed (a folder's ETag changes when anything
-        below it changes); unchanged subtrees are carried over from the snapshot without a
-        request. Returns ``(new state, changes)``.
-        """
-        old_d, old_f = state["d"], state["f"]
-        root_id = state["r"]
-        new_d, new_f, live = {}, {}, collections.OrderedDict()
-        kids = collections.defaultdict(list)  # old snapshot: folder -> children
-        for fid, info in old_d.items():
-            kids[info[2]].append((fid, True))
-        for fid, info in old_f.items():
-            kids[info[0]].append((fid, False))
-
-        entries = self._root_listing(state)
-        if entries is None:  # the watched root is gone
-            changes = [Change(root_id, deleted=True)] + [
-                Change(i, deleted=True) for i in list(old_d) + list(old_f) if i != root_id]
-            return dict(state, d={}, f={}, p=[]), changes
-        root = entries[0]
-        if not full and state.get("fp") is not None and root.fingerprint != state["fp"]:
-            raise ResetNeeded("The server's data fingerprint changed (restored from backup?)",
-                              code="fingerprint", path=root.path)
-        old_root = old_d.get(root_id)
-        root_parent = old_root[2] if old_root else None
-        if old_root is None or root.path != state["rp"]:
-            root_parent = self._parent_id(root.path)
-        new_d[root_id] = [root.etag, root.name, root_parent]
-        if not full and old_root and (old_root[1] != root.name or old_root[2] != root_parent):
-            live[root_id] = Change(root_id, item=root.item(root_parent))
-        new_state = {"v": 1, "r": root_id, "rp": root.path, "fp": root.fingerprint, "p": [],
-                     "d": new_d, "f": new_f}
-        if not full and old_root and old_root[0] == root.etag:
-            new_state.update(d=dict(old_d), f=dict(old_f))
-            new_d = new_state["d"]
-            new_d[root_id] = [root.etag, root.name, root_parent]
-            return new_state, list(live.values())
-
-        def carry(fid):
-            """Copy the unchanged subtree of ``fid`` from the old snapshot."""
-            stack = [fid]
-            while stack:
-                current = stack.pop()
-                for child, is_folder in kids.get(current, ()):
-                    if is_folder:
-                        if child not in new_d:
-                            new_d[child] = list(old_d[child])
-                            stack.append(child)
-                    elif child not in new_f:
-                        new_f[child] = list(old_f[child])
-
-        queue = collections.deque([(root_id, entries)])
-        while queue:
-            folder_id, listing = queue.popleft()
-            for entry in listing[1:]:
-                cid = entry.fileid
-                if not cid or cid == root_id:
-                    continue
-                if entry.is_folder:
-                    old = old_d.get(cid)
-                    new_d[cid] = [entry.etag, entry.name, folder_id]
-                    if old is None or old[1] != entry.name or old[2] != folder_id:
-                        live[cid] = Change(cid, item=entry.item(folder_id))
-                    if old is not None and old[0] == entry.etag:
-                        carry(cid)
-                    else:
-                        try:
-                            sub = self._propfind(entry.path, 1)
-                        except NotFound:
-                            raise Transient("The tree changed during the walk; try again",
-                                            code="walk_race", path=entry.path) from None
-                        if sub[0].fileid != cid:
-                            raise Transient("The tree changed during the walk; try again",
-                                            code="walk_race", path=entry.path)
-                        queue.append((cid, sub))
-                else:
-                    sig = [folder_id, _crc(entry.name, entry.etag, entry.size)]
-                    new_f[cid] = sig
-                    if old_f.get(cid) != sig:
-                        live[cid] = Change(cid, item=entry.item(folder_id))
-        if full:
-            return new_state, []
-        changes = list(live.values())
-        for gone in list(old_d) + list(old_f):
-            if gone not in new_d and gone not in new_f:
-                changes.append(Change(gone, deleted=True))
-        return new_state, changes
+        return self._feed().changes(root_id, cursor, before_walk=self._watch,
+                                    after_walk=self._note_snapshot)
 
     def _root_listing(self, state):
         """Depth-1 listing of the watched root, found again by id if it moved; None if it is
@@ -1228,7 +998,7 @@ class OwnCloudAdapter(StorageAdapter):
             if entries[0].fileid == root_id:
                 return entries
         except NotFound:
-            pass
+            _logger.debug("The managed root %s is no longer at %s", root_id, state["rp"])
         try:
             entry = self._search(root_id)
         except NotFound:

@@ -1508,7 +1508,8 @@ class DropboxEmulator(Emulator):
             links = [link for link in self.links.values() if link["item"] in wanted]
         else:
             links = list(self.links.values())
-        return Response.json({"links": [self._link_meta(link) for link in links], "has_more": False})
+        return Response.json({"links": [self._link_meta(link) for link in links],
+                              "has_more": False})
 
     def _r_sharing_revoke_shared_link(self, request, arg, ctx):
         url = self._field(request.route, arg, "url")

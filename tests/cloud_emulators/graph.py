@@ -873,7 +873,6 @@ class GraphEmulator(Emulator):
     # -- Graph routes ----------------------------------------------------------------------
     def _handle_graph(self, request):
         tail = self._graph_tail(request.path)
-        method = request.method
         if tail in ("/me", "/me/"):
             return Response.json(dict(self.user, **{
                 "@odata.context": GRAPH_ROOT + "/$metadata#users/$entity"}))
