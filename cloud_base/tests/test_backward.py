@@ -19,60 +19,11 @@ class TestBackwardSync(CloudCase):
         return self.Attachment.search([("res_model", "=", record._name),
                                        ("res_id", "=", record.id)])
 
-    def test_r_bw_1_file_added_in_cloud(self):
-        item = self.store.put_file(self.ann_folder.cloud_id, "from-cloud.pdf", b"%PDF cloud")
-        self.backward()
-        new = self.attachments_of(self.ann).filtered(lambda a: a.name == "from-cloud.pdf")
-        self.assertEqual(new.cloud_item_id, item.id)
-        self.assertEqual(new.type, "url")
-        self.assertEqual(new.mimetype, "application/pdf")
-        self.assertEqual(new.file_size, len(b"%PDF cloud"))
-        self.assertEqual(new.raw, b"%PDF cloud")
-
-    def test_r_bw_2_subfolder_becomes_folder_link(self):
-        sub = self.store.put_folder(self.ann_folder.cloud_id, "Scans")
-        self.store.put_file(sub.id, "inside.txt", b"deep")
-        self.backward()
-        links = self.attachments_of(self.ann).filtered(lambda a: a.cloud_kind == "folder")
-        self.assertEqual(links.mapped("name"), ["Scans"])
-        self.assertEqual(links.cloud_item_id, sub.id)
-        self.assertFalse(self.attachments_of(self.ann).filtered(
-            lambda a: a.name == "inside.txt"))  # first level only
-        self.store.remove(sub.id)
-        self.backward()
-        self.assertFalse(links.exists())
-
-    def test_r_bw_3_renamed_in_cloud(self):
-        self.store.update(self.doc.cloud_item_id, name="renamed.txt")
-        self.backward()
-        self.assertEqual(self.doc.name, "renamed.txt")
-        self.assertIn("/Odoo/Contacts/Ann/renamed.txt", self.tree())  # cloud owns file names
-
     def test_r_bw_4_deleted_in_cloud(self):
         self.store.remove(self.doc.cloud_item_id)
         self.backward()
         self.assertFalse(self.doc.exists())
         self.assertFalse(self.Task.search_count([("type", "=", "file_delete")]))
-
-    def test_r_bw_5_moved_between_object_folders(self):
-        self.store.update(self.doc.cloud_item_id, parent_id=self.bob_folder.cloud_id)
-        self.backward()
-        self.assertEqual((self.doc.res_model, self.doc.res_id), ("res.partner", self.bob.id))
-        self.assertEqual(self.doc.cloud_folder_id, self.bob_folder)
-        # moved outside any object folder: treated as deleted
-        self.store.update(self.doc.cloud_item_id, parent_id=self.client.root_folder_id.cloud_id)
-        self.backward()
-        self.assertFalse(self.doc.exists())
-
-    def test_r_bw_6_changed_in_cloud(self):
-        item = self.store.items[self.doc.cloud_item_id]
-        self.store.content[item.id] = b"new content!"
-        from ..lib.adapter import sha256_hex
-        self.store.update(item.id, size=12, hash=sha256_hex([b"new content!"]))
-        self.backward()
-        self.assertEqual(self.doc.file_size, 12)
-        self.assertEqual(self.doc.cloud_hash, sha256_hex([b"new content!"]))
-        self.assertEqual(self.doc.raw, b"new content!")
 
     def test_r_bw_7_cost_follows_changes_not_folders(self):
         partners = self.Partner.create([{"name": "P%04d" % i} for i in range(1000)])

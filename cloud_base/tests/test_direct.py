@@ -11,16 +11,6 @@ class TestDirectSync(CloudCase):
         self.ann, self.bob = self.Partner.create([{"name": "Ann"}, {"name": "Bob"}])
         self.rule = self.make_rule(domain="[('id', 'in', %s)]" % [self.ann.id, self.bob.id])
 
-    def test_r_dir_1_root_rule_and_object_folders(self):
-        self.sync()
-        tree = self.tree()
-        for path in ("/Odoo", "/Odoo/Contacts", "/Odoo/Contacts/Ann", "/Odoo/Contacts/Bob"):
-            self.assertEqual(tree.get(path), ("folder", 0), path)
-        self.assertEqual(self.folder_of(self.ann).state, "synced")
-        # a second run plans nothing (idempotence)
-        self.client._prepare_direct()
-        self.assertFalse(self.Task.search_count([("state", "=", "pending")]))
-
     def test_r_dir_2_upload_then_release(self):
         doc = self.attach(self.ann, "report.pdf", b"%PDF-1.4 report", mimetype="application/pdf")
         fname = doc.store_fname
@@ -58,42 +48,6 @@ class TestDirectSync(CloudCase):
         self.assertEqual(doc.raw, b"0123456789")
         task = self.Task.search([("attachment_id", "=", doc.id)])
         self.assertIn("does not match", task.last_error)
-
-    def test_r_dir_3_renames_follow_odoo(self):
-        self.sync()
-        self.ann.name = "Ann Smith"
-        self.rule.folder_name = "People"
-        self.sync()
-        tree = self.tree()
-        self.assertIn("/Odoo/People/Ann Smith", tree)
-        self.assertNotIn("/Odoo/People/Ann", tree)
-        self.rule.name_expression = "${object.name} (#${object.id})"
-        self.sync()
-        self.assertIn("/Odoo/People/Ann Smith (#%d)" % self.ann.id, self.tree())
-        # renamed in the cloud: renamed back (Odoo owns folder names)
-        folder = self.folder_of(self.bob)
-        self.store.update(folder.cloud_id, name="Robert")
-        self.backward()
-        self.sync()
-        self.assertIn("/Odoo/People/Bob (#%d)" % self.bob.id, self.tree())
-
-    def test_r_dir_4_deleting_record_deletes_folder(self):
-        self.attach(self.bob, "b.txt", b"bob")
-        self.sync()
-        self.assertIn("/Odoo/Contacts/Bob/b.txt", self.tree())
-        self.bob.unlink()
-        self.sync()
-        self.assertNotIn("/Odoo/Contacts/Bob", self.tree())
-        self.assertIn("/Odoo/Contacts/Ann", self.tree())
-        self.assertFalse(self.Task.search_count([("state", "in", ("pending", "failed"))]))
-
-    def test_r_dir_5_deleting_synced_attachment_deletes_cloud_file(self):
-        doc = self.attach(self.ann, "gone.txt", b"bye")
-        self.sync()
-        self.assertIn("/Odoo/Contacts/Ann/gone.txt", self.tree())
-        doc.unlink()
-        self.run_queue()
-        self.assertNotIn("/Odoo/Contacts/Ann/gone.txt", self.tree())
 
     def test_r_dir_6_folder_deleted_in_cloud_is_recreated(self):
         doc = self.attach(self.ann, "a.txt", b"a")

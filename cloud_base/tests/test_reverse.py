@@ -14,21 +14,6 @@ class TestReverseSync(CloudCase):
                                                                           b"beta")
         self.sync()
 
-    def test_r_rev_1_reset_brings_files_back_cloud_untouched(self):
-        tree_before = self.tree()
-        self.client.action_reset()
-        self.run_queue()
-        for doc, data in zip(self.docs, (b"alpha", b"beta"), strict=True):
-            doc.invalidate_recordset()
-            self.assertEqual(doc.type, "binary")
-            self.assertTrue(doc.store_fname)
-            self.assertFalse(doc.cloud_item_id)
-            self.assertEqual(doc.raw, data)
-        self.assertEqual(self.tree(), tree_before)  # R-CON-4: nothing deleted in the cloud
-        self.assertEqual(self.client.state, "draft")
-        self.assertFalse(self.env["cloud.folder"].search_count(
-            [("client_id", "=", self.client.id)]))
-
     def test_r_rev_1_rule_moved_to_another_client(self):
         other_store = self.store_name + "-other"
         from ..lib.memory_adapter import drop_store, get_store
