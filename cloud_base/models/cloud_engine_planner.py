@@ -9,6 +9,9 @@ from .cloud_task import TaskBatch
 
 _logger = logging.getLogger(__name__)
 
+#: the log lines that say an attachment's type keeps it in Odoo (one per attachment)
+KEPT_LOCAL = "kept_local"
+
 
 class PlanRun:
     """What one planning run of one client knows: the queue it fills (a :class:`TaskBatch`),
@@ -213,12 +216,35 @@ class CloudEnginePlanner(models.AbstractModel):
             ("res_model", "=", rule.model), ("res_id", "in", ids),
             ("state", "!=", "detached")])
         folder_of = {f.res_id: f for f in folders}
-        attachments = Attachment.search(Attachment._cloud_syncable_domain() + [
+        local = Attachment._cloud_local_mimetypes()
+        attachments = Attachment.search(Attachment._cloud_syncable_domain(local) + [
             ("res_model", "=", rule.model), ("res_id", "in", ids)])
         for attachment in attachments:
             if attachment.res_id in folder_of:
                 run.queue.add("file_upload", folder=folder_of[attachment.res_id],
                               attachment=attachment)
+        if local:
+            self._log_kept_local(run.client, Attachment.search(
+                Attachment._cloud_syncable_domain([]) + [
+                    ("res_model", "=", rule.model), ("res_id", "in", ids),
+                    ("mimetype", "in", local)]))
+
+    def _log_kept_local(self, client, attachments):
+        """Say once per attachment that its type keeps it in Odoo (Settings decide which)."""
+        if not attachments:
+            return
+        Log = self.env["cloud.log"].sudo()
+        told = set(Log.search([("task_type", "=", KEPT_LOCAL),
+                               ("res_model", "=", "ir.attachment"),
+                               ("res_id", "in", attachments.ids)]).mapped("res_id"))
+        Log.create([{
+            "client_id": client.id, "level": "warning", "task_type": KEPT_LOCAL,
+            "res_model": "ir.attachment", "res_id": attachment.id,
+            "message": self.env._(
+                "%(name)s stays in Odoo: files of type %(type)s are kept local (Settings > "
+                "Cloud Storage > Types kept in Odoo).", name=attachment.name,
+                type=attachment.mimetype),
+        } for attachment in attachments if attachment.id not in told])
 
     def _plan_flat_uploads(self, run, rule, ids):
         """The owned records are the attachments: each into the rule's folder."""

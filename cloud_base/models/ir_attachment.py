@@ -15,14 +15,15 @@ from ..lib import adapter as cloud
 
 _logger = logging.getLogger(__name__)
 
-#: attachments Odoo itself needs as local files are never moved to the cloud (R-DIR-2):
-#: web resources and anything Odoo may serve or compile. A tuple: never mutated.
-EXCLUDED_MIMETYPES = (
+#: attachments Odoo itself needs as local files stay in Odoo by default (R-DIR-2): web
+#: resources it may serve or compile. XML (e.g. e-invoices) and SVG go to the cloud; an
+#: administrator changes the list in Settings (``cloud_base.local_mimetypes``).
+DEFAULT_LOCAL_MIMETYPES = (
     "text/html", "text/css", "text/scss", "text/x-scss", "text/sass", "text/x-sass",
     "text/less", "text/x-less", "text/javascript", "application/javascript",
-    "application/x-javascript", "text/xml", "application/xml", "application/xhtml+xml",
-    "image/svg+xml",
+    "application/x-javascript", "application/xhtml+xml",
 )
+LOCAL_MIMETYPES_PARAM = "cloud_base.local_mimetypes"
 
 
 #: the fields of an attachment that only the sync engine writes (R-SEC-1)
@@ -80,11 +81,20 @@ class IrAttachment(models.Model):
     # Which attachments go to the cloud
     # ------------------------------------------------------------------------------------
     @api.model
-    def _cloud_syncable_domain(self):
+    def _cloud_local_mimetypes(self):
+        """The types that stay in Odoo (Settings > Cloud Storage)."""
+        value = self.env["ir.config_parameter"].sudo().get_param(LOCAL_MIMETYPES_PARAM)
+        if value is None or value is False:
+            return list(DEFAULT_LOCAL_MIMETYPES)
+        return [m.strip().lower() for m in value.replace("\n", ",").split(",") if m.strip()]
+
+    @api.model
+    def _cloud_syncable_domain(self, local_mimetypes=None):
         # a binary attachment with a url is a resource Odoo serves at that address (assets,
         # compiled company styles, ...): it stays local
+        local = self._cloud_local_mimetypes() if local_mimetypes is None else local_mimetypes
         return [("type", "=", "binary"), ("res_field", "=", False),
-                ("cloud_item_id", "=", False), ("mimetype", "not in", EXCLUDED_MIMETYPES),
+                ("cloud_item_id", "=", False), ("mimetype", "not in", local),
                 ("url", "=", False)]
 
     def _cloud_is_file(self):

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from .ir_attachment import DEFAULT_LOCAL_MIMETYPES, LOCAL_MIMETYPES_PARAM
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
@@ -13,3 +15,8 @@ class ResConfigSettings(models.TransientModel):
         "Keep logs (days)", config_parameter="cloud_base.log_retention_days", default=90)
     cloud_task_retention_days = fields.Integer(
         "Keep done tasks (days)", config_parameter="cloud_base.task_retention_days", default=7)
+    cloud_local_mimetypes = fields.Char(
+        "Types kept in Odoo", config_parameter=LOCAL_MIMETYPES_PARAM,
+        default=",".join(DEFAULT_LOCAL_MIMETYPES),
+        help="Comma-separated MIME types of attachments that never go to the cloud (web "
+             "resources Odoo serves itself by default). Each skipped file is logged once.")

@@ -13,6 +13,7 @@ from . import test_planning_errors
 from . import test_task_limits
 from . import test_versions
 from . import test_reset
+from . import test_local_types
 from . import test_engines
 from . import test_engine_memory
 from . import test_convergence
