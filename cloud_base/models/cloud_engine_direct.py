@@ -313,6 +313,36 @@ class CloudEngineDirect(models.AbstractModel):
         raise cloud.Transient(self.env._("No free name for the new version of %s", name),
                               code="no_free_name", path=item.id)
 
+    def _task_file_move(self, client, task, adapter):
+        """The file's attachment moved to another record: the file moves to its folder."""
+        attachment = task.attachment_id.sudo()
+        folder = task.folder_id
+        if not attachment or not attachment._cloud_is_file() or not folder \
+                or attachment.cloud_folder_id == folder:
+            return
+        if not folder.cloud_id:
+            raise Deferred(self.env._("Waiting for the folder %s", folder.name))
+        unit = self._name_unit(client)
+        taken = {other.name for other in self.env["ir.attachment"].sudo().search([
+            ("cloud_folder_id", "=", folder.id), ("cloud_item_id", "!=", False),
+            ("id", "!=", attachment.id)])}
+        base = clean_name(attachment.name, max_length=adapter.max_name_length,
+                          keep_extension=True, unit=unit)
+        for _attempt in range(100):
+            name = assign_unique({0: (base, None)}, taken, adapter.max_name_length,
+                                 keep_extension=True, unit=unit)[0]
+            try:
+                item = adapter.move(attachment.cloud_item_id, folder.cloud_id, name)
+                break
+            except cloud.Conflict:
+                taken.add(name)  # a file Odoo does not know holds the name
+        else:
+            raise cloud.Transient(self.env._("No free name for %s", base), code="no_free_name",
+                                  path=attachment.cloud_item_id)
+        attachment._cloud_write_metadata({"cloud_folder_id": folder.id, "name": item.name})
+        client._log("success", self.env._("File moved to %s", folder._display_path()),
+                    record=attachment, path=item.id, task=task)
+
     def _task_file_delete(self, client, task, adapter):
         payload = task.payload or {}
         cloud_id = payload.get("cloud_id")

@@ -223,11 +223,27 @@ class CloudEnginePlanner(models.AbstractModel):
             if attachment.res_id in folder_of:
                 run.queue.add("file_upload", folder=folder_of[attachment.res_id],
                               attachment=attachment)
+        self._plan_moved_files(run, rule, ids, folder_of)
         if local:
             self._log_kept_local(run.client, Attachment.search(
                 Attachment._cloud_syncable_domain([]) + [
                     ("res_model", "=", rule.model), ("res_id", "in", ids),
                     ("mimetype", "in", local)]))
+
+    def _plan_moved_files(self, run, rule, ids, folder_of):
+        """Synced files whose attachment now belongs to another record of the rule (e.g. a
+        partner merge) follow it into that record's folder; their old folder may go with the
+        old record."""
+        synced = self.env["ir.attachment"].sudo().search([
+            ("cloud_client_id", "=", run.client.id), ("cloud_kind", "=", "file"),
+            ("cloud_item_id", "!=", False), ("res_model", "=", rule.model),
+            ("res_id", "in", ids)])
+        for attachment in synced:
+            folder = attachment.cloud_folder_id
+            target = folder_of.get(attachment.res_id)
+            if target and folder and (folder.res_model, folder.res_id) != (
+                    attachment.res_model, attachment.res_id):
+                run.queue.add("file_move", folder=target, attachment=attachment)
 
     def _log_kept_local(self, client, attachments):
         """Say once per attachment that its type keeps it in Odoo (Settings decide which)."""

@@ -99,10 +99,6 @@ ALL_OPERATIONS = frozenset({
 #: operations disabled by default because they expose a known bug (see test_loss_paths.py
 #: and the report in README "Convergence suite"); enable with CLOUD_CONVERGENCE_OPS=+name
 KNOWN_BUGS = {
-    "move_attachment": "issue 11 §2: the cloud file stays in the old record's folder (kept, "
-                       "not lost, when that record is deleted) instead of moving with the "
-                       "attachment (test_loss_paths "
-                       "test_moved_attachment_survives_old_record_deletion)",
     "change_credentials": "not modelled: another account is refused while files are synced "
                           "(test_account_change); the model would need the administrator to "
                           "restore the former settings afterwards",

@@ -1,35 +1,13 @@
 """Readable regressions for the loss paths the convergence suite found or was gated on
-(issue 11 §2). Each is marked ``@known_bug`` until the engines are fixed: the test body runs,
-its failure is logged as "known bug still present" and does not fail the run; once a fix lands
-the body passes and ``known_bug`` fails the test ("fixed: remove the marker"), so that the
-marker is dropped and the matching operation of the convergence suite (convergence.KNOWN_BUGS)
-is enabled. (Odoo's runner reports ``unittest.expectedFailure`` as a plain failure, hence this
-decorator.)"""
+(issue 11 §2); the matching operations of the suite (``convergence.KNOWN_BUGS``) are on since
+these pass."""
 import contextlib
-import functools
-import logging
 
 from odoo.tests import tagged
 
 from odoo.addons.cloud_base.lib.memory_adapter import drop_store
 
 from .common import CloudCase
-
-_logger = logging.getLogger(__name__)
-
-
-def known_bug(test):
-    @functools.wraps(test)
-    def wrapper(self):
-        try:
-            test(self)
-        except AssertionError as exc:
-            _logger.warning("known bug still present: %s: %s", test.__name__,
-                            str(exc).splitlines()[0])
-            return
-        self.fail("%s passes now: the bug is fixed, remove @known_bug and enable its "
-                  "convergence operation" % test.__name__)
-    return wrapper
 
 
 @tagged("post_install", "-at_install")
@@ -46,7 +24,6 @@ class TestLossPaths(CloudCase):
         self.assertSynced(doc, data)
         return doc
 
-    @known_bug
     def test_moved_attachment_survives_old_record_deletion(self):
         """Convergence op ``move_attachment``: an attachment moved to another record (e.g. a
         partner merge) keeps its cloud file in the old record's folder; deleting the old
