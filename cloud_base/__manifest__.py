@@ -1,7 +1,7 @@
 {
     "name": "Cloud Storage Sync (core)",
     "summary": "Keep Odoo attachments in cloud storages, both ways, unattended",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Productivity/Documents",
     "license": "LGPL-3",
     "author": "Cloud Sync Suite",

@@ -14,3 +14,5 @@ args=(--addons-path="$ODOO_PATH/odoo/addons,$ODOO_PATH/addons,$here" --db_host="
     --log-level=warn >/dev/null
 CLOUD_BASE_ALLOW_MEMORY_STORAGE=1 .venv/bin/python "$ODOO_PATH/odoo-bin" shell "${args[@]}" --log-level=warn \
     < tests/bench/bench_core.py
+# change feeds through the merge base, real adapters against their emulators (no database)
+.venv/bin/python tests/bench/bench_feeds.py

@@ -219,11 +219,15 @@ class StorageAdapter:
         return HASH_FUNCTIONS[self.hash_kind](chunks)
 
     # -- change feed ---------------------------------------------------------------------
-    def latest_cursor(self, root_id: str) -> str:
+    # ``base`` is the merge base (``merge_base.MergeBase``) the core keeps: what it knows of
+    # the tree. A feed that cannot name every change by id resolves through it (and records
+    # in it what it observed besides the changes, such as folder version tags); the caller
+    # records the changes themselves (``merge_base.RecordingAdapter``).
+    def latest_cursor(self, root_id: str, base=None) -> str:
         """A cursor meaning "now" for the subtree of ``root_id``."""
         raise NotImplementedError
 
-    def changes(self, root_id: str, cursor: str) -> ChangePage:
+    def changes(self, root_id: str, cursor: str, base=None) -> ChangePage:
         """Changes in the subtree of ``root_id`` since ``cursor``."""
         raise NotImplementedError
 

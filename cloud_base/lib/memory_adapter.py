@@ -345,10 +345,11 @@ class MemoryAdapter(StorageAdapter):
         return iter_stream(data, 256 * 1024)
 
     # -- change feed -----------------------------------------------------------------------
-    def latest_cursor(self, root_id):
+    def latest_cursor(self, root_id, base=None):
+        # the store's journal names every change by id: the feed needs no merge base
         return self._call("latest_cursor", lambda: "%s:%d" % (root_id, self.store.last_sequence))
 
-    def changes(self, root_id, cursor):
+    def changes(self, root_id, cursor, base=None):
         def apply():
             try:
                 cursor_root, position = cursor.rsplit(":", 1)

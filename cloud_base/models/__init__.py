@@ -3,6 +3,7 @@ from . import cloud_client
 from . import cloud_client_oauth
 from . import cloud_log
 from . import cloud_folder
+from . import cloud_item
 from . import cloud_sync_period
 from . import cloud_rule_folder
 from . import cloud_sync_rule

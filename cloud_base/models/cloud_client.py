@@ -8,7 +8,9 @@ from odoo.tools import config
 
 from ..lib import adapter as cloud
 from ..lib.memory_adapter import MemoryAdapter, get_store
+from ..lib.merge_base import RecordingAdapter
 from ..lib.provider import Capabilities, Provider
+from .cloud_item import DatabaseMergeBase
 
 _logger = logging.getLogger(__name__)
 
@@ -213,6 +215,23 @@ class CloudClient(models.Model):
                 _ADAPTERS[key] = adapter
         return adapter
 
+    def _merge_base(self):
+        """What this client's engines know of its cloud tree (``cloud.item``)."""
+        self.ensure_one()
+        return DatabaseMergeBase(self.env, self.id)
+
+    def _sync_adapter(self, base=None):
+        """The adapter the engines drive: mutations and feed pages are recorded in the merge
+        base ``base`` (this client's by default); the caller flushes it before committing."""
+        return RecordingAdapter(self._get_adapter(), base or self._merge_base())
+
+    def _forget_cloud_tree(self):
+        """The change feed starts afresh (another account, a reset): the cursor and the merge
+        base go together."""
+        for client in self.sudo():
+            client._merge_base().clear()
+        self.sudo().write({"change_cursor": False})
+
     def _drop_adapter(self):
         with _ADAPTERS_LOCK:
             for client in self:
@@ -319,7 +338,8 @@ class CloudClient(models.Model):
 
     def _connect(self):
         self._provider().prepare_connect(self.sudo())
-        adapter = self._get_adapter()
+        base = self.sudo()._merge_base()
+        adapter = self._sync_adapter(base)
         account = adapter.check_connection()
         self._check_same_account(account)
         root = self._ensure_root_folder()
@@ -328,6 +348,7 @@ class CloudClient(models.Model):
         vals = {"state": "connected", "state_message": False}
         if not self.sudo().change_cursor:
             vals["change_cursor"] = adapter.latest_cursor(item.id)
+        base.flush()
         self.sudo().write(vals)
         self._log("success", self.env._("Connected to %s", account.get("account") or self.provider))
         return account
@@ -357,12 +378,11 @@ class CloudClient(models.Model):
             return
         if client.account_fingerprint and client._has_synced_files():
             raise client._account_changed_error()
-        vals = {"account_fingerprint": fingerprint}
         if client.account_fingerprint:
             # another, empty account: its change feed starts afresh
-            vals["change_cursor"] = False
+            client._forget_cloud_tree()
             _logger.info("Cloud client %s now uses another account", client.id)
-        client.write(vals)
+        client.write({"account_fingerprint": fingerprint})
 
     def _verify_account(self):
         """Settings of a connected client changed: check they still reach its account, else

@@ -71,8 +71,8 @@ class CloudClientReverse(models.Model):
             ("cloud_client_id", "=", self.id), ("cloud_kind", "=", "folder")])._cloud_forget()
         folders = self.env["cloud.folder"].search([("client_id", "=", self.id)])
         self.env["cloud.sync.rule"].search([("folder_id", "in", folders.ids)]).folder_id = False
-        self.sudo().write({"root_folder_id": False, "change_cursor": False,
-                           "reset_pending": False, "state": "draft"})
+        self._forget_cloud_tree()
+        self.sudo().write({"root_folder_id": False, "reset_pending": False, "state": "draft"})
         folders.unlink()
         self._log("success", self.env._(
             "Reset finished: the client is disconnected; its cloud files were left in place."))

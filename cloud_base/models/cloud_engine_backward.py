@@ -34,24 +34,46 @@ class CloudEngineBackward(models.AbstractModel):
         if not feed_cursor:
             client.change_cursor = adapter.latest_cursor(root.cloud_id)
             return
+        base = adapter.merge_base
+        if base.is_empty():
+            # a database of a version that kept the tree in the cursor: its feed cannot be
+            # continued; one full listing builds the merge base
+            client._log("info", self.env._(
+                "Building the list of known cloud items from one full listing (first run "
+                "after an upgrade)."), task=task)
+            feed_cursor = None
+        # the merge base follows the feed only when its changes are applied: the deletion
+        # guard rolls both back
+        with self.env.cr.savepoint(flush=False) as savepoint:
+            changes, feed_cursor = engine._read_feed(client, adapter, root, feed_cursor, task)
+            base.flush()
+            refused = engine._deletion_refused(client, changes)
+            if refused:
+                savepoint.close(rollback=True)
+        if refused:
+            engine._stop_for_deletions(client, refused, task)
+            return  # the cursor is not advanced
+        engine._apply_changes(client, changes, adapter, task)
+        client.write({"change_cursor": feed_cursor, "last_backward_sync": fields.Datetime.now()})
+
+    def _read_feed(self, client, adapter, root, feed_cursor, task):
+        """The changes since ``feed_cursor`` (the latest state of each item) and the new
+        cursor; a full listing when the feed was reset (or ``feed_cursor`` is None)."""
         changes = {}
         try:
-            while True:
+            while feed_cursor:
                 page = adapter.changes(root.cloud_id, feed_cursor)
                 for change in page.changes:
                     changes[change.id] = change  # latest state wins
                 feed_cursor = page.cursor
                 if not page.has_more:
-                    break
+                    return list(changes.values()), feed_cursor
         except cloud.ResetNeeded:
             client._log("warning", self.env._(
                 "The change feed was reset by the provider: listing the "
                 "whole tree once."), task=task)
-            feed_cursor = adapter.latest_cursor(root.cloud_id)
-            changes = engine._full_listing(client, adapter, root)
-        if not engine._apply_changes(client, list(changes.values()), adapter, task):
-            return  # stopped by the mass-deletion guard: the cursor is not advanced
-        client.write({"change_cursor": feed_cursor, "last_backward_sync": fields.Datetime.now()})
+        feed_cursor = adapter.latest_cursor(root.cloud_id)
+        return list(self._full_listing(client, adapter, root).values()), feed_cursor
 
     def _full_listing(self, client, adapter, root):
         """Changes equivalent to "everything below the managed folders is as listed now"."""
@@ -82,9 +104,9 @@ class CloudEngineBackward(models.AbstractModel):
     # Applying changes
     # ------------------------------------------------------------------------------------
     def _apply_changes(self, client, changes, adapter, task):
-        """Apply a batch of changes; False when the mass-deletion guard stopped it."""
+        """Apply a batch of changes (the deletion guard let them through)."""
         if not changes:
-            return True
+            return
         Folder = self.env["cloud.folder"]
         Attachment = self.env["ir.attachment"].sudo().with_context(cloud_sync=True)
         ids = [c.id for c in changes]
@@ -97,8 +119,9 @@ class CloudEngineBackward(models.AbstractModel):
                                                          ("cloud_id", "in", list(parent_ids))])}
         parents.update(folders)
 
-        if not self._deletion_guard(client, changes, folders, attachments, parents, task):
-            return False
+        if client.deletion_confirmation_given or client.deletion_confirmation_needed:
+            client.write({"deletion_confirmation_given": False,
+                          "deletion_confirmation_needed": False})
 
         # folders first (so files can find their new parents), then files
         for change in sorted(changes, key=lambda c: not (c.item and c.item.is_folder)):
@@ -116,38 +139,50 @@ class CloudEngineBackward(models.AbstractModel):
             elif not change.deleted and change.item.parent_id in parents:
                 self._apply_new_item(client, change.item, parents[change.item.parent_id], adapter,
                                      task)
-        return True
 
-    def _deletion_guard(self, client, changes, folders, attachments, parents, task):
-        """R-SAFE-2: refuse to delete more than the configured share of synced files."""
+    def _deletion_refused(self, client, changes):
+        """R-SAFE-2: ``(files, total, share)`` when ``changes`` would delete more than the
+        configured share of the client's synced files (and nobody confirmed), else None."""
+        ids = [c.id for c in changes]
+        if not ids:
+            return None
+        Attachment = self.env["ir.attachment"].sudo()
+        parent_ids = [c.item.parent_id for c in changes if c.item and c.item.parent_id]
+        folders = self.env["cloud.folder"].search([("client_id", "=", client.id),
+                                                   ("cloud_id", "in", ids + parent_ids)])
+        known_folders = set(folders.mapped("cloud_id"))
+        by_id = {c.id: c for c in changes}
         doomed = set()
-        for change in changes:
-            attachment = attachments.get(change.id)
-            if attachment and attachment.cloud_kind == "file" and (
-                    change.deleted or change.item.parent_id not in parents):
+        for attachment in Attachment.search([("cloud_client_id", "=", client.id),
+                                             ("cloud_item_id", "in", ids),
+                                             ("cloud_kind", "=", "file")]):
+            change = by_id[attachment.cloud_item_id]
+            if change.deleted or change.item.parent_id not in known_folders:
                 doomed.add(attachment.id)
-        lost_folders = [folders[c.id] for c in changes if c.deleted and c.id in folders]
+        lost_folders = folders.filtered(lambda f: f.cloud_id in by_id
+                                        and by_id[f.cloud_id].deleted)
         if lost_folders:
-            doomed.update(self.env["ir.attachment"].sudo().search([
-                ("cloud_folder_id", "child_of", [f.id for f in lost_folders]),
+            doomed.update(Attachment.search([
+                ("cloud_folder_id", "child_of", lost_folders.ids),
                 ("cloud_kind", "=", "file")]).ids)
         if not doomed:
-            return True
-        total = self.env["ir.attachment"].sudo().search_count([
-            ("cloud_client_id", "=", client.id), ("cloud_kind", "=", "file")])
+            return None
+        total = Attachment.search_count([("cloud_client_id", "=", client.id),
+                                         ("cloud_kind", "=", "file")])
         share = 100.0 * len(doomed) / max(total, 1)
         if total < client.mass_delete_min_files or share <= client.mass_delete_share \
                 or client.deletion_confirmation_given:
-            client.write({"deletion_confirmation_given": False,
-                          "deletion_confirmation_needed": False})
-            return True
+            return None
+        return len(doomed), total, share
+
+    def _stop_for_deletions(self, client, refused, task):
+        files, total, share = refused
         client.write({"deletion_confirmation_needed": True})
         client._log("warning", self.env._(
             "Backward sync stopped: it would delete %(n)s of %(total)s synced files "
             "(%(share)d%%). If the files were really deleted in the cloud, press "
             "\"Confirm deletions\" on the client; otherwise check the storage.",
-            n=len(doomed), total=total, share=share), task=task)
-        return False
+            n=files, total=total, share=share), task=task)
 
     def _apply_folder_change(self, client, change, folder, task):
         Task = self.env["cloud.task"]

@@ -307,9 +307,11 @@ class CloudTask(models.Model):
         client = self.client_id
         handler = self._task_types()[self.type].handler
         try:
-            adapter = client._get_adapter()
+            base = client.sudo()._merge_base()
+            adapter = client._sync_adapter(base)
             with self.env.cr.savepoint():
                 handler(client, self, adapter)
+                base.flush()  # the merge base changes with the task's other writes
         except Deferred as exc:
             deferrals = self.deferrals + 1
             if deferrals > self._max_deferrals():

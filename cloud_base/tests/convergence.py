@@ -109,13 +109,7 @@ KNOWN_BUGS = {
 }
 
 #: operations that expose a known bug of the provider adapters (not of the memory storage)
-KNOWN_ADAPTER_BUGS = {
-    "cloud_delete_managed_folder": "issue 11 §1: a folder the direct sync created and a person "
-                                   "deleted in the cloud before the next backward run is never "
-                                   "reported by the Dropbox and ownCloud feeds (their cursors "
-                                   "only know what the feed itself listed): the merge base "
-                                   "table fixes it",
-}
+KNOWN_ADAPTER_BUGS = {}
 
 
 def enabled_operations(default):

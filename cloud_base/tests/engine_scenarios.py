@@ -263,15 +263,33 @@ class EngineScenarios(CloudTestMixin):
     def test_r_bw_4_deleted_in_cloud(self):
         doc = self.synced_doc()
         other = self.synced_doc(name="other.txt", data=b"other")
-        # the feed is read past our own uploads first, as a backward cron would: a file the
-        # suite uploaded and a person deleted between two reads of the feed is not reported
-        # by Dropbox's (path map in the cursor) nor ownCloud's (snapshot) feed: a known gap
-        self.backward()
+        # deleted before the feed was ever read past the suite's own uploads: the feed
+        # resolves through the merge base, which knows what the direct sync made
         self.harness.cloud_delete(doc.cloud_item_id)
         self.backward()
         self.assertFalse(doc.exists())
         self.assertTrue(other.exists())
         self.assertFalse(self.Task.search_count([("type", "=", "file_delete")]))
+
+    def test_r_dir_6_object_folder_made_then_deleted_before_a_backward_run(self):
+        """Issue 11 §1: an object folder the direct sync created, deleted in the cloud before
+        the next backward run: noticed, recreated, and new files of the record reach it."""
+        doc = self.synced_doc()
+        folder = self.folder_of(self.ann)
+        old_id = folder.cloud_id
+        self.harness.cloud_delete(old_id)
+        self.backward()
+        self.assertFalse(doc.exists())  # R-BW-4: the file went with its folder
+        self.drain()
+        folder.invalidate_recordset()
+        self.assertTrue(folder.cloud_id and folder.cloud_id != old_id)
+        self.assertEqual(folder.state, "synced")
+        late = self.attach(self.ann, "after.txt", b"after")
+        self.sync()
+        self.assertSynced(late, b"after")
+        self.assertIn("/Odoo/Contacts/Ann/after.txt", self.tree())
+        self.assertFalse(self.Task.search_count([("client_id", "=", self.client.id),
+                                                 ("state", "=", "failed")]))
 
     def test_r_bw_5_moved_between_object_folders(self):
         doc = self.synced_doc()

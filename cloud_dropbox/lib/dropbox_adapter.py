@@ -10,12 +10,10 @@ bridges the two:
 * the account's top folder has no Dropbox id: it is :data:`TOP_ID`.
 
 Change feed (R-BW-7): ``latest_cursor`` lists the watched subtree once (recursive
-``list_folder``) and ``changes`` continues from the Dropbox cursor. Deleted entries carry a
-path but no id, so the adapter needs a path -> id map of the subtree. That map travels *inside
-the cursor* the adapter returns (zlib-compressed JSON): the map always belongs to exactly the
-Dropbox cursor stored next to it, every worker and every process can continue any cursor, and
-reading the same cursor twice (after a crash between reading and storing) gives the same
-changes. It is rebuilt from a full listing whenever a new cursor is made (connect, reset).
+``list_folder``) into the merge base (``cloud_base/lib/merge_base.py``) and ``changes``
+continues from the Dropbox cursor, which is all the cursor holds. Deleted entries carry a path
+but no id: the adapter finds the id through the merge base (names, case-folded, from the watched
+root down), which knows what the feed listed and what the engines created since.
 A move/rename is "deleted at the old path" followed by the same id at the new path: the id is
 reported once, alive, with its new parent and name.
 
@@ -39,6 +37,7 @@ from odoo.addons.cloud_base.lib.adapter import (
     Transient, check_item_name, is_plain_name,
 )
 from odoo.addons.cloud_base.lib.cursors import decode_state, encode_state
+from odoo.addons.cloud_base.lib.merge_base import BaseEntry
 from odoo.addons.cloud_base.lib.hashes import DropboxContentHasher, dropbox_content_hash
 from odoo.addons.cloud_base.lib.path_cache import PathCache, parent_path, relative_path
 from odoo.addons.cloud_base.lib.streams import (
@@ -60,7 +59,7 @@ _logger = logging.getLogger(__name__)
 
 #: id of the account's top folder (Dropbox gives it none; its path is "")
 TOP_ID = "dropbox:top"
-CURSOR_PREFIX = "dbx1."
+CURSOR_PREFIX = "dbx2."  # 1: the path -> id map travelled in the cursor
 WEB_HOME = "https://www.dropbox.com/home"
 HOST_PREFIXES = {"api.dropboxapi.com": "/api", "api.dropbox.com": "/api",
                  "content.dropboxapi.com": "/content", "notify.dropboxapi.com": "/notify",
@@ -82,6 +81,42 @@ class RedirectSession(http.ProviderSession):
 
     def __init__(self, base_url):
         super().__init__(base_url=base_url, host_prefixes=HOST_PREFIXES)
+
+
+class _PathResolver:
+    """Ids of the lower-case paths (relative to the watched root) of one page of the feed:
+    what the page itself showed, else the merge base, folder by folder from the root."""
+
+    def __init__(self, root_id, base):
+        self.base = base
+        self.paths = PathCache({root_id: ""})
+        self.root_id = root_id
+
+    def seen(self, rel, item_id):
+        self.paths.claim(rel, item_id)
+
+    def id_at(self, rel):
+        item_id = self.paths.id_at(rel)
+        if item_id is not None or not rel:
+            return item_id
+        parent = self.id_at(posixpath.dirname(rel))
+        if parent is None:
+            return None
+        entry = self.base.child_named(parent, posixpath.basename(rel), fold_case=True)
+        if entry is None:
+            return None
+        self.paths.claim(rel, entry.id)
+        return entry.id
+
+    def deleted(self, rel):
+        """The ids gone with the deletion at ``rel``: the item and what is known below it
+        (never the watched root itself, see the adapter contract)."""
+        item_id = self.id_at(rel) if rel else None
+        gone = [item_id] if item_id else []
+        if item_id:
+            gone += [e.id for e in self.base.descendants(item_id)]
+        gone += self.paths.forget_below(rel) if rel else []
+        return [i for i in dict.fromkeys(gone) if i != self.root_id]
 
 
 def rewrite_url(url, base_url):
@@ -539,40 +574,51 @@ class DropboxAdapter(StorageAdapter):
 
     # -- change feed -----------------------------------------------------------------------
     @staticmethod
-    def _encode_cursor(root_id, root_path, dbx_cursor, paths):
-        """``paths``: the subtree's relative path -> id map (a :class:`PathCache` or a dict)."""
-        if isinstance(paths, PathCache):
-            paths = paths.as_path_map()
-        return encode_state(CURSOR_PREFIX, {"r": root_id, "p": root_path, "c": dbx_cursor,
-                                            "m": paths}, level=6, ensure_ascii=True)
+    def _encode_cursor(root_id, root_path, dbx_cursor):
+        return encode_state(CURSOR_PREFIX, {"r": root_id, "p": root_path, "c": dbx_cursor},
+                            level=6, ensure_ascii=True)
 
     @staticmethod
     def _decode_cursor(cursor):
         return decode_state(CURSOR_PREFIX, cursor, message="Malformed change cursor",
-                            validate=lambda data: isinstance(data.get("m"), dict))
+                            validate=lambda data: isinstance(data.get("c"), str))
 
-    def latest_cursor(self, root_id):
-        """List the watched subtree once: its path -> id map and the listing's cursor."""
+    @staticmethod
+    def _need_base(base):
+        if base is None:
+            raise InvalidRequest("The Dropbox change feed resolves deletions through the "
+                                 "merge base: pass one", code="merge_base_missing")
+
+    def latest_cursor(self, root_id, base=None):
+        """List the watched subtree once; the listing replaces what ``base`` knew below it."""
+        self._need_base(base)
         root = self._metadata(root_id)
         root_lower = root.path_lower
-        paths = {"": root.id}
+        ids, listed = {"": root.id}, []
         result = self._call("files_list_folder", root_lower, recursive=True,
                             limit=self.page_size, _path=root_lower)
         while True:
             for md in result.entries:
                 rel = relative_path(md.path_lower, root_lower)
-                if rel is not None and not isinstance(md, dbx_files.DeletedMetadata):
-                    paths[rel] = md.id
+                if rel and not isinstance(md, dbx_files.DeletedMetadata):
+                    ids[rel] = md.id
+                    listed.append((rel, md))
             if not result.has_more:
                 break
             result = self._call("files_list_folder_continue", result.cursor, _path=root_lower)
-        return self._encode_cursor(root.id, root_lower, result.cursor, paths)
+        entries = [BaseEntry.of(self._item(md, ids[posixpath.dirname(rel)]))
+                   for rel, md in listed if posixpath.dirname(rel) in ids]
+        known = base.get(root.id)
+        base.replace_below(BaseEntry.of(self._item(root, known.parent_id if known else None)),
+                           entries)
+        return self._encode_cursor(root.id, root_lower, result.cursor)
 
-    def changes(self, root_id, cursor):
+    def changes(self, root_id, cursor, base=None):
+        self._need_base(base)
         state = self._decode_cursor(cursor)
         if state.get("r") != root_id:
             raise ResetNeeded("The cursor belongs to another folder", code="reset")
-        root_lower, paths = state["p"], PathCache.from_path_map(state["m"])
+        root_lower = state["p"]
         try:
             result = self._call("files_list_folder_continue", state["c"], _path=root_lower)
         except NotFound as exc:
@@ -580,28 +626,26 @@ class DropboxAdapter(StorageAdapter):
             raise ResetNeeded("The watched folder moved", code="reset", path=root_lower) from exc
         except InvalidRequest as exc:
             raise ResetNeeded("Dropbox refused the cursor", code="reset") from exc
+        resolver = _PathResolver(root_id, base)
         out = {}
         for md in result.entries:
             rel = relative_path(md.path_lower, root_lower)
             if rel is None:
                 continue
             if isinstance(md, dbx_files.DeletedMetadata):
-                for item_id in paths.forget_below(rel):
-                    if item_id == root_id:
-                        continue  # the root is never reported deleted (see contract)
+                for item_id in resolver.deleted(rel):
                     out.pop(item_id, None)
                     out[item_id] = Change(item_id, deleted=True)
                 continue
-            paths.claim(rel, md.id)
-            parent_rel = posixpath.dirname(rel) if rel else None
-            parent_id = paths.id_at(parent_rel) if rel else None
+            resolver.seen(rel, md.id)
+            parent_id = resolver.id_at(posixpath.dirname(rel)) if rel else None
             if parent_id is None:
                 parent_id = self._id_of_path(self._parent_path(md.path_lower))
                 if rel:
-                    paths.claim(parent_rel, parent_id)
+                    resolver.seen(posixpath.dirname(rel), parent_id)
             out.pop(md.id, None)
             out[md.id] = Change(md.id, item=self._item(md, parent_id))
-        new_cursor = self._encode_cursor(root_id, root_lower, result.cursor, paths)
+        new_cursor = self._encode_cursor(root_id, root_lower, result.cursor)
         return ChangePage(list(out.values()), new_cursor, has_more=result.has_more)
 
     # -- links -----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ Ids are ``oc:fileid`` values (strings). WebDAV addresses items by path, so the a
 PROPFIND Depth 1 (never ``infinity``) to find the id again.
 
 Lookups by id are bounded to the managed tree (R-SEC-8): once the adapter knows its root (from
-``ensure_root``, a change cursor or ``seed_paths``), an id is found only at or below a managed
+``ensure_root``, a change cursor or ``seed_hints``), an id is found only at or below a managed
 root (read-only uses also reach the folders on the way to a root, the top of the account
 included, whose listings show nothing else), the walk lists only the managed roots, and one
 lookup makes at most ``lookup_limit`` requests: a walk cut there raises ``Transient`` (try
@@ -23,11 +23,11 @@ that moved is found again by id with one capped walk of the account. Only an ada
 manages no root yet (before ``ensure_root``) walks the account, capped as well.
 
 Change feed (no native one in WebDAV): the core's snapshot-diff feed
-(``cloud_base/lib/snapshot_feed.py``): the cursor is a compact snapshot of the watched tree
-(folder ids with etag, name, parent; file ids with their parent and a CRC of name/etag/size),
-JSON + zlib + base64. ``changes`` lists the watched root with Depth 1 and descends only into the
-folders whose ETag differs from the snapshot (a folder's ETag changes when anything below it
-changes), so its cost follows the number of changes.
+(``cloud_base/lib/snapshot_feed.py``) compares Depth-1 listings with the merge base the core
+keeps (``cloud_base/lib/merge_base.py``): ``changes`` lists the watched root and descends only
+into the folders whose ETag differs from the base's (a folder's ETag changes when anything below
+it changes), so its cost follows the number of changes; the cursor holds only the root's id and
+path and the server's data fingerprint.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ import requests
 from odoo.addons.cloud_base.lib import snapshot_feed
 from odoo.addons.cloud_base.lib.adapter import (
     FILE, FOLDER, AuthExpired, CloudError, CloudItem, Conflict, InvalidRequest, NotFound,
-    QuotaExceeded, RateLimited, ResetNeeded, StorageAdapter, Transient, check_item_name,
+    QuotaExceeded, RateLimited, StorageAdapter, Transient, check_item_name,
     is_plain_name, page_after,
 )
 from odoo.addons.cloud_base.lib.hashes import new_hasher, sha1_hex
@@ -73,7 +73,7 @@ PROPS = [
 ]
 QUOTA_PROPS = ["d:quota-used-bytes", "d:quota-available-bytes", "oc:fileid"]
 
-CURSOR_PREFIX = "oc1:"
+CURSOR_PREFIX = "oc2:"  # 1: the whole snapshot travelled in the cursor
 #: most PROPFIND requests one lookup by id may make (R-SEC-8)
 LOOKUP_LIMIT = 200
 #: how long a locked item (423) is expected to stay locked, when the server does not say
@@ -207,7 +207,7 @@ class OwnCloudAdapter(StorageAdapter):
                                      "User-Agent": "Odoo cloud sync (cloud_owncloud)"})
         self._lock = threading.RLock()
         self._paths = PathCache()  # fileid -> path (hints, always verified)
-        self._parents = {}  # file id -> parent folder id, from the change-feed snapshots
+        self._parents = {}  # file id -> parent folder id, from the merge base and the feed
         #: managed roots: path -> fileid (None once the folder is known to be gone); lookups by
         #: id stay at or below them (R-SEC-8)
         self._roots = collections.OrderedDict()
@@ -464,12 +464,14 @@ class OwnCloudAdapter(StorageAdapter):
             if path in self._roots and self._roots[path] == root_id:
                 self._roots[path] = None
 
-    def _note_snapshot(self, state):
-        """Take what a change-feed snapshot tells: its root, and the folder of each file (a
-        later lookup of the file goes straight to its folder)."""
+    def _note_parents(self, changes):
+        """A later lookup of a file the feed reported goes straight to its folder."""
         with self._lock:
-            self._add_root(state["rp"], state["r"], replace=False)
-            self._parents.update(snapshot_feed.file_parents(state))
+            for change in changes:
+                if change.item is not None and not change.item.is_folder:
+                    self._parents[change.id] = change.item.parent_id
+                elif change.deleted:
+                    self._parents.pop(change.id, None)
 
     def _reachable(self, path, ancestors=False):
         """May an item at ``path`` be used by id? Yes at or below a managed root, or, for
@@ -481,18 +483,21 @@ class OwnCloudAdapter(StorageAdapter):
             return True
         return any(_below(path, root) or (ancestors and _below(root, path)) for root in roots)
 
-    def seed_paths(self, cursor):
-        """Take the folder paths of a change cursor as hints (no request is made)."""
-        try:
-            state = self._feed().decode(cursor)
-            paths = snapshot_feed.folder_paths(state)
-        except (ResetNeeded, KeyError, TypeError, ValueError):
-            return 0
+    def seed_hints(self, entries, root_id=None):
+        """Take the folder paths and file parents the merge base knows (its entries) as hints,
+        and the managed root ``root_id`` among them as the bound of lookups by id (R-SEC-8);
+        no request is made. The number of folder paths taken."""
+        taken = 0
         with self._lock:
-            for fileid, path in paths.items():
-                self._paths.setdefault(fileid, path)
-            self._note_snapshot(state)
-        return len(paths)
+            for entry in entries:
+                if root_id and entry.id == str(root_id) and entry.path:
+                    self._add_root(entry.path, entry.id, replace=False)
+                if entry.is_folder and entry.path:
+                    self._paths.setdefault(entry.id, entry.path)
+                    taken += 1
+                elif not entry.is_folder and entry.parent_id:
+                    self._parents.setdefault(entry.id, entry.parent_id)
+        return taken
 
     @staticmethod
     def _check_id(item_id):
@@ -544,7 +549,7 @@ class OwnCloudAdapter(StorageAdapter):
     def _search(self, item_id, ancestors=False):
         """Find ``item_id`` in the managed tree (R-SEC-8), at most ``lookup_limit`` requests.
 
-        1. a file recorded by a change-feed snapshot: its folder;
+        1. a file whose folder the merge base or the change feed told: that folder;
         2. each managed root, checked to be still there (its id at its path), and the tree
            below it;
         3. a root no longer at its path: found again by id with one walk of the account (the
@@ -974,20 +979,23 @@ class OwnCloudAdapter(StorageAdapter):
             parent_id=lambda node: self._parent_id(node.path), page_size=self.page_size)
 
     def _watch(self, state):
-        """A snapshot read from a cursor names a managed root (R-SEC-8)."""
+        """A cursor names a managed root (R-SEC-8)."""
         self._add_root(state["rp"], state["r"], replace=False)
 
-    def latest_cursor(self, root_id):
+    def latest_cursor(self, root_id, base=None):
         root = self._entry(root_id)
         if not root.is_folder:
             raise InvalidRequest("The watched root is not a folder", code="not_folder",
                                  path=root.path)
         self._add_root(root.path, root.fileid, replace=False)
-        return self._feed().latest_cursor(root, after_walk=self._note_snapshot)
+        return self._feed().latest_cursor(root, base)
 
-    def changes(self, root_id, cursor):
-        return self._feed().changes(root_id, cursor, before_walk=self._watch,
-                                    after_walk=self._note_snapshot)
+    def changes(self, root_id, cursor, base=None):
+        feed = self._feed()
+        self._watch(feed.decode(cursor))
+        page = feed.changes(root_id, cursor, base)
+        self._note_parents(page.changes)
+        return page
 
     def _root_listing(self, state):
         """Depth-1 listing of the watched root, found again by id if it moved; None if it is

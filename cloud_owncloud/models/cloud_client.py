@@ -45,10 +45,9 @@ class OwnCloudProvider(Provider):
                 lookup_limit=options.get("owncloud_lookup_limit"))
         except cloud.CloudError as exc:
             raise UserError(client._owncloud_message(exc)) from exc
-        if client.change_cursor:
-            # the cursor's snapshot knows every managed folder's path: no tree walk is needed
-            # to find them again after a restart
-            adapter.seed_paths(client.change_cursor)
+        # the merge base knows every managed folder's path: no tree walk is needed to find
+        # them again after a restart
+        adapter.seed_hints(client._merge_base().entries(), client.root_folder_id.cloud_id)
         return adapter
 
     def settings_saved(self, client, changed):

@@ -30,6 +30,8 @@ from odoo.addons.cloud_base.lib.adapter import (
     RateLimited, ResetNeeded, Transient,
 )
 
+from odoo.addons.cloud_base.lib.merge_base import MemoryMergeBase, RecordingAdapter
+
 from .harness import (
     APPLY_THEN_LOSE, AUTH_EXPIRED, CURSOR_RESET, FAULTS, HARNESSES, NOT_FOUND, QUOTA_EXCEEDED,
     RATE_LIMITED, TIMEOUT, TRANSIENT_5XX,
@@ -53,7 +55,9 @@ def harness(request):
 
 @pytest.fixture
 def adapter(harness):
-    return harness.new_adapter()
+    """The adapter as the engines drive it: its mutations and feed pages recorded in a merge
+    base (``cloud_base/lib/merge_base.py``) the feed resolves through."""
+    return RecordingAdapter(harness.new_adapter(), MemoryMergeBase())
 
 
 @pytest.fixture
@@ -720,12 +724,37 @@ def test_changes_report_added_folder_and_content(harness, feed):
     assert_live(changes.get(file.id), name="in-sub.txt", parent_id=folder.id, kind=FILE)
 
 
-def test_changes_report_items_made_through_adapter(feed):
+def test_changes_know_items_made_through_adapter(feed):
+    """What the engines made is in the merge base; the feed may report it again (alive, as
+    made) or not at all, never as deleted or elsewhere."""
     file = upload(feed.adapter, feed.a.id, "mine.txt", b"mine")
     folder = feed.adapter.create_folder(feed.b.id, "Mine")
+    base = feed.adapter.merge_base
+    assert (base.get(file.id).name, base.get(file.id).parent_id) == ("mine.txt", feed.a.id)
+    assert (base.get(folder.id).name, base.get(folder.id).parent_id) == ("Mine", feed.b.id)
     changes = feed.changes()
-    assert_live(changes.get(file.id), name="mine.txt", parent_id=feed.a.id)
-    assert_live(changes.get(folder.id), name="Mine", parent_id=feed.b.id)
+    for item, name, parent in ((file, "mine.txt", feed.a), (folder, "Mine", feed.b)):
+        if item.id in changes:
+            assert_live(changes[item.id], name=name, parent_id=parent.id)
+    again = feed.changes()
+    assert all(not c.deleted for c in again.values())
+
+
+def test_changes_report_deletion_of_items_made_through_adapter(harness, feed):
+    """A folder and a file the engines made, deleted by a person before the next read of the
+    feed, are reported deleted (the feed knows them from the merge base, not from its own
+    earlier listings)."""
+    folder = feed.adapter.create_folder(feed.b.id, "Made by Odoo")
+    inside = upload(feed.adapter, folder.id, "inside.txt", b"inside")
+    file = upload(feed.adapter, feed.a.id, "made.txt", b"made")
+    harness.cloud_delete(folder.id)
+    harness.cloud_delete(file.id)
+    changes = feed.changes()
+    for item in (folder, file):
+        assert changes.get(item.id) is not None and changes[item.id].deleted, item
+    assert_not_live(changes, inside.id)
+    assert feed.adapter.merge_base.get(folder.id) is None
+    assert feed.adapter.merge_base.get(inside.id) is None
 
 
 def test_changes_report_file_rename(harness, feed):
@@ -857,7 +886,9 @@ def test_changes_same_cursor_can_be_read_again(harness, feed):
     """The core stores a cursor only after applying its changes: a crash in between reads
     the same cursor again and must get the same changes."""
     file = harness.cloud_create_file(feed.a.id, "again.txt", b"x")
+    before = feed.adapter.merge_base.snapshot()
     first, _, _ = drain(feed.adapter, feed.root.id, feed.cursor)
+    feed.adapter.merge_base.restore(before)  # the crash rolled the merge base back too
     second, _, _ = drain(feed.adapter, feed.root.id, feed.cursor)
     assert file.id in first and file.id in second
     assert first[file.id].item.name == second[file.id].item.name == "again.txt"

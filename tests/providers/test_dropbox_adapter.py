@@ -6,6 +6,7 @@ import pytest
 from cloud_emulators.dropbox import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DropboxEmulator
 
 from odoo.addons.cloud_base.lib.adapter import AuthExpired, RateLimited, ResetNeeded, Transient
+from odoo.addons.cloud_base.lib.merge_base import MemoryMergeBase, RecordingAdapter
 from odoo.addons.cloud_dropbox.lib.dropbox_adapter import TOP_ID, DropboxAdapter
 
 
@@ -95,15 +96,20 @@ def test_links(emu):
     assert adapter.get_item(TOP_ID).is_folder
 
 
-def test_cursor_carries_the_map_and_root_rename_asks_for_reset(emu):
-    adapter = make(emu)
+def test_deletions_resolve_through_the_merge_base_and_root_rename_asks_for_reset(emu):
+    base = MemoryMergeBase()
+    adapter = RecordingAdapter(make(emu), base)
     root = adapter.ensure_root("Odoo")
+    cursor = adapter.latest_cursor(root.id)
+    # made by the engines after the cursor: the feed never listed them, the base knows them
     folder = adapter.create_folder(root.id, "A")
     file = adapter.upload(folder.id, "f.txt", io.BytesIO(b"f"), 1)
-    cursor = adapter.latest_cursor(root.id)
     emu.delete("/Odoo/A")
-    page = make(emu).changes(root.id, cursor)  # another worker, same cursor
+    other = RecordingAdapter(make(emu), base)  # another worker, same cursor, same base
+    page = other.changes(root.id, cursor)
     assert {(c.id, c.deleted) for c in page.changes} == {(folder.id, True), (file.id, True)}
+    assert base.get(folder.id) is None and base.get(file.id) is None
+    assert len(page.cursor) < 1000  # the Dropbox cursor, not a map of the tree
     emu.move("/Odoo", "/Odoo renamed")
     with pytest.raises(ResetNeeded):
         adapter.changes(root.id, page.cursor)

@@ -11,6 +11,7 @@ from cloud_emulators.owncloud import OwnCloudEmulator
 from odoo.addons.cloud_base.lib.adapter import (
     AuthExpired, InvalidRequest, NotFound, QuotaExceeded, ResetNeeded, Transient,
 )
+from odoo.addons.cloud_base.lib.merge_base import MemoryMergeBase, RecordingAdapter
 from odoo.addons.cloud_owncloud.lib.owncloud_adapter import OwnCloudAdapter
 
 USER, PASSWORD = "alice", "app-password"
@@ -27,9 +28,19 @@ def emulator():
     emu.stop()
 
 
-def make(emulator, **kw):
+def make(emulator, base=None, **kw):
+    """An adapter as the engines drive it, over the merge base ``base`` (a new one by default;
+    a restarted worker shares the database's)."""
     kw.setdefault("timeout", 2)
-    return OwnCloudAdapter(emulator.base_url, USER, PASSWORD, **kw)
+    return RecordingAdapter(OwnCloudAdapter(emulator.base_url, USER, PASSWORD, **kw),
+                            base if base is not None else MemoryMergeBase())
+
+
+def restarted(emulator, adapter, root, **kw):
+    """A new worker process: it knows the paths and the root from the merge base only."""
+    fresh = make(emulator, base=adapter.merge_base, **kw)
+    fresh.seed_hints(adapter.merge_base.entries(), root.id)
+    return fresh
 
 
 def drain(adapter, root_id, cursor):
@@ -79,13 +90,15 @@ def test_r_bw_7_propfinds_bounded_by_changed_folders_not_folder_count(emulator):
     assert not [r for r in emulator.requests if r[1] == "PROPFIND" and r[3] == 403]
 
 
-def test_cursor_is_compact(emulator):
+def test_cursor_does_not_grow_with_the_tree(emulator):
     adapter = make(emulator)
     root = adapter.ensure_root("Odoo")
+    small = adapter.latest_cursor(root.id)
     for record in range(300):
         emulator.put(USER, "/Odoo/Rule/Record %03d/file %d.pdf" % (record, record), b"x")
     cursor = adapter.latest_cursor(root.id)
-    assert len(cursor) < 300 * 40  # ~600 items: well under 40 characters per item
+    assert len(cursor) == len(small) < 200  # the tree is in the merge base
+    assert len(adapter.merge_base) == 1 + 1 + 300 + 300
 
 
 def test_folder_delete_reports_descendants_deleted(emulator):
@@ -127,7 +140,7 @@ def test_root_deleted_reports_deleted_then_cursor_mismatch_resets(emulator):
 
 
 # -- path hints ------------------------------------------------------------------------------
-def test_seed_paths_from_cursor_avoids_tree_walk(emulator):
+def test_hints_from_the_merge_base_avoid_a_tree_walk(emulator):
     adapter = make(emulator)
     root = adapter.ensure_root("Odoo")
     deep = root
@@ -135,13 +148,12 @@ def test_seed_paths_from_cursor_avoids_tree_walk(emulator):
         deep = adapter.create_folder(deep.id, name)
     for n in range(30):
         emulator.mkdir(USER, "/Odoo/Other %02d" % n)
-    cursor = adapter.latest_cursor(root.id)
-    fresh = make(emulator)  # a new worker process
-    assert fresh.seed_paths(cursor) >= 4
+    adapter.latest_cursor(root.id)
+    fresh = make(emulator, base=adapter.merge_base)  # a new worker process
+    assert fresh.seed_hints(adapter.merge_base.entries(), root.id) >= 4
     before = emulator.counters["PROPFIND"]
     assert fresh.get_item(deep.id).name == "Sub"
     assert emulator.counters["PROPFIND"] - before == 2  # the item and its parent, no walk
-    assert fresh.seed_paths("garbage") == 0
 
 
 def test_stale_hint_is_detected_by_fileid(emulator):
@@ -170,9 +182,9 @@ def test_r_sec_8_fake_id_lookup_bounded_to_root(emulator):
         with pytest.raises(NotFound):
             lookup(FAKE_ID)
         assert emulator.counters["PROPFIND"] - before <= 3, lookup.__name__
-    # a new worker that knows the root from the change cursor: the same
-    fresh = make(emulator)
-    fresh.seed_paths(adapter.latest_cursor(root.id))
+    # a new worker that knows the root from the merge base: the same
+    adapter.latest_cursor(root.id)
+    fresh = restarted(emulator, adapter, root)
     before = emulator.counters["PROPFIND"]
     with pytest.raises(NotFound):
         fresh.get_item(FAKE_ID)
@@ -206,17 +218,17 @@ def test_r_sec_8_truncated_lookup_is_transient_not_not_found(emulator):
     assert other.get_item(str(deep["fileid"])).path == "/Odoo/Record 29/deep.txt"
 
 
-def test_r_sec_8_file_known_to_the_cursor_found_in_its_folder_after_restart(emulator):
-    """The cap does not hurt a big managed tree: a new worker seeded from the change cursor
-    goes straight to a file's folder, however deep and late in the walk it is."""
+def test_r_sec_8_file_known_to_the_merge_base_found_in_its_folder_after_restart(emulator):
+    """The cap does not hurt a big managed tree: a new worker seeded from the merge base goes
+    straight to a file's folder, however deep and late in the walk it is."""
     adapter = make(emulator)
     root = adapter.ensure_root("Odoo")
     for n in range(30):
         emulator.mkdir(USER, "/Odoo/Rule/Record %02d" % n)
     deep = str(emulator.put(USER, "/Odoo/Rule/Record 29/deep.txt", b"deep")["fileid"])
-    cursor = adapter.latest_cursor(root.id)
-    fresh = make(emulator, lookup_limit=5)  # a restarted worker, far too small a cap to walk
-    fresh.seed_paths(cursor)
+    adapter.latest_cursor(root.id)
+    # a restarted worker, far too small a cap to walk
+    fresh = restarted(emulator, adapter, root, lookup_limit=5)
     before = emulator.counters["PROPFIND"]
     assert b"".join(fresh.download(deep)) == b"deep"
     assert emulator.counters["PROPFIND"] - before == 1  # the file's folder, nothing else
@@ -230,8 +242,9 @@ def test_r_sec_8_item_outside_root_not_reachable_by_id(emulator):
     assert adapter.get_item(secret).name == "secret.txt"
     root = adapter.ensure_root("Odoo")
     file = upload(adapter, root.id, "a.txt", b"a")
-    fresh = make(emulator)  # a worker that never saw them, the root known from the cursor
-    fresh.seed_paths(adapter.latest_cursor(root.id))
+    adapter.latest_cursor(root.id)
+    # a worker that never saw them, the root known from the merge base
+    fresh = restarted(emulator, adapter, root)
     for worker in (adapter, fresh):
         before = emulator.counters["PROPFIND"]
         attempts = [  # (method, arguments)
