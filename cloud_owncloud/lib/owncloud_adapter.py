@@ -36,6 +36,7 @@ import email.utils
 import logging
 import re
 import threading
+import time
 import uuid
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree as ET
@@ -54,7 +55,7 @@ from odoo.addons.cloud_base.lib.path_cache import PathCache
 from odoo.addons.cloud_base.lib.path_cache import is_below as _below
 from odoo.addons.cloud_base.lib.path_cache import join_path as _join
 from odoo.addons.cloud_base.lib.path_cache import parent_path as _parent_path
-from odoo.addons.cloud_base.lib.streams import STREAM_CHUNK, iter_response, read_exact
+from odoo.addons.cloud_base.lib.streams import STREAM_CHUNK, as_stream, iter_response, read_exact
 
 try:  # pyocclient: login/capabilities and OCS shares
     import owncloud as pyocclient
@@ -78,6 +79,136 @@ CURSOR_PREFIX = "oc2:"  # 1: the whole snapshot travelled in the cursor
 LOOKUP_LIMIT = 200
 #: how long a locked item (423) is expected to stay locked, when the server does not say
 LOCKED_RETRY_AFTER = 60
+
+#: chunked-upload protocols, best first; ``"none"`` is one single streamed PUT
+CHUNKING_ORDER = ("v2", "v1", "none")
+#: answers of a chunked-upload endpoint that mean "no such endpoint here" (a server or a proxy
+#: in front of it that lacks it), once the target folder is known to be there: 404/405 on an
+#: unknown DAV collection or method, 501 Not Implemented (and 409 on the MKCOL of a v2 upload
+#: folder: Sabre's answer when its parent, the ``uploads`` collection, does not exist)
+CHUNKING_REFUSED = frozenset({404, 405, 501})
+#: how long the other adapters of a server skip a chunking protocol it refused (the adapter
+#: that saw the refusal skips it for its whole life)
+CHUNKING_MEMORY = 6 * 3600
+
+_refused_chunking = {}  # server URL -> {protocol: time.monotonic() of the refusal}
+_refused_chunking_lock = threading.Lock()
+
+
+def refused_chunking(server_url):
+    """The chunking protocols the server at ``server_url`` refused lately (any adapter)."""
+    now = time.monotonic()
+    with _refused_chunking_lock:
+        known = _refused_chunking.get(server_url) or {}
+        return {p for p, when in known.items() if now - when < CHUNKING_MEMORY}
+
+
+def forget_refused_chunking(server_url=None):
+    """Forget what servers refused (one server, or all of them): the next adapters try the
+    advertised protocol again."""
+    with _refused_chunking_lock:
+        if server_url is None:
+            _refused_chunking.clear()
+        else:
+            _refused_chunking.pop(server_url, None)
+
+
+class _ChunkingRefused(Exception):
+    """Internal: the chunked-upload endpoint is not there (``status``: the server's answer,
+    or ``"ignored"`` when a legacy chunk was stored as a plain file)."""
+
+    def __init__(self, status, error=None):
+        super().__init__(status)
+        self.status = status
+        self.error = error
+
+
+def _refusal(exc, statuses=CHUNKING_REFUSED):
+    """The HTTP status of ``exc`` if it is one of ``statuses``, else None."""
+    code = getattr(exc, "code", None)
+    return code if code in statuses else None
+
+
+class _Rewindable:
+    """The stream of a large upload, which may have to start again with the next chunking
+    protocol when the server refuses one: a seekable stream seeks back; any other keeps the
+    first ``keep`` bytes read (what a refusal costs at most: the chunks read before the
+    server said no), so that the content is never held whole in memory."""
+
+    def __init__(self, stream, keep):
+        self._stream = as_stream(stream)
+        self._start = None
+        try:
+            if self._stream.seekable():
+                self._start = self._stream.tell()
+        except (AttributeError, OSError, ValueError):
+            self._start = None
+        self._keep = keep
+        self._kept = bytearray()
+        self._pos = 0  # read position inside ``_kept`` (replay after a rewind)
+        self._overflow = False
+
+    def read(self, size=-1):
+        if self._pos < len(self._kept):
+            end = len(self._kept) if size is None or size < 0 else min(len(self._kept),
+                                                                        self._pos + size)
+            data = bytes(self._kept[self._pos:end])
+            self._pos = end
+            return data
+        data = self._stream.read(size)
+        if self._start is None and not self._overflow and data:
+            if len(self._kept) + len(data) > self._keep:
+                self._overflow = True
+                self._kept = bytearray()
+                self._pos = 0
+            else:
+                self._kept += data
+                self._pos = len(self._kept)
+        return data
+
+    def rewind(self):
+        """Back to the start; False when that is no longer possible."""
+        if self._start is not None:
+            self._stream.seek(self._start)
+            return True
+        if self._overflow:
+            return False
+        self._pos = 0
+        return True
+
+
+class _PutBody:
+    """The body of one streamed PUT: the pieces of ``pieces`` read on demand, their SHA-1
+    computed on the way; ``len()`` gives the Content-Length (no chunked transfer encoding,
+    which some servers refuse for WebDAV PUTs)."""
+
+    def __init__(self, pieces, size, digest):
+        self._pieces = pieces
+        self._size = size
+        self._digest = digest
+        self._buffer = memoryview(b"")
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):  # requests streams an iterable body; http.client uses ``read``
+        while True:
+            data = self.read(STREAM_CHUNK)
+            if not data:
+                return
+            yield data
+
+    def read(self, size=-1):
+        if not self._buffer:
+            piece = next(self._pieces, None)
+            if piece is None:
+                return b""
+            self._digest.update(piece)
+            self._buffer = memoryview(piece)
+        if size is None or size < 0:
+            size = len(self._buffer)
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return bytes(data)
 
 
 def _propfind_body(props):
@@ -216,6 +347,8 @@ class OwnCloudAdapter(StorageAdapter):
         self._capabilities = None
         self.dav_url = None
         self.chunking = None
+        #: chunking protocols the server refused to this adapter: skipped from then on
+        self._refused_chunking = set()
         self.calls = collections.Counter()
 
     def __repr__(self):
@@ -689,7 +822,7 @@ class OwnCloudAdapter(StorageAdapter):
                 "product": status.get("productname") or "ownCloud",
                 "version": status.get("versionstring") or status.get("version"),
                 "quota_used": top.quota_used, "quota_total": total,
-                "chunking": self.chunking, "endpoint": self.dav_url}
+                "chunking": self.chunking_protocols()[0], "endpoint": self.dav_url}
 
     def ensure_root(self, name):
         self._check_name(name)
@@ -837,11 +970,8 @@ class OwnCloudAdapter(StorageAdapter):
         if existing is not None:
             raise Conflict("An item with that name exists", existing_id=existing.fileid,
                            code="exists", path=target)
-        if size > self.chunk_threshold and self.chunking in ("v2", "v1"):
-            if self.chunking == "v2":
-                sha1 = self._upload_v2(target, stream, size)
-            else:
-                sha1 = self._upload_v1(target, stream, size)
+        if size > self.chunk_threshold:
+            sha1 = self._upload_large(target, stream, size)
         else:
             sha1 = self._upload_single(target, stream, size)
         entry = self._stat(target)
@@ -860,7 +990,69 @@ class OwnCloudAdapter(StorageAdapter):
         longer than announced."""
         return read_exact(stream, size, piece, code="size_mismatch")
 
+    # -- large uploads: chunking protocols and their fall-back -------------------------------
+    def chunking_protocols(self):
+        """The protocols a large upload tries, best first: from the one chosen at login (or
+        set in the options) down to one single streamed PUT, without those the server
+        refused (to this adapter, or lately to another adapter of the same server)."""
+        self._setup()
+        start = self.chunking if self.chunking in CHUNKING_ORDER else "none"
+        with self._lock:
+            refused = self._refused_chunking | refused_chunking(self.server_url)
+        return [p for p in CHUNKING_ORDER[CHUNKING_ORDER.index(start):]
+                if p == "none" or p not in refused]
+
+    def _upload_large(self, target, stream, size):
+        """Above ``chunk_threshold``: chunking v2, else v1, else one streamed PUT. A protocol
+        the server turns out not to have is remembered and the next one is tried at once."""
+        source = _Rewindable(stream, keep=2 * self.chunk_size + 1)
+        for protocol in self.chunking_protocols():
+            if protocol == "none":
+                return self._upload_streamed(target, source, size)
+            try:
+                if protocol == "v2":
+                    return self._upload_v2(target, source, size)
+                return self._upload_v1(target, source, size)
+            except _ChunkingRefused as refusal:
+                self._chunking_refused(protocol, refusal, target)
+            if not source.rewind():
+                raise Transient("The server does not offer chunked uploads %s; the next "
+                                "attempt will not use them" % protocol,
+                                code="chunking_refused", path=target)
+        raise AssertionError("unreachable: the single PUT is always the last protocol")
+
+    def _chunking_refused(self, protocol, refusal, target):
+        """A chunked-upload endpoint answered "not here": NotFound if what is gone is in fact
+        the target folder; else the protocol is skipped from now on (this adapter, and for a
+        while the other adapters of this server)."""
+        folder = _parent_path(target)
+        entry = self._stat(folder)
+        if entry is None or not entry.is_folder:
+            raise NotFound("The folder does not exist any more", code=refusal.status,
+                           path=folder) from refusal.error
+        with self._lock:
+            self._refused_chunking.add(protocol)
+        with _refused_chunking_lock:
+            _refused_chunking.setdefault(self.server_url, {})[protocol] = time.monotonic()
+        following = self.chunking_protocols()[0]
+        _logger.warning("%r: the server refused chunked uploads %s (%s); large files now go %s",
+                        self, protocol, refusal.status,
+                        "in one streamed PUT" if following == "none"
+                        else "with chunking %s" % following)
+
+    def _put_conflict(self, exc, target):
+        """The CloudError for a PUT refused with 409/412: the folder is gone (409), or an
+        item of that name appeared meanwhile."""
+        if exc.code == 409:
+            return NotFound("The folder does not exist any more", code=409,
+                            path=_parent_path(target))
+        clash = self._stat(target)
+        return Conflict("An item with that name exists", code=exc.code, path=target,
+                        existing_id=clash.fileid if clash else None)
+
     def _upload_single(self, target, stream, size):
+        """Small files: one PUT of the content read in memory, its SHA-1 sent along
+        (``OC-Checksum``) so that the server refuses corrupted content."""
         data = b"".join(self._read_exact(stream, size, STREAM_CHUNK))
         sha1 = sha1_hex([data])
         try:
@@ -869,24 +1061,43 @@ class OwnCloudAdapter(StorageAdapter):
                 "Content-Type": "application/octet-stream"})
             response.close()
         except Conflict as exc:
-            if exc.code == 409:
-                raise NotFound("The folder does not exist any more", code=409,
-                               path=_parent_path(target)) from exc
-            clash = self._stat(target)
-            raise Conflict("An item with that name exists", code=exc.code, path=target,
-                           existing_id=clash.fileid if clash else None) from exc
+            raise self._put_conflict(exc, target) from exc
         return sha1
+
+    def _upload_streamed(self, target, stream, size):
+        """Large files without chunking: one PUT whose body is read from the stream piece by
+        piece (never whole in memory). The SHA-1 is only known once everything is sent, so
+        it is checked against the server's checksum afterwards (``upload``)."""
+        digest = new_hasher("sha1")
+        body = _PutBody(self._read_exact(stream, size, STREAM_CHUNK), size, digest)
+        try:
+            response = self._request("PUT", target, ok=(200, 201, 204), data=body, headers={
+                "If-None-Match": "*", "Content-Type": "application/octet-stream",
+                "Content-Length": str(size)})
+            response.close()
+        except Conflict as exc:
+            raise self._put_conflict(exc, target) from exc
+        return digest.hexdigest()
 
     def _upload_v2(self, target, stream, size):
         """Nextcloud chunking v2 / ownCloud "NG" chunking: MKCOL an upload folder, PUT the
-        pieces, MOVE ``.file`` onto the destination (Overwrite: F)."""
+        pieces, MOVE ``.file`` onto the destination (Overwrite: F). ``_ChunkingRefused`` when
+        the server has no such endpoint."""
         user = quote(self.login)
         folder_url = "%s/remote.php/dav/uploads/%s/odoo-%s" % (
             self.server_url, user, uuid.uuid4().hex)
         destination = "%s/remote.php/dav/files/%s%s" % (self.server_url, user,
                                                          quote(target, safe="/"))
         headers = {"Destination": destination, "OC-Total-Length": str(size)}
-        self._request("MKCOL", target, ok=(201,), url=folder_url, headers=headers).close()
+        try:
+            self._request("MKCOL", target, ok=(201,), url=folder_url, headers=headers).close()
+        except CloudError as exc:
+            # a fresh upload folder cannot exist already: 405 is a refused method, and 409 is
+            # Sabre's answer when the ``uploads`` collection above it does not exist
+            status = _refusal(exc, CHUNKING_REFUSED | {409})
+            if status is None:
+                raise
+            raise _ChunkingRefused(status, exc) from exc
         digest = new_hasher("sha1")
         try:
             for index, chunk in enumerate(self._read_exact(stream, size, self.chunk_size), 1):
@@ -894,7 +1105,13 @@ class OwnCloudAdapter(StorageAdapter):
                 self.calls["upload_chunk"] += 1
                 self._request("PUT", target, ok=(200, 201, 204), url="%s/%05d" % (
                     folder_url, index), data=chunk, headers=headers).close()
-        except CloudError:
+        except CloudError as exc:
+            self._abort_upload(folder_url, target)
+            status = _refusal(exc)
+            if status is None:
+                raise
+            raise _ChunkingRefused(status, exc) from exc
+        except Exception:
             self._abort_upload(folder_url, target)
             raise
         sha1 = digest.hexdigest()
@@ -910,9 +1127,15 @@ class OwnCloudAdapter(StorageAdapter):
                                path=_parent_path(target)) from exc
             raise Conflict("An item with that name exists", code=exc.code, path=target,
                            existing_id=clash.fileid) from exc
-        except (QuotaExceeded, InvalidRequest, NotFound):
+        except CloudError as exc:
+            status = _refusal(exc)
+            if status is None and not isinstance(exc, (QuotaExceeded, InvalidRequest)):
+                raise
             self._abort_upload(folder_url, target)
-            raise
+            if status is None:
+                raise
+            # the chunks were taken but nothing assembles them (a plain WebDAV collection)
+            raise _ChunkingRefused(status, exc) from exc
         return sha1
 
     def _abort_upload(self, folder_url, target):
@@ -923,8 +1146,12 @@ class OwnCloudAdapter(StorageAdapter):
 
     def _upload_v1(self, target, stream, size):
         """Legacy ownCloud chunking (remote.php/webdav only): ``<name>-chunking-<id>-<n>-<i>``
-        with ``OC-Chunked: 1``; the last piece makes the file appear."""
+        with ``OC-Chunked: 1``; the last piece makes the file appear. ``_ChunkingRefused`` when
+        the server refuses the pieces, or stores the first one as a file of that name (a server
+        that ignores ``OC-Chunked``; that file is removed)."""
         count = max(1, -(-size // self.chunk_size))
+        if count == 1:  # one piece: the same as one PUT
+            return self._upload_streamed(target, stream, size)
         transfer = str(uuid.uuid4().int % 10 ** 10)
         base = "%s/remote.php/webdav" % self.server_url
         parent, name = _parent_path(target), target.rsplit("/", 1)[-1]
@@ -938,16 +1165,39 @@ class OwnCloudAdapter(StorageAdapter):
             chunk_path = _join(parent, "%s-chunking-%s-%d-%d" % (name, transfer, count, index))
             self.calls["upload_chunk"] += 1
             try:
-                self._request("PUT", target, ok=(200, 201, 204),
-                              url=base + quote(chunk_path, safe="/"), data=pending,
-                              headers={"OC-Chunked": "1",
-                                       "Content-Type": "application/octet-stream"}).close()
+                response = self._request("PUT", target, ok=(200, 201, 204),
+                                         url=base + quote(chunk_path, safe="/"), data=pending,
+                                         headers={"OC-Chunked": "1",
+                                                  "Content-Type": "application/octet-stream"})
+                response.close()
             except Conflict as exc:
                 raise NotFound("The folder does not exist any more", code=exc.code,
                                path=parent) from exc
+            except CloudError as exc:
+                status = _refusal(exc) if index == 0 else None
+                if status is None:
+                    raise
+                raise _ChunkingRefused(status, exc) from exc
+            if index == 0 and "OC-FileId" in response.headers:
+                # a piece that is not the last made a file appear: the server ignored
+                # OC-Chunked and stored the piece under its chunk name
+                self._drop_stray_chunk(chunk_path)
             index += 1
             pending = following
         return digest.hexdigest()
+
+    def _drop_stray_chunk(self, chunk_path):
+        """The first legacy chunk answered like a plain file: if a file of the chunk's name is
+        there, the server does not do legacy chunking: remove it, ``_ChunkingRefused``."""
+        stray = self._stat(chunk_path)
+        if stray is None or stray.is_folder:
+            return
+        try:
+            self._request("DELETE", chunk_path, ok=(200, 204, 404)).close()
+        except CloudError:
+            _logger.warning("Could not remove %s, a legacy chunk the server stored as a file",
+                            chunk_path)
+        raise _ChunkingRefused("ignored")
 
     def download(self, item_id):
         entry = self._entry(item_id)

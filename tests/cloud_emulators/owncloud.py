@@ -17,6 +17,15 @@ Speaks enough of the real protocol for the unmodified ``pyocclient`` 0.6 SDK (an
   only on ``remote.php/webdav``) and Nextcloud chunking v2 (``MKCOL
   /remote.php/dav/uploads/<user>/<id>``, ``PUT <id>/<n>``, ``MOVE <id>/.file`` with
   ``Destination`` and optional ``OC-Total-Length``; ``DELETE <id>`` aborts).
+* Servers without one or both chunking protocols (``chunking_v2=False``,
+  ``chunking_v1=False``), still advertising them (a proxy in front that does not pass them on,
+  an old or stripped-down server). Without v2, by default, the DAV tree has no ``uploads``
+  collection and answers like Sabre does: MKCOL below it 409 ("Parent node does not exist"),
+  any other method 404 (``NotFound``). Without v1, by default, ``OC-Chunked`` is ignored, as
+  by a server that does not know it: the piece is stored as a plain file under its chunk name
+  (``<name>-chunking-<transfer>-<count>-<index>``). With ``chunking_refusal`` (404, 405, 501...)
+  the missing protocol's requests answer that status instead (a front web server or proxy
+  refusing them: unknown path, method not allowed, not implemented).
 * Public links: ``GET /index.php/s/<token>/download`` (also ``/s/<token>/download``) returns the
   file without authentication.
 
@@ -264,17 +273,27 @@ class OwnCloudEmulator(Emulator):
         capability is omitted and pyocclient uses ``remote.php/dav/files/<user>``.
     :param allow_depth_infinity: accept ``PROPFIND Depth: infinity`` (real default: refused).
     :param rescan: in disk mode, pick up changes made by hand on disk before each request.
+    :param chunking_v2: serve chunking v2 (``remote.php/dav/uploads``); False: a server whose
+        DAV tree lacks it (see the module docstring), whatever the capabilities say.
+    :param chunking_v1: honour legacy ``OC-Chunked`` PUTs; False: the header is ignored and
+        the piece stored as a plain file of its chunk name.
+    :param chunking_refusal: with a protocol off, answer its requests with this HTTP status
+        (e.g. 404, 405, 501) instead of the server behaviour above.
     """
 
     name = "owncloud"
 
     def __init__(self, users=None, root_dir=None, quotas=None, host="127.0.0.1", port=0,
                  latency=0.0, product="Nextcloud", version="28.0.1.1",
-                 dav_chunking="1.0", allow_depth_infinity=False, rescan=True):
+                 dav_chunking="1.0", allow_depth_infinity=False, rescan=True,
+                 chunking_v2=True, chunking_v1=True, chunking_refusal=None):
         super().__init__(host=host, port=port, latency=latency)
         self.product = product
         self.version = version
         self.dav_chunking = dav_chunking
+        self.chunking_v2 = chunking_v2
+        self.chunking_v1 = chunking_v1
+        self.chunking_refusal = chunking_refusal
         self.allow_depth_infinity = allow_depth_infinity
         self.root_dir = os.path.abspath(root_dir) if root_dir else None
         self.rescan_on_request = rescan
@@ -481,6 +500,8 @@ class OwnCloudEmulator(Emulator):
                     raise _not_found(unquote(request.path))
                 user = self._authenticate(request)
                 if route.startswith("uploads/"):
+                    if not self.chunking_v2:
+                        raise self._no_uploads_collection(request)
                     return self._handle_uploads(request, user)
                 return self._handle_dav(request, user)
             except DavError as exc:
@@ -1001,7 +1022,10 @@ class OwnCloudEmulator(Emulator):
     # -- PUT ---------------------------------------------------------------------------------
     def _put(self, request, user, path, endpoint):
         fs = self._fs[user]
-        if request.header("oc-chunked"):
+        if request.header("oc-chunked") and not self.chunking_v1 \
+                and self.chunking_refusal is not None:
+            raise self._refusal(self.chunking_refusal, request.method)
+        if request.header("oc-chunked") and self.chunking_v1:
             if endpoint != "webdav":
                 raise DavError(400, "Sabre\\DAV\\Exception\\BadRequest",
                                "Chunking v1 is not supported on the new DAV endpoint")
@@ -1192,6 +1216,31 @@ class OwnCloudEmulator(Emulator):
         return Response(204 if existed else 201, b"", {
             "ETag": '"%s"' % node.etag, "OC-ETag": '"%s"' % node.etag,
             "OC-FileId": self._oc_id(node), "Content-Type": "text/html; charset=UTF-8"})
+
+    # -- servers without a chunking protocol ---------------------------------------------------
+    @staticmethod
+    def _refusal(status, method):
+        """What a front web server or proxy answers to a request it does not pass on."""
+        if status == 405:
+            return DavError(405, "Sabre\\DAV\\Exception\\MethodNotAllowed",
+                            "Method %s is not allowed" % method)
+        if status == 501:
+            return DavError(501, "Sabre\\DAV\\Exception\\NotImplemented",
+                            "There was no plugin in the system that was willing to handle "
+                            "this %s method." % method)
+        if status == 404:
+            return _not_found("uploads")
+        return DavError(status, "Sabre\\DAV\\Exception", "Refused")
+
+    def _no_uploads_collection(self, request):
+        """The answer of a DAV tree without ``uploads`` (chunking v2 off)."""
+        if self.chunking_refusal is not None:
+            return self._refusal(self.chunking_refusal, request.method)
+        if request.method == "MKCOL":  # Sabre: the parent of the new collection is not found
+            return DavError(409, "Sabre\\DAV\\Exception\\Conflict",
+                            "Parent node does not exist")
+        return DavError(404, "Sabre\\DAV\\Exception\\NotFound",
+                        "File with name uploads could not be located")
 
     # -- chunking v2 -------------------------------------------------------------------------
     def _handle_uploads(self, request, user):
@@ -1555,6 +1604,13 @@ def main(argv=None):
     parser.add_argument("--password", action="append", help="password (one per --user)")
     parser.add_argument("--quota", type=int, default=None, help="quota in bytes for every user")
     parser.add_argument("--product", default="Nextcloud")
+    parser.add_argument("--no-chunking-v2", action="store_true",
+                        help="no remote.php/dav/uploads (chunking v2), still advertised")
+    parser.add_argument("--no-chunking-v1", action="store_true",
+                        help="ignore OC-Chunked (legacy chunking v1): pieces become files")
+    parser.add_argument("--chunking-refusal", type=int, default=None, metavar="STATUS",
+                        help="answer the requests of a protocol turned off with STATUS "
+                             "(e.g. 404, 405, 501)")
     args = parser.parse_args(argv)
     logins = args.user or ["admin"]
     passwords = args.password or ["admin"]
@@ -1563,7 +1619,10 @@ def main(argv=None):
     users = dict(zip(logins, passwords, strict=True))
     emulator = OwnCloudEmulator(users=users, root_dir=args.root, host=args.host, port=args.port,
                                 product=args.product,
-                                quotas={u: args.quota for u in users} if args.quota else None)
+                                quotas={u: args.quota for u in users} if args.quota else None,
+                                chunking_v2=not args.no_chunking_v2,
+                                chunking_v1=not args.no_chunking_v1,
+                                chunking_refusal=args.chunking_refusal)
     emulator.start()
     print("%s emulator on %s (users: %s, storage: %s)" % (
         args.product, emulator.base_url, ", ".join(users), args.root or "memory"), flush=True)

@@ -418,3 +418,73 @@ def test_names_longer_than_255_bytes_refused(emulator, client):
         assert response.status_code == 400
         assert "File name is too long" in response.text
     assert client.file_info("/" + ok) is not None
+
+
+def _uploads(emulator, rest=""):
+    return emulator.base_url + "/remote.php/dav/uploads/%s/%s" % (USER, rest)
+
+
+@pytest.mark.parametrize("refusal", [None, 404, 405, 501])
+def test_server_without_chunking_v2(refusal):
+    """Still advertised, but the DAV tree has no ``uploads`` collection: Sabre answers 409 to
+    a MKCOL below it and 404 to anything else; or a front server answers ``refusal``."""
+    with OwnCloudEmulator(users={USER: PASSWORD}, chunking_v2=False,
+                          chunking_refusal=refusal) as emulator:
+        auth = (USER, PASSWORD)
+        caps = owncloud.Client(emulator.base_url)
+        caps.login(USER, PASSWORD)
+        assert caps.get_capabilities()["dav"]["chunking"] == "1.0"
+        mkcol = requests.request("MKCOL", _uploads(emulator, "u1"), auth=auth, timeout=10)
+        put = requests.put(_uploads(emulator, "u1/00001"), data=b"x", auth=auth, timeout=10)
+        move = requests.request("MOVE", _uploads(emulator, "u1/.file"), auth=auth, timeout=10,
+                                headers={"Destination": dav(emulator, "f.bin")})
+        if refusal is None:
+            assert (mkcol.status_code, put.status_code, move.status_code) == (409, 404, 404)
+            assert "Parent node does not exist" in mkcol.text
+        else:
+            assert {mkcol.status_code, put.status_code, move.status_code} == {refusal}
+        assert not emulator._uploads and not emulator.exists(USER, "/f.bin")
+        # plain WebDAV keeps working
+        assert requests.put(dav(emulator, "f.bin"), data=b"x", auth=auth,
+                            timeout=10).status_code == 201
+
+
+def test_server_without_chunking_v1():
+    """``OC-Chunked`` ignored: the piece becomes a file of its chunk name; with a refusal
+    status the PUT answers it and nothing is stored."""
+    auth, headers = (USER, PASSWORD), {"OC-Chunked": "1"}
+    with OwnCloudEmulator(users={USER: PASSWORD}, chunking_v1=False) as emulator:
+        response = requests.put(webdav(emulator, "a.bin-chunking-42-2-0"), data=b"abc",
+                                auth=auth, headers=headers, timeout=10)
+        assert response.status_code == 201 and response.headers.get("OC-FileId")
+        assert emulator.get(USER, "/a.bin-chunking-42-2-0") == b"abc"
+        assert not emulator.exists(USER, "/a.bin") and not emulator._chunks_v1
+    with OwnCloudEmulator(users={USER: PASSWORD}, chunking_v1=False,
+                          chunking_refusal=405) as emulator:
+        response = requests.put(webdav(emulator, "a.bin-chunking-42-2-0"), data=b"abc",
+                                auth=auth, headers=headers, timeout=10)
+        assert response.status_code == 405
+        assert emulator.tree(USER) == {}
+
+
+def test_cli_chunking_options():
+    from cloud_emulators import owncloud as module
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_start(self):
+        seen.update(v2=self.chunking_v2, v1=self.chunking_v1, refusal=self.chunking_refusal)
+        raise Stop
+
+    original = module.OwnCloudEmulator.start
+    module.OwnCloudEmulator.start = fake_start
+    try:
+        with pytest.raises(Stop):
+            module.main(["--port", "0", "--no-chunking-v2", "--no-chunking-v1",
+                         "--chunking-refusal", "405"])
+    finally:
+        module.OwnCloudEmulator.start = original
+    assert seen == {"v2": False, "v1": False, "refusal": 405}
