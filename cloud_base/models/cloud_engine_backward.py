@@ -38,7 +38,7 @@ class CloudEngineBackward(models.AbstractModel):
         if base.is_empty():
             # a database of a version that kept the tree in the cursor: its feed cannot be
             # continued; one full listing builds the merge base
-            client._log("info", self.env._(
+            client._log("warning", self.env._(
                 "Building the list of known cloud items from one full listing (first run "
                 "after an upgrade)."), task=task)
             feed_cursor = None
@@ -73,7 +73,9 @@ class CloudEngineBackward(models.AbstractModel):
                 "The change feed was reset by the provider: listing the "
                 "whole tree once."), task=task)
         feed_cursor = adapter.latest_cursor(root.cloud_id)
-        return list(self._full_listing(client, adapter, root).values()), feed_cursor
+        changes = list(self._full_listing(client, adapter, root).values())
+        adapter.merge_base.apply_changes(changes)
+        return changes, feed_cursor
 
     def _full_listing(self, client, adapter, root):
         """Changes equivalent to "everything below the managed folders is as listed now"."""

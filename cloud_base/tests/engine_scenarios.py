@@ -291,6 +291,25 @@ class EngineScenarios(CloudTestMixin):
         self.assertFalse(self.Task.search_count([("client_id", "=", self.client.id),
                                                  ("state", "=", "failed")]))
 
+    def test_upgrade_builds_the_merge_base_from_one_full_listing(self):
+        """A database of a version that kept the tree in the cursor has no merge base: the
+        first backward run lists the tree once (logged), missing nothing that happened."""
+        gone = self.synced_doc()
+        gone_id = gone.cloud_item_id
+        kept = self.synced_doc(name="kept.txt", data=b"kept")
+        self.env.cr.execute("DELETE FROM cloud_item WHERE client_id = %s", [self.client.id])
+        self.harness.cloud_delete(gone_id)
+        self.harness.cloud_create_file(self.folder_of(self.bob).cloud_id, "new.txt", b"new")
+        self.backward()
+        self.assertFalse(gone.exists())
+        self.assertSynced(kept, b"kept")
+        self.assertEqual(self.attachments_of(self.bob).mapped("name"), ["new.txt"])
+        self.assertTrue(self.env["cloud.log"].search([("client_id", "=", self.client.id),
+                                                      ("message", "ilike", "full listing")]))
+        base = self.client._merge_base()
+        self.assertEqual(base.get(kept.cloud_item_id).name, "kept.txt")
+        self.assertIsNone(base.get(gone_id))
+
     def test_r_bw_5_moved_between_object_folders(self):
         doc = self.synced_doc()
         bob_folder = self.folder_of(self.bob)

@@ -41,7 +41,10 @@ class TestTaskTable(CloudCase):
         self.assertEqual(self.Task._enqueue(self.client, "probe", payload={"n": 1}), task)
         self.run_queue(task_types=["probe"])
         self.assertEqual(task.state, "done")
-        self.assertEqual(calls, [(self.client, task, self.adapter)])
+        # the handler drives the client's adapter through the merge base's recorder
+        [(client, ran, adapter)] = calls
+        self.assertEqual((client, ran, adapter.unwrapped), (self.client, task, self.adapter))
+        self.assertEqual(adapter.merge_base.client_id, self.client.id)
 
     def test_reverse_runs_through_the_clients_hook(self):
         """Provider add-ons extend ``cloud.client._task_reverse`` (Dropbox revokes links)."""

@@ -23,7 +23,9 @@ class TestOwnCloudClient(OwnCloudCase):
         self.assertIn("/Odoo", self.tree())
         self.assertEqual(client.root_folder_id.cloud_id,
                          str(self.emulator.info(self.user, "/Odoo")["fileid"]))
-        self.assertTrue(client.sudo().change_cursor.startswith("oc1:"))
+        self.assertTrue(client.sudo().change_cursor.startswith("oc2:"))
+        root = client.sudo()._merge_base().get(client.root_folder_id.cloud_id)
+        self.assertEqual((root.name, root.path, root.kind), ("Odoo", "/Odoo", "folder"))
 
     def test_r_con_1_wrong_password_clear_message_not_connected(self):
         client = self.make_client(connect=False, owncloud_password="wrong")
