@@ -242,6 +242,12 @@ class RecordingAdapter:
         self.merge_base.record(item)
         return item
 
+    def adopt(self, item):
+        """The engines take ``item``, found in the cloud, as theirs (a retried upload whose
+        answer was lost, a folder a person already moved where Odoo wanted it): recorded like
+        a mutation's result."""
+        return self._recorded(item)
+
     def ensure_root(self, name):
         return self._recorded(self._adapter.ensure_root(name))
 

@@ -109,7 +109,7 @@ class CloudEngineDirect(models.AbstractModel):
         current = adapter.get_item(folder.cloud_id)
         if current.parent_id == parent.cloud_id:
             if current.name == folder.name:
-                return current
+                return adapter.adopt(current)
             return adapter.rename(folder.cloud_id, folder.name)
         folder.name = self._free_name(adapter, parent, folder.name)
         raise Deferred(self.env._("Name taken, moving as %s", folder.name), delay=0) from error
@@ -235,7 +235,7 @@ class CloudEngineDirect(models.AbstractModel):
                 break
             if not existing.is_folder and existing.size == size and self._same_content(
                     adapter, existing, attachment, local_hash):
-                item = existing  # our own earlier upload, whose answer was lost
+                item = adapter.adopt(existing)  # our own earlier upload, its answer lost
                 break
             taken.add(candidate)
             candidate = assign_unique({0: (base, None)}, taken, adapter.max_name_length,

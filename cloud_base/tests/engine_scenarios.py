@@ -413,6 +413,12 @@ class EngineScenarios(CloudTestMixin):
                          ["/Odoo/Contacts/Ann/once.txt", "/Odoo/Contacts/Ann/twice.txt"])
         self.assertEqual(tree.get("/Odoo/Contacts/Carol"), FOLDER)
         self.assertNoDuplicates()
+        # the adopted upload is in the merge base: deleted by a person before the next
+        # backward run, it is noticed (issue 11 §1)
+        self.assertEqual(self.client._merge_base().get(doc2.cloud_item_id).name, "twice.txt")
+        self.harness.cloud_delete(doc2.cloud_item_id)
+        self.backward()
+        self.assertFalse(doc2.exists())
 
     def test_r_q_5_rate_limit_retry_after_honoured(self):
         self.sync()  # the folders
