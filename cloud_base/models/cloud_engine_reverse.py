@@ -3,7 +3,9 @@
 again; the cloud files stay. The client keeps the buttons and the reset state
 (``cloud_client_reverse.py``); the ``reverse`` task runs through ``cloud.client._task_reverse``,
 which provider add-ons extend (Dropbox revokes the file's shared links afterwards)."""
+import contextlib
 import logging
+import os
 
 from odoo import models
 
@@ -14,6 +16,8 @@ _logger = logging.getLogger(__name__)
 
 #: during a reset, deletions queued before it run first (then the files come back)
 DELETIONS_BEFORE_RESET = 4
+#: files above this size are moved into the filestore as downloaded, never read into memory
+STREAMED_RESTORE_SIZE = 8 * 1024 * 1024
 
 
 class CloudEngineReverse(models.AbstractModel):
@@ -89,7 +93,7 @@ class CloudEngineReverse(models.AbstractModel):
 
     def _reverse_one(self, client, attachment, adapter, task):
         try:
-            data = b"".join(adapter.download(attachment.cloud_item_id))
+            path, size, remote_hash, checksum = attachment._cloud_download_verifying(adapter)
         except cloud.NotFound:
             # R-REV-3: keep the link, say so, never drop silently
             client._log("warning", self.env._(
@@ -99,14 +103,21 @@ class CloudEngineReverse(models.AbstractModel):
                         record=attachment, path=attachment.cloud_item_id, task=task)
             attachment._cloud_forget()
             return
-        expected_hash = attachment.cloud_hash
-        local_hash = adapter.compute_hash([data])
-        if len(data) != attachment.cloud_size or (
-                expected_hash and local_hash and local_hash != expected_hash):
-            raise cloud.Transient(self.env._("Downloaded content of %s does not match the cloud "
-                                    "metadata", attachment.name), code="verify_failed",
-                                  path=attachment.cloud_item_id)
-        attachment._cloud_restore_binary(data)
+        try:
+            expected_hash = attachment.cloud_hash
+            if size != attachment.cloud_size or (
+                    expected_hash and remote_hash and remote_hash != expected_hash):
+                raise cloud.Transient(self.env._(
+                    "Downloaded content of %s does not match the cloud metadata",
+                    attachment.name), code="verify_failed", path=attachment.cloud_item_id)
+            if size > STREAMED_RESTORE_SIZE and attachment._storage() == "file":
+                attachment._cloud_restore_file(path, size, checksum)
+            else:  # small, or kept in the database: Odoo's own write (and indexing)
+                with open(path, "rb") as handle:
+                    attachment._cloud_restore_binary(handle.read())
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
         client._log("success", self.env._("File brought back into Odoo: %s", attachment.name),
                     record=attachment, path=task.attachment_id.cloud_item_id, task=task)
         # a record now owned by another client's rule goes up there at its next direct

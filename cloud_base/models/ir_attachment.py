@@ -1,4 +1,5 @@
 import contextlib
+import hashlib
 import io
 import logging
 import os
@@ -12,6 +13,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.http import Stream
 
 from ..lib import adapter as cloud
+from ..lib.hashes import new_hasher
 
 _logger = logging.getLogger(__name__)
 
@@ -208,6 +210,51 @@ class IrAttachment(models.Model):
         self.with_context(cloud_sync=True).sudo().write({
             "type": "binary", "url": False, "raw": data, "mimetype": self.mimetype,
         })
+        self._cloud_forget()
+
+    def _cloud_download_verifying(self, adapter):
+        """Stream the cloud content into a file of the filestore's own disk, hashing as it
+        goes: ``(path, size, provider hash, SHA-1)``. Never more than one piece in memory."""
+        self.ensure_one()
+        hasher = new_hasher(adapter.hash_kind) if adapter.hash_kind else None
+        sha1, size = hashlib.sha1(), 0
+        folder = self._full_path("cloud-incoming")
+        os.makedirs(folder, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(dir=folder, prefix="restore-", delete=False)
+        try:
+            with handle:
+                for piece in adapter.download(self.cloud_item_id):
+                    handle.write(piece)
+                    sha1.update(piece)
+                    if hasher is not None:
+                        hasher.update(piece)
+                    size += len(piece)
+        except BaseException:
+            _remove_file(handle.name)
+            raise
+        return handle.name, size, hasher.hexdigest() if hasher else None, sha1.hexdigest()
+
+    def _cloud_restore_file(self, path, size, checksum):
+        """Reverse sync of a large file: the verified download at ``path`` (on the
+        filestore's disk) becomes the attachment's stored file, moved into place rather than
+        read into memory. The file is marked for the garbage collector, as Odoo marks the
+        files it writes: if the transaction rolls back, nothing refers to it and it goes."""
+        self.ensure_one()
+        fname = checksum[:2] + "/" + checksum
+        target = self._full_path(fname)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.exists(target):
+            _remove_file(path)  # the same content is stored already (Odoo deduplicates)
+        else:
+            os.replace(path, target)
+            self._mark_for_gc(fname)
+        self.flush_recordset()
+        self.env.cr.execute("""
+            UPDATE ir_attachment
+               SET type = 'binary', url = NULL, store_fname = %s, db_datas = NULL,
+                   checksum = %s, file_size = %s, index_content = NULL
+             WHERE id = %s""", [fname, checksum, size, self.id])
+        self.invalidate_recordset()
         self._cloud_forget()
 
     def _cloud_back_to_remote(self, item):

@@ -86,3 +86,36 @@ class TestReverseSync(CloudCase):
             doc.invalidate_recordset()
             self.assertEqual((doc.type, doc.raw), ("binary", data))
         self.assertTrue(rule)
+
+    def test_large_file_streamed_into_the_filestore(self):
+        """Issue 15 §5: a file above the streaming size comes back without being read into
+        memory: moved into the filestore as downloaded and verified, with Odoo's checksum."""
+        import hashlib
+        import os
+
+        from ..models.cloud_engine_reverse import STREAMED_RESTORE_SIZE
+        data = os.urandom(1024) * (STREAMED_RESTORE_SIZE // 1024 + 3)
+        big = self.attach(self.ann, "big.bin", data)
+        self.sync()
+        big.invalidate_recordset()
+        self.assertFalse(big.store_fname)
+        restored = []
+        Attachment = type(self.Attachment)
+        original = Attachment._cloud_restore_binary
+
+        def no_bytes_path(attachment, content):
+            restored.append(len(content))
+            return original(attachment, content)
+        self.patch(Attachment, "_cloud_restore_binary", no_bytes_path)
+        self.client.action_reset()
+        self.run_queue()
+        big.invalidate_recordset()
+        checksum = hashlib.sha1(data).hexdigest()
+        self.assertEqual((big.type, big.store_fname, big.checksum, big.file_size),
+                         ("binary", checksum[:2] + "/" + checksum, checksum, len(data)))
+        self.assertEqual(big.raw, data)
+        self.assertFalse(big.cloud_item_id)
+        self.assertNotIn(len(data), restored)  # the small files only went through bytes
+        self.assertEqual(sorted(restored), [4, 5])
+        incoming = self.Attachment._full_path("cloud-incoming")
+        self.assertFalse(os.listdir(incoming))  # no download left behind
