@@ -131,7 +131,12 @@ class IrAttachment(models.Model):
                 "configured; its content cannot be read.", self.name))
         try:
             adapter = client._get_adapter()
-            return b"".join(adapter.download(self.cloud_item_id))
+            # pieces written as they come: the file is in memory once, not its pieces plus
+            # their join (BytesIO hands its buffer over without a copy)
+            content = io.BytesIO()
+            for piece in adapter.download(self.cloud_item_id):
+                content.write(piece)
+            return content.getvalue()
         except (cloud.CloudError, UserError) as exc:
             self._cloud_read_failed(client, exc)
             raise CloudReadError(self.env._(
