@@ -225,6 +225,27 @@ class CloudClient(models.Model):
         base ``base`` (this client's by default); the caller flushes it before committing."""
         return RecordingAdapter(self._get_adapter(), base or self._merge_base())
 
+    def _measured_upload_rate(self, sample=500):
+        """``(files per second, bytes per second)`` of this client's latest uploads (the span
+        from the first start to the last end of its ``sample`` newest upload tasks), or None
+        before it has uploaded enough to tell."""
+        self.ensure_one()
+        self.env["cloud.task"].flush_model(["client_id", "type", "state", "started_at",
+                                            "done_at", "attachment_id"])
+        self.env.cr.execute("""
+            SELECT count(*), COALESCE(sum(a.file_size), 0),
+                   EXTRACT(EPOCH FROM max(t.done_at) - min(t.started_at))
+              FROM (SELECT attachment_id, started_at, done_at FROM cloud_task
+                     WHERE client_id = %s AND type = 'file_upload' AND state = 'done'
+                       AND started_at IS NOT NULL
+                     ORDER BY done_at DESC LIMIT %s) t
+              LEFT JOIN ir_attachment a ON a.id = t.attachment_id
+        """, [self.id, sample])
+        count, size, seconds = self.env.cr.fetchone()
+        if count < 10 or not seconds or seconds <= 0:
+            return None
+        return count / float(seconds), max(float(size), 1.0) / float(seconds)
+
     def _forget_cloud_tree(self):
         """The change feed starts afresh (another account, a reset): the cursor and the merge
         base go together."""

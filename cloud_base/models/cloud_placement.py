@@ -44,6 +44,11 @@ class Placement:
         """Condition the rule's records meet on top of its filter and periods."""
         return []
 
+    def files_domain(self, rule, records):
+        """The attachments the rule's ``records`` (a query or ids) bring to the cloud, before
+        the types kept in Odoo are taken out."""
+        return [("res_model", "=", rule.model), ("res_id", "in", records)]
+
     # -- planner ---------------------------------------------------------------------------
     def plan_folders(self, planner, run, rule, ids):
         """Queue the folder tasks of the rule's owned records ``ids`` (below the rule folder,
@@ -105,6 +110,9 @@ class Flat(Placement):
 
     def records_domain(self, rule):
         return [("res_model", "=", False), ("res_field", "=", False), ("type", "=", "binary")]
+
+    def files_domain(self, rule, records):
+        return [("id", "in", records)]
 
     def plan_files(self, planner, run, rule, ids):
         planner._plan_flat_uploads(run, rule, ids)
