@@ -32,13 +32,12 @@ import threading
 import time
 from urllib.parse import quote, urlsplit
 
-import requests
 
 from odoo.addons.cloud_base.lib import http
 from odoo.addons.cloud_base.lib.adapter import (
     FILE, FOLDER, AuthExpired, Change, ChangePage, CloudError, CloudItem, Conflict,
     InvalidRequest, NotFound, QuotaExceeded, RateLimited, ResetNeeded, StorageAdapter,
-    Transient, check_item_name, is_plain_name,
+    Transient, is_plain_name,
 )
 from odoo.addons.cloud_base.lib.hashes import new_hasher
 from odoo.addons.cloud_base.lib.streams import STREAM_CHUNK, as_stream, iter_response, read_exact
@@ -638,14 +637,15 @@ class GraphAdapter(StorageAdapter):
         _logger.info("Resuming the upload of %s at byte %d", key[1], offset)
         return upload_url, offset
 
-    def _next_expected(self, upload_url, name):
-        """Where the service stands in an upload session, None when it is gone."""
+    def _next_expected(self, upload_url, name, unknown=None):
+        """Where the service stands in an upload session; None when it is gone, ``unknown``
+        when the service could not tell just now."""
         try:
             response = self._send("GET", upload_url, path=name, auth=False)
         except CloudError:
-            return None
+            return unknown
         if response.status_code != 200:
-            return None
+            return None if response.status_code == 404 else unknown
         ranges = (response.json() or {}).get("nextExpectedRanges") or []
         if not ranges:
             return None
@@ -679,7 +679,7 @@ class GraphAdapter(StorageAdapter):
             if wait > self.max_wait:
                 raise error  # the task backs off; the session is resumed by the retry
             time.sleep(wait)
-            stands = self._next_expected(upload_url, name)
+            stands = self._next_expected(upload_url, name, unknown=offset)
             if stands is None:
                 raise Transient("The upload session was lost", code="session_lost",
                                 path=name)
