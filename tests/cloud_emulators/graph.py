@@ -1040,16 +1040,29 @@ class GraphEmulator(Emulator):
     def _list_children(self, request, folder):
         if not folder.is_folder:
             return Response.json({"value": []})
-        children = sorted(self._children(folder.id), key=lambda i: i.name.lower())
+        # SharePoint's paging token names the sort key of the last row returned
+        # ("Paged=TRUE&p_FileLeafRef=<name>&p_ID=<id>"), not an offset: rows added or removed
+        # between two pages shift nothing
+        children = sorted(self._children(folder.id), key=lambda i: (i.name.lower(), i.id))
         top = int(request.query.get("$top") or self.default_page_size)
-        skip = int(request.query.get("$skiptoken") or 0)
-        page = children[skip:skip + top]
+        token = request.query.get("$skiptoken")
+        if token:
+            try:
+                after = tuple(json.loads(base64.urlsafe_b64decode(
+                    token + "=" * (-len(token) % 4))))
+                assert len(after) == 2
+            except Exception:
+                raise GraphHTTPError(400, "invalidRequest", "Invalid $skiptoken")
+            children = [c for c in children if (c.name.lower(), c.id) > after]
+        page = children[:top]
         base = self._link_base(request)
         body = {"@odata.context": GRAPH_ROOT + "/$metadata#drives('%s')/items('%s')/children"
                 % (folder.drive_id, folder.id),
                 "value": [self._select(self._item_json(c, base), request) for c in page]}
-        if skip + top < len(children):
-            params = {"$top": top, "$skiptoken": skip + top}
+        if len(children) > top:
+            last = page[-1]
+            params = {"$top": top, "$skiptoken": _b64url(json.dumps(
+                [last.name.lower(), last.id]).encode())}
             if "$select" in request.query:
                 params["$select"] = request.query["$select"]
             body["@odata.nextLink"] = "%s/drives/%s/items/%s/children?%s" % (
@@ -1334,9 +1347,13 @@ class GraphEmulator(Emulator):
             raise GraphHTTPError(400, "invalidRequest", "Delta is only supported on the root")
         token = request.query.get("token")
         link_base = "%s/drives/%s/root/delta" % (self._link_base(request), drive.id)
+        # query options of the request ($top, $select) are kept in the links handed out, as
+        # Graph keeps them in its tokens
+        options = "".join("&%s=%s" % (key, quote(request.query[key], safe=","))
+                          for key in ("$top", "$select") if key in request.query)
         if token == "latest":
             return Response.json({"value": [], "@odata.deltaLink": link_base + "?token=" +
-                                  self._delta_token(drive, "s", self._last_seq)})
+                                  self._delta_token(drive, "s", self._last_seq) + options})
         mode, value, snapshot = "i", 0, self._last_seq
         if token:
             try:
@@ -1370,10 +1387,9 @@ class GraphEmulator(Emulator):
         body = {"@odata.context": GRAPH_ROOT + "/$metadata#Collection(driveItem)",
                 "value": [self._item_json(i, link_base, with_path=False) for i in page]}
         if more:
-            body["@odata.nextLink"] = link_base + "?token=" + next_token + (
-                "&$top=%d" % top if "$top" in request.query else "")
+            body["@odata.nextLink"] = link_base + "?token=" + next_token + options
         else:
-            body["@odata.deltaLink"] = link_base + "?token=" + final_token
+            body["@odata.deltaLink"] = link_base + "?token=" + final_token + options
         return Response.json(body)
 
 

@@ -1,0 +1,2 @@
+from . import test_onedrive_engine, test_onedrive_oauth, test_onedrive_sync
+from . import test_convergence_onedrive

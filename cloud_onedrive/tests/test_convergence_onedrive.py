@@ -1,0 +1,100 @@
+"""The randomized convergence suite through the real Graph adapter and msal, against the Graph
+emulator; the machine and the model are cloud_base's."""
+import posixpath
+import uuid
+
+from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.cloud_base.tests.convergence import (ALL_OPERATIONS, KNOWN_ADAPTER_BUGS,
+                                                      KNOWN_BUGS, Backend,
+                                                      run_convergence)
+
+from .common import new_client
+from .harness import HarnessEmulator
+
+ONEDRIVE_OPERATIONS = ALL_OPERATIONS - set(KNOWN_BUGS) - set(KNOWN_ADAPTER_BUGS)
+
+
+class OneDriveBackend(Backend):
+    """A fresh emulator (one empty OneDrive) per example; paths from the drive's top."""
+
+    name = "onedrive"
+    #: one emulator for the whole run (stopping one waits for its poll): each example gets
+    #: a fresh, empty drive as the user's OneDrive
+    emu = None
+
+    def setup(self, case):
+        if OneDriveBackend.emu is None:
+            OneDriveBackend.emu = HarnessEmulator().start()
+            case.addClassCleanup(OneDriveBackend._stop)
+        self.emu = OneDriveBackend.emu
+        self.emu.clear_faults()
+        self.emu.me_drive_id = self.emu.add_drive("OneDrive %s" % uuid.uuid4().hex[:6])
+        return new_client(case.env, self.emu, "onedrive",
+                          name="OneDrive %s" % uuid.uuid4().hex[:6])
+
+    @classmethod
+    def _stop(cls):
+        if cls.emu is not None:
+            cls.emu.stop()
+            cls.emu = None
+
+    def reconnect(self, client):
+        """Reconnect needs the consent page: play the callback's part (a new token cache,
+        then the connection the /one_drive_token controller makes)."""
+        if client.state == "connected":
+            client.action_connect()
+            return
+        from .harness import consent_cache
+        from ..lib.graph_adapter import ONEDRIVE_SCOPES
+        client._set_secret("onedrive_token_cache", consent_cache(self.emu, ONEDRIVE_SCOPES))
+        client._connect()
+
+    def items(self, below):
+        prefix = below.lower().rstrip("/") + "/"
+        return {path: "folder" if data is None else "file"
+                for path, data in self.emu.tree().items() if path.lower().startswith(prefix)}
+
+    def _id(self, path):
+        item_id = self.emu.find(path)
+        if item_id is None:
+            raise KeyError(path)
+        return item_id
+
+    def read(self, path):  # pylint: disable=method-required-super
+        return self.emu.content(self._id(path))
+
+    def write(self, path, data):  # pylint: disable=method-required-super
+        self.emu.add_file(path, data)
+
+    def mkdir(self, path):
+        self.emu.add_folder(path)
+
+    def move(self, src, dst):
+        parent = posixpath.dirname(dst)
+        parent_id = self.emu.find(parent) if parent.strip("/") else self.emu.root_id()
+        self.emu.move(self._id(src), parent_id, posixpath.basename(dst))
+
+    def delete(self, path):
+        self.emu.delete(self._id(path))
+
+    def path_of(self, item_id):
+        data = self.emu.item(item_id)
+        if not data or "deleted" in data:
+            return None
+        with self.emu.lock:
+            return self.emu._path_of(self.emu._items[item_id])
+
+
+@tagged("post_install", "-at_install", "cloud_convergence")
+class TestConvergenceOneDrive(TransactionCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+
+    def test_r_safe_1_random_interleavings_converge_on_onedrive(self):
+        run_convergence(self, OneDriveBackend(), examples=100, steps=10, default_seed=12,
+                        ops=ONEDRIVE_OPERATIONS,
+                        make_command="make convergence ADDONS=cloud_onedrive")
