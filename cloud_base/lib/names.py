@@ -10,6 +10,9 @@ import unicodedata
 
 FORBIDDEN = re.compile(r"[*?\"':<>|+%!@\\/]")
 WHITESPACE = re.compile(r"\s+")
+#: names Windows (and so OneDrive and SharePoint) reserve, with or without an extension
+RESERVED_STEMS = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])$", re.IGNORECASE)
+RESERVED_NAMES = {".lock", "desktop.ini"}
 SUFFIX = re.compile(r"^(?P<base>.*) \((?P<n>\d+)\)$")
 
 
@@ -36,12 +39,14 @@ def name_key(name, case_sensitive=False):
 
 def clean_name(name, max_length=255, fallback="-", keep_extension=False, unit="chars"):
     """A name every provider accepts: NFC-normalised, forbidden characters become ``-``,
-    whitespace is collapsed and trimmed, never empty, never ``.``/``..``, cut to
+    whitespace is collapsed and trimmed, names a storage or a desktop reserves changed
+    (:func:`_unreserved`), never empty, never ``.``/``..``, cut to
     ``max_length`` (characters or UTF-8 bytes, see ``unit``) keeping the extension of a file
     name."""
     name = unicodedata.normalize("NFC", str(name or ""))
     name = FORBIDDEN.sub("-", name)
     name = WHITESPACE.sub(" ", name).strip().strip(".").strip()
+    name = _unreserved(name)
     if not name:
         name = fallback
     if name_length(name, unit) > max_length:
@@ -50,6 +55,22 @@ def clean_name(name, max_length=255, fallback="-", keep_extension=False, unit="c
             stem, ext = name, ""
         name = cut(stem, max_length - name_length(ext, unit), unit).rstrip() + ext
     return name
+
+
+def _unreserved(name):
+    """``name``, changed as little as possible when a storage or a desktop reserves it:
+    device names (``CON``, ``com1.txt``, ``NUL.tar.gz``) get ``_`` after the device name,
+    ``desktop.ini`` a ``_`` before its extension, a leading ``~$`` (Office's lock files) and
+    SharePoint's ``_vti_`` lose their last character."""
+    device, dot, rest = name.partition(".")
+    if RESERVED_STEMS.match(device):
+        name = device + "_" + dot + rest
+    elif name.lower() in RESERVED_NAMES:
+        stem, ext = os.path.splitext(name)
+        name = stem + "_" + ext
+    if name.startswith("~$"):
+        name = "~-" + name[2:]
+    return re.sub("_vti_", "_vti-", name, flags=re.IGNORECASE)
 
 
 def with_counter(name, counter, max_length=255, keep_extension=False, unit="chars"):

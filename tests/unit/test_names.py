@@ -48,3 +48,16 @@ def test_counter_fits_the_byte_limit_and_keeps_names_stable():
     assert first_run == {1: second}
     again = assign_unique({1: (base, first_run[1])}, taken, max_length=250, unit="bytes")
     assert again == first_run
+
+
+def test_names_windows_onedrive_and_sharepoint_reserve_are_changed_deterministically():
+    expected = {
+        "CON": "CON_", "con.txt": "con_.txt", "COM1.pdf": "COM1_.pdf",
+        "NUL.tar.gz": "NUL_.tar.gz", "desktop.ini": "desktop_.ini", "Desktop.INI": "Desktop_.INI",
+        "~$offer.docx": "~-offer.docx", "plan_vti_2.xlsx": "plan_vti-2.xlsx",
+        # not reserved: left alone
+        "Conference.pdf": "Conference.pdf", "CONTRACTS": "CONTRACTS", "lpt10.txt": "lpt10.txt",
+    }
+    for name, cleaned in expected.items():
+        assert clean_name(name, keep_extension=True) == cleaned, name
+        assert clean_name(cleaned, keep_extension=True) == cleaned  # stable
