@@ -85,17 +85,18 @@ class CloudLog(models.Model):
     def _buffered(self):
         """Buffer the success lines written on this cursor (a queue run); yields the
         :class:`LogBuffer`, whose owner (the runner) keeps, drops and flushes lines, and
-        flushes what is left before it ends. Nested calls share the outer buffer."""
+        flushes what is left before it ends. A run inside a task of another run has its own
+        buffer: its lines end with the transaction of that task."""
         cr = self.env.cr
         outer = _BUFFERS.get(cr)
-        if outer is not None:
-            yield outer
-            return
         buffer = _BUFFERS[cr] = LogBuffer()
         try:
             yield buffer
         finally:
-            del _BUFFERS[cr]
+            if outer is None:
+                del _BUFFERS[cr]
+            else:
+                _BUFFERS[cr] = outer
 
     def action_open_record(self):
         self.ensure_one()

@@ -390,6 +390,11 @@ class CloudTask(models.Model):
                             break
                     task_id, folder_ids = claimed.pop(0)
                     task = self.browse(task_id)
+                    if task.client_id.state != "connected":
+                        # e.g. its authorization was lost by an earlier task of the batch
+                        self._release([task_id])
+                        self._commit()
+                        continue
                     if folder_ids:
                         # the task's folder and its ancestors in one read (handlers and log
                         # lines need their names and cloud ids)
