@@ -8,6 +8,7 @@ import psycopg2
 
 import odoo
 from odoo import api, fields, models
+from odoo.exceptions import MissingError
 from odoo.sql_db import TestCursor
 from odoo.tools import SQL, config, create_index, mute_logger
 from odoo.tools.translate import LazyTranslate
@@ -158,10 +159,10 @@ class CloudTask(models.Model):
 
     def _auto_init(self):
         result = super()._auto_init()
-        # the claim reads the ready tasks in this index's order and stops after one batch:
-        # its cost does not grow with the length of the queue (issue 15)
-        create_index(self.env.cr, "cloud_task_ready_index", self._table, ["priority", "id"],
-                     where="state = 'pending'")
+        # the claim reads each client's ready tasks in this index's order and stops after one
+        # batch: its cost does not grow with the length of the queue (issue 15)
+        create_index(self.env.cr, "cloud_task_claim_index", self._table,
+                     ["client_id", "priority", "id"], where="state = 'pending'")
         return result
 
     # ------------------------------------------------------------------------------------
@@ -246,12 +247,11 @@ class CloudTask(models.Model):
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     @api.model
-    def _filters(self, client_ids=None, task_types=None, alias="t"):
+    def _filters(self, client_ids=None, task_types=None, alias="t", column="client_id"):
         """The run's restriction to some clients and task types, as SQL."""
         parts = []
         if client_ids:
-            parts.append(SQL("AND %s IN %s", SQL.identifier(alias, "client_id"),
-                             tuple(client_ids)))
+            parts.append(SQL("AND %s IN %s", SQL.identifier(alias, column), tuple(client_ids)))
         if task_types:
             parts.append(SQL("AND %s IN %s", SQL.identifier(alias, "type"), tuple(task_types)))
         return SQL(" ").join(parts)
@@ -303,8 +303,9 @@ class CloudTask(models.Model):
         workers or servers skip them, marked running with a lease and one claim token, and
         committed. Returns ``[(task id, folder ids to prefetch)]`` in the order to run them.
 
-        The query walks ``cloud_task_ready_index`` and stops after ``limit`` rows, so a claim
-        costs the same with ten or a hundred thousand tasks waiting."""
+        For each connected client the query walks ``cloud_task_claim_index`` and stops after
+        ``limit`` rows, so a claim costs the same with ten or a hundred thousand tasks
+        waiting, whatever waits for a client that is not connected."""
         self.flush_model()
         self.env["cloud.client"].flush_model(["state"])
         self._recover_abandoned(client_ids, task_types)
@@ -316,19 +317,24 @@ class CloudTask(models.Model):
                 UPDATE cloud_task t
                    SET state = 'running', started_at = %(now)s, lease_until = %(lease)s,
                        claim_token = %(token)s, write_date = %(now)s, write_uid = %(uid)s
-                  FROM (SELECT p.id, p.folder_id FROM cloud_task p
-                         WHERE p.state = 'pending' AND p.next_attempt <= %(now)s
-                           AND p.client_id = ANY(ARRAY(
-                               SELECT c.id FROM cloud_client c WHERE c.state = 'connected'))
-                           %(filters)s
+                  FROM (SELECT p.id, p.folder_id
+                          FROM cloud_client c
+                         CROSS JOIN LATERAL (
+                               SELECT p.id, p.folder_id, p.priority FROM cloud_task p
+                                WHERE p.client_id = c.id AND p.state = 'pending'
+                                  AND p.next_attempt <= %(now)s %(filters)s
+                                ORDER BY p.priority, p.id
+                                LIMIT %(limit)s
+                                  FOR UPDATE OF p SKIP LOCKED) p
+                         WHERE c.state = 'connected' %(clients)s
                          ORDER BY p.priority, p.id
-                         LIMIT %(limit)s
-                           FOR UPDATE OF p SKIP LOCKED) picked
+                         LIMIT %(limit)s) picked
                   LEFT JOIN cloud_folder f ON f.id = picked.folder_id
                  WHERE t.id = picked.id
              RETURNING t.id, t.priority, f.id, f.parent_path
             """, now=now, lease=lease, token=uuid.uuid4().hex[:16], uid=self.env.uid,
-                limit=limit, filters=self._filters(client_ids, task_types, alias="p")))
+                limit=limit, filters=self._filters(task_types=task_types, alias="p"),
+                clients=self._filters(client_ids, alias="c", column="id")))
             rows = self.env.cr.fetchall()
         self.invalidate_model(["state", "started_at", "lease_until", "claim_token",
                                "write_date", "write_uid"])
@@ -390,15 +396,20 @@ class CloudTask(models.Model):
                             break
                     task_id, folder_ids = claimed.pop(0)
                     task = self.browse(task_id)
-                    if task.client_id.state != "connected":
+                    if folder_ids:
+                        # the task's folder and its ancestors in one read (handlers and log
+                        # lines need their names and cloud ids)
+                        Folder = self.env["cloud.folder"]
+                        Folder.browse(folder_ids).fetch(self._prefetched_fields(Folder))
+                    try:
+                        connected = task.client_id.state == "connected"
+                    except MissingError:
+                        continue  # deleted since the claim (with its attachment or folder)
+                    if not connected:
                         # e.g. its authorization was lost by an earlier task of the batch
                         self._release([task_id])
                         self._commit()
                         continue
-                    if folder_ids:
-                        # the task's folder and its ancestors in one read (handlers and log
-                        # lines need their names and cloud ids)
-                        self.env["cloud.folder"].browse(folder_ids).mapped("name")
                     task._execute()
                     self._commit()
                     logs.keep()
@@ -408,6 +419,12 @@ class CloudTask(models.Model):
                 self._end_run([task_id for task_id, _folders in claimed], logs,
                               failing=not finished)
         return done
+
+    @api.model
+    def _prefetched_fields(self, model):
+        """The fields the ORM reads together when one of them is needed."""
+        return [name for name, field in model._fields.items()
+                if field.store and field.prefetch is True]
 
     @api.model
     def _end_run(self, unstarted, logs, failing=False):

@@ -101,3 +101,33 @@ class TestTaskLimits(CloudCase):
         self.assertEqual(set(waiting.mapped("state")), {"pending"})
         self.assertEqual(waiting.mapped("attempts"), [0, 0])
         self.assertEqual(self.adapter.calls["find_child"], calls + 1)  # the second waits
+
+    def test_task_deleted_after_its_claim_is_skipped(self):
+        """A claimed task can vanish before its turn (its attachment deleted meanwhile): the
+        run goes on with the rest of its batch."""
+        self.sync()
+        docs = [self.attach(self.partner, "h%d.txt" % i, b"h %d" % i) for i in range(3)]
+        self.client._prepare_direct()
+        Task = type(self.Task)
+        original = Task._execute
+
+        victims = []
+
+        def first_deletes_another(task):
+            if not victims:
+                # the last task of the batch loses its attachment (and goes with it: cascade)
+                last = self.Task.search([("client_id", "=", self.client.id),
+                                         ("state", "=", "running"), ("id", "!=", task.id)],
+                                        order="id desc", limit=1)
+                victims.append(last.attachment_id.id)
+                last.attachment_id.unlink()
+            return original(task)
+
+        self.patch(Task, "_execute", first_deletes_another)
+        self.assertEqual(self.run_queue(task_types=["file_upload"]), 2)
+        self.assertFalse(self.Task.search([("client_id", "=", self.client.id),
+                                           ("state", "in", ("pending", "running"))]))
+        self.assertEqual(len(victims), 1)
+        for i, doc in enumerate(docs):
+            if doc.id not in victims:
+                self.assertSynced(doc, b"h %d" % i)
