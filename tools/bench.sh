@@ -5,11 +5,11 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 . tools/env.sh
 bash tools/bootstrap.sh
-db="cloudsync_bench_$$"
+db="${BENCH_DB:-cloudsync_bench_$$}"
 trap 'dropdb --if-exists -h "$PGHOST" -U "$PGUSER" "$db" >/dev/null 2>&1 || true' EXIT
 args=(--addons-path="$ODOO_PATH/odoo/addons,$ODOO_PATH/addons,$here" --db_host="$PGHOST"
       --db_port="$PGPORT" --db_user="$PGUSER" --db_password="$PGPASSWORD" -d "$db"
-      --data-dir="$here/.test-logs/bench-data" --without-demo=all)
+      --data-dir="${BENCH_DATA_DIR:-$here/.test-logs/bench-data}" --without-demo=all)
 .venv/bin/python "$ODOO_PATH/odoo-bin" "${args[@]}" -i cloud_base --stop-after-init \
     --log-level=warn >/dev/null
 CLOUD_BASE_ALLOW_MEMORY_STORAGE=1 .venv/bin/python "$ODOO_PATH/odoo-bin" shell "${args[@]}" --log-level=warn \

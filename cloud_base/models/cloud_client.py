@@ -510,7 +510,7 @@ class CloudClient(models.Model):
             # read-only requests (e.g. /web/content) cannot write: the server log keeps it
             _logger.warning("Cloud client %s: %s (%s)", self.name, message, path or "")
             return
-        self.env["cloud.log"].sudo().create({
+        self.env["cloud.log"]._add({
             "client_id": self.id, "level": level, "message": message,
             "res_model": record._name if record else False,
             "res_id": record.id if record else False,

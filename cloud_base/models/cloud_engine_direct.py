@@ -219,9 +219,7 @@ class CloudEngineDirect(models.AbstractModel):
         unit = self._name_unit(client)
         base = clean_name(name or attachment.name, max_length=adapter.max_name_length,
                           keep_extension=True, unit=unit)
-        taken = {other.name for other in self.env["ir.attachment"].sudo().search([
-            ("cloud_folder_id", "=", folder.id), ("cloud_item_id", "!=", False),
-            ("id", "!=", attachment.id)])}
+        taken = self._taken_names(folder, attachment)
         candidate = assign_unique({0: (base, None)}, taken, adapter.max_name_length,
                                   keep_extension=True, unit=unit)[0]
         for _attempt in range(100):
@@ -246,6 +244,17 @@ class CloudEngineDirect(models.AbstractModel):
                 "; the file stays in Odoo", remote=item.size, local=size),
                                   code="verify_failed", path=candidate)
         return item
+
+    def _taken_names(self, folder, attachment):
+        """Names of the other synced files Odoo knows in ``folder`` (one query: this runs
+        for every upload)."""
+        self.env["ir.attachment"].flush_model(["cloud_folder_id", "cloud_item_id", "name"])
+        self.env.cr.execute("""
+            SELECT name FROM ir_attachment
+             WHERE cloud_folder_id = %s AND cloud_item_id IS NOT NULL AND cloud_item_id != ''
+               AND id != %s
+        """, [folder.id, attachment.id])
+        return {name for name, in self.env.cr.fetchall()}
 
     def _same_content(self, adapter, item, attachment, local_hash):
         """Does the cloud ``item`` hold exactly the attachment's bytes? Compared by the
@@ -323,9 +332,7 @@ class CloudEngineDirect(models.AbstractModel):
         if not folder.cloud_id:
             raise Deferred(self.env._("Waiting for the folder %s", folder.name))
         unit = self._name_unit(client)
-        taken = {other.name for other in self.env["ir.attachment"].sudo().search([
-            ("cloud_folder_id", "=", folder.id), ("cloud_item_id", "!=", False),
-            ("id", "!=", attachment.id)])}
+        taken = self._taken_names(folder, attachment)
         base = clean_name(attachment.name, max_length=adapter.max_name_length,
                           keep_extension=True, unit=unit)
         for _attempt in range(100):

@@ -31,8 +31,9 @@ class CloudFolder(models.Model):
     res_id = fields.Many2oneReference(model_field="res_model", index=True)
     cloud_id = fields.Char("Cloud item id", index=True, copy=False)
     cloud_name = fields.Char("Name in the cloud", copy=False)
+    # indexed: deleting folders sets it to NULL in the folders that point to them (issue 15)
     synced_parent_id = fields.Many2one("cloud.folder", "Parent in the cloud", copy=False,
-                                       ondelete="set null")
+                                       ondelete="set null", index=True)
     url = fields.Char(compute="_compute_url")
 
     _sql_constraints = [
@@ -59,6 +60,9 @@ class CloudFolder(models.Model):
 
     def _display_path(self):
         self.ensure_one()
+        if self.parent_path:
+            # the ancestors in one read, not one per level
+            self.browse(int(i) for i in self.parent_path.split("/") if i).mapped("name")
         names, folder = [], self
         while folder:
             names.append(folder.cloud_name or folder.name)

@@ -1,6 +1,40 @@
+import contextlib
+import weakref
 from collections import defaultdict
 
 from odoo import api, fields, models
+
+# The log buffers of the runs in progress, by database cursor (see ``CloudLog._buffered``).
+_BUFFERS = weakref.WeakKeyDictionary()
+
+
+class LogBuffer:
+    """Success lines of a queue run, written in batches (issue 15).
+
+    A line belongs to the task that wrote it: ``pending`` until that task's result is
+    committed (``keep``), dropped with the task's transaction when it fails (``drop``), then
+    written with the next batch (``flush``). Warnings and errors are never buffered: they are
+    written in the task's own transaction, as are lines written outside a run."""
+
+    def __init__(self):
+        self.pending = []
+        self.ready = []
+
+    def add(self, vals):
+        self.pending.append(vals)
+
+    def keep(self):
+        self.ready.extend(self.pending)
+        self.pending = []
+
+    def drop(self):
+        self.pending = []
+
+    def flush(self, env):
+        """Write the kept lines (one INSERT) in the current transaction."""
+        if self.ready:
+            lines, self.ready = self.ready, []
+            env["cloud.log"].sudo().create(lines)
 
 
 class CloudLog(models.Model):
@@ -19,13 +53,50 @@ class CloudLog(models.Model):
     res_model = fields.Char("Model")
     res_id = fields.Many2oneReference("Record", model_field="res_model")
     task_type = fields.Char()
-    log_day = fields.Date(compute="_compute_log_day", store=True)
+    # precomputed: one INSERT per line (or per batch), no UPDATE after it
+    log_day = fields.Date(compute="_compute_log_day", store=True, precompute=True)
     record_name = fields.Char("Record name", compute="_compute_record_name")
 
     @api.depends("create_date")
     def _compute_log_day(self):
         for log in self:
-            log.log_day = log.create_date and log.create_date.date()
+            # a line being created has no create_date yet: it gets the transaction's time
+            log.log_day = (log.create_date or self.env.cr.now()).date()
+
+    # ------------------------------------------------------------------------------------
+    # Writing lines, in batches during a queue run
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _add(self, vals):
+        """Write one line now, or buffer it when a run buffers success lines."""
+        buffer = _BUFFERS.get(self.env.cr)
+        if buffer is not None and vals.get("level") == "success":
+            buffer.add(vals)
+            return
+        self.sudo().create(vals)
+
+    @api.model
+    def _buffered_now(self):
+        """The buffer of the run in progress on this cursor, or None."""
+        return _BUFFERS.get(self.env.cr)
+
+    @api.model
+    @contextlib.contextmanager
+    def _buffered(self):
+        """Buffer the success lines written on this cursor (a queue run); yields the
+        :class:`LogBuffer`, whose owner (the runner) keeps, drops and flushes lines, and
+        flushes what is left before it ends. A run inside a task of another run has its own
+        buffer: its lines end with the transaction of that task."""
+        cr = self.env.cr
+        outer = _BUFFERS.get(cr)
+        buffer = _BUFFERS[cr] = LogBuffer()
+        try:
+            yield buffer
+        finally:
+            if outer is None:
+                del _BUFFERS[cr]
+            else:
+                _BUFFERS[cr] = outer
 
     def action_open_record(self):
         self.ensure_one()

@@ -1,14 +1,16 @@
 import datetime
 import logging
 import time
+import uuid
 from typing import Callable, NamedTuple
 
 import psycopg2
 
 import odoo
 from odoo import api, fields, models
+from odoo.exceptions import MissingError
 from odoo.sql_db import TestCursor
-from odoo.tools import config, mute_logger
+from odoo.tools import SQL, config, create_index, mute_logger
 from odoo.tools.translate import LazyTranslate
 
 from ..lib import adapter as cloud
@@ -17,6 +19,9 @@ _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
 
 MAX_BACKOFF = 6 * 3600
+#: tasks one claim takes at once (issue 15): the claim's cost is shared by the batch, and a
+#: task of higher priority queued meanwhile waits for at most this many tasks
+CLAIM_BATCH = 16
 
 
 class TaskType(NamedTuple):
@@ -144,9 +149,21 @@ class CloudTask(models.Model):
     next_attempt = fields.Datetime(default=fields.Datetime.now, index=True)
     lease_until = fields.Datetime(help="A running task whose lease ran out was abandoned by a "
                                        "crashed worker and is taken again.")
+    claim_token = fields.Char(copy=False, help="The batch this running task was claimed in: "
+                                               "tasks of one batch run in their order, so the "
+                                               "first one still running when the lease ran out "
+                                               "is the one its worker was running.")
     last_error = fields.Text()
     started_at = fields.Datetime()
     done_at = fields.Datetime(index=True)
+
+    def _auto_init(self):
+        result = super()._auto_init()
+        # the claim reads each client's ready tasks in this index's order and stops after one
+        # batch: its cost does not grow with the length of the queue (issue 15)
+        create_index(self.env.cr, "cloud_task_claim_index", self._table,
+                     ["client_id", "priority", "id"], where="state = 'pending'")
+        return result
 
     # ------------------------------------------------------------------------------------
     # The task table: type -> priority, label, handler (extended by add-ons)
@@ -230,89 +247,238 @@ class CloudTask(models.Model):
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     @api.model
-    def _acquire_next(self, client_ids=None, task_types=None):
-        """Claim the next runnable task: row-locked so that concurrent runners on other workers
-        or servers skip it, then marked running with a lease, and committed."""
-        self.flush_model()
-        self.env["cloud.client"].flush_model(["state"])
-        query = """
-            SELECT t.id FROM cloud_task t JOIN cloud_client c ON c.id = t.client_id
-             WHERE c.state = 'connected'
-               AND ((t.state = 'pending' AND t.next_attempt <= %(now)s)
-                 OR (t.state = 'running' AND t.lease_until < %(now)s))
-               {clients} {types}
-             ORDER BY t.priority, t.id
-             LIMIT 1
-             FOR UPDATE OF t SKIP LOCKED
-        """
-        # the clock of this process, not the transaction's start (long runs, tests)
-        params = {"now": fields.Datetime.now()}
-        clients = types = ""
+    def _filters(self, client_ids=None, task_types=None, alias="t", column="client_id"):
+        """The run's restriction to some clients and task types, as SQL."""
+        parts = []
         if client_ids:
-            clients = "AND t.client_id IN %(clients)s"
-            params["clients"] = tuple(client_ids)
+            parts.append(SQL("AND %s IN %s", SQL.identifier(alias, column), tuple(client_ids)))
         if task_types:
-            types = "AND t.type IN %(types)s"
-            params["types"] = tuple(task_types)
+            parts.append(SQL("AND %s IN %s", SQL.identifier(alias, "type"), tuple(task_types)))
+        return SQL(" ").join(parts)
+
+    @api.model
+    def _recover_abandoned(self, client_ids=None, task_types=None):
+        """Running tasks whose lease ran out were left by a worker that stopped (crash, restart,
+        time-out) and go back to the queue. Tasks of a batch run in their order, so in each
+        batch the first one still running is the one the worker was running: that counts as
+        a failed attempt (after ``_max_attempts`` such stops it fails for good); the others
+        never started and return without penalty."""
         with mute_logger("odoo.sql_db"):  # a lost race is expected and handled by the caller
-            self.env.cr.execute(query.format(clients=clients, types=types), params)
-        row = self.env.cr.fetchone()
-        if not row:
-            return self.browse()
-        task = self.browse(row[0])
+            self.env.cr.execute(SQL("""
+                SELECT t.id, t.claim_token FROM cloud_task t
+                 WHERE t.state = 'running' AND t.lease_until < %(now)s %(filters)s
+                 ORDER BY t.priority, t.id
+                   FOR UPDATE OF t SKIP LOCKED
+            """, now=fields.Datetime.now(), filters=self._filters(client_ids, task_types)))
+            rows = self.env.cr.fetchall()
+        if not rows:
+            return
+        seen, stopped, unstarted = set(), [], []
+        for task_id, token in rows:
+            if token is None or token not in seen:
+                stopped.append(task_id)
+            else:
+                unstarted.append(task_id)
+            seen.add(token)
         now = fields.Datetime.now()
-        if task.state == "running":  # abandoned by a dead worker: counts as a failed attempt
+        self.browse(unstarted).write({"state": "pending", "lease_until": False,
+                                      "claim_token": False})
+        max_attempts = self._max_attempts()
+        for task in self.browse(stopped):
             task.attempts += 1
-            if task.attempts >= self._max_attempts():
+            if task.attempts >= max_attempts:
                 # a task that stops its worker every time is not run again
                 task._fail(self.env._("The worker running this task stopped %s times (a crash, a "
                              "restart or a time-out); it is not run again. Retry it once the "
                              "cause is fixed.", task.attempts))
-                self._commit()
-                return self._acquire_next(client_ids, task_types)
-        task.write({"state": "running", "started_at": now,
-                    "lease_until": now + datetime.timedelta(seconds=self._time_budget() * 2)})
+            else:
+                task.write({"state": "pending", "lease_until": False, "claim_token": False,
+                            "next_attempt": now})
+        self.flush_model()
+
+    @api.model
+    def _claim(self, limit=CLAIM_BATCH, client_ids=None, task_types=None):
+        """Claim up to ``limit`` runnable tasks of connected clients, oldest first by
+        priority: row-locked (``FOR UPDATE SKIP LOCKED``) so that concurrent runners on other
+        workers or servers skip them, marked running with a lease and one claim token, and
+        committed. Returns ``[(task id, folder ids to prefetch)]`` in the order to run them.
+
+        For each connected client the query walks ``cloud_task_claim_index`` and stops after
+        ``limit`` rows, so a claim costs the same with ten or a hundred thousand tasks
+        waiting, whatever waits for a client that is not connected."""
+        self.flush_model()
+        self.env["cloud.client"].flush_model(["state"])
+        self._recover_abandoned(client_ids, task_types)
+        # the clock of this process, not the transaction's start (long runs, tests)
+        now = fields.Datetime.now()
+        lease = now + datetime.timedelta(seconds=self._time_budget() * 2)
+        with mute_logger("odoo.sql_db"):  # a lost race is expected and handled by the caller
+            self.env.cr.execute(SQL("""
+                UPDATE cloud_task t
+                   SET state = 'running', started_at = %(now)s, lease_until = %(lease)s,
+                       claim_token = %(token)s, write_date = %(now)s, write_uid = %(uid)s
+                  FROM (SELECT p.id, p.folder_id
+                          FROM cloud_client c
+                         CROSS JOIN LATERAL (
+                               SELECT p.id, p.folder_id, p.priority FROM cloud_task p
+                                WHERE p.client_id = c.id AND p.state = 'pending'
+                                  AND p.next_attempt <= %(now)s %(filters)s
+                                ORDER BY p.priority, p.id
+                                LIMIT %(limit)s
+                                  FOR UPDATE OF p SKIP LOCKED) p
+                         WHERE c.state = 'connected' %(clients)s
+                         ORDER BY p.priority, p.id
+                         LIMIT %(limit)s) picked
+                  LEFT JOIN cloud_folder f ON f.id = picked.folder_id
+                 WHERE t.id = picked.id
+             RETURNING t.id, t.priority, f.id, f.parent_path
+            """, now=now, lease=lease, token=uuid.uuid4().hex[:16], uid=self.env.uid,
+                limit=limit, filters=self._filters(task_types=task_types, alias="p"),
+                clients=self._filters(client_ids, alias="c", column="id")))
+            rows = self.env.cr.fetchall()
+        self.invalidate_model(["state", "started_at", "lease_until", "claim_token",
+                               "write_date", "write_uid"])
+        buffer = self.env["cloud.log"]._buffered_now()
+        if buffer is not None:
+            buffer.flush(self.env)  # the lines of the previous batch, in this transaction
         self._commit()
-        return task
+        claimed = []
+        rows.sort(key=lambda row: (row[1], row[0]))  # priority, id
+        for task_id, _priority, folder_id, parent_path in rows:
+            folders = [int(i) for i in (parent_path or "").split("/") if i]
+            claimed.append((task_id, folders or ([folder_id] if folder_id else [])))
+        return claimed
+
+    @api.model
+    def _acquire_next(self, client_ids=None, task_types=None):
+        """Claim the next runnable task alone (see :meth:`_claim`)."""
+        claimed = self._claim(1, client_ids, task_types)
+        return self.browse(claimed[0][0] if claimed else [])
+
+    @api.model
+    def _release(self, task_ids):
+        """Claimed tasks this run will not start go back to the queue, without penalty."""
+        if task_ids:
+            self.flush_model()
+            self.env.cr.execute("""
+                UPDATE cloud_task SET state = 'pending', lease_until = NULL, claim_token = NULL
+                 WHERE id IN %s AND state = 'running'
+            """, [tuple(task_ids)])
+            self.invalidate_model(["state", "lease_until", "claim_token"])
 
     @api.model
     def _run_queue(self, time_budget=None, client_ids=None, max_tasks=None, task_types=None):
-        """Run tasks until the queue is empty, the budget is spent or ``max_tasks`` ran."""
+        """Run tasks until the queue is empty, the budget is spent or ``max_tasks`` ran.
+
+        Tasks are claimed in batches (:meth:`_claim`); each one runs and commits its result in
+        its own transaction (R-Q-3); success log lines are written once per batch."""
         budget = time_budget if time_budget is not None else self._time_budget()
         deadline = time.monotonic() + budget
         done = 0
-        while time.monotonic() < deadline and (max_tasks is None or done < max_tasks):
+        claimed = []
+        finished = False
+        with self.env["cloud.log"]._buffered() as logs:
             try:
-                task = self._acquire_next(client_ids, task_types)
-            except psycopg2.errors.SerializationFailure:
-                # another runner claimed the row between our snapshot and our lock (repeatable
-                # read): start a fresh transaction and look again
-                if not self._can_commit():
-                    raise
-                self.env.cr.rollback()
-                continue
-            if not task:
-                break
-            task._execute()
-            self._commit()
-            done += 1
+                while time.monotonic() < deadline and (max_tasks is None or done < max_tasks):
+                    if not claimed:
+                        limit = CLAIM_BATCH if max_tasks is None \
+                            else min(CLAIM_BATCH, max_tasks - done)
+                        try:
+                            claimed = self._claim(limit, client_ids, task_types)
+                        except psycopg2.errors.SerializationFailure:
+                            # another runner claimed a row between our snapshot and our lock
+                            # (repeatable read): start a fresh transaction and look again
+                            if not self._can_commit():
+                                raise
+                            self.env.cr.rollback()
+                            continue
+                        if not claimed:
+                            break
+                    task_id, folder_ids = claimed.pop(0)
+                    task = self.browse(task_id)
+                    if folder_ids:
+                        # the task's folder and its ancestors in one read (handlers and log
+                        # lines need their names and cloud ids)
+                        Folder = self.env["cloud.folder"]
+                        Folder.browse(folder_ids).fetch(self._prefetched_fields(Folder))
+                    try:
+                        connected = task.client_id.state == "connected"
+                    except MissingError:
+                        continue  # deleted since the claim (with its attachment or folder)
+                    if not connected:
+                        # e.g. its authorization was lost by an earlier task of the batch
+                        self._release([task_id])
+                        self._commit()
+                        continue
+                    task._execute()
+                    self._commit()
+                    logs.keep()
+                    done += 1
+                finished = True
+            finally:
+                self._end_run([task_id for task_id, _folders in claimed], logs,
+                              failing=not finished)
         return done
+
+    @api.model
+    def _prefetched_fields(self, model):
+        """The fields the ORM reads together when one of them is needed."""
+        return [name for name, field in model._fields.items()
+                if field.store and field.prefetch is True]
+
+    @api.model
+    def _end_run(self, unstarted, logs, failing=False):
+        """Release what the run claimed but did not start and write its last log lines;
+        after an error, in a fresh transaction (the failed one is rolled back)."""
+        if failing:
+            logs.drop()
+            if not self._can_commit():
+                return  # the caller's transaction is the test's: it decides
+            self.env.cr.rollback()
+        self._release(unstarted)
+        logs.flush(self.env)
+        self._commit()
 
     @api.model
     def _cron_run_queue(self):
         self._run_queue()
 
     def _execute(self):
+        """Run the task's handler and record its result, in the current transaction (the
+        runner commits it). A failing handler leaves nothing behind: its transaction is
+        rolled back (a savepoint when the runner may not commit)."""
         self.ensure_one()
         client = self.client_id
         handler = self._task_types()[self.type].handler
+        logs = self.env["cloud.log"]._buffered_now()
         try:
             base = client.sudo()._merge_base()
             adapter = client._sync_adapter(base)
-            with self.env.cr.savepoint():
-                handler(client, self, adapter)
-                base.flush()  # the merge base changes with the task's other writes
-        except Deferred as exc:
+            if logs is not None and self._can_commit():
+                # inside a run (the runner commits after each task): the task's transaction
+                # is its own, a failure rolls all of it back
+                try:
+                    handler(client, self, adapter)
+                    base.flush()  # the merge base changes with the task's other writes
+                    self.env.flush_all()  # a database error belongs to the task
+                except Exception:
+                    self.env.cr.rollback()
+                    raise
+            else:
+                with self.env.cr.savepoint():
+                    handler(client, self, adapter)
+                    base.flush()
+        except Exception as exc:  # noqa: BLE001 - every failure is retried or surfaced
+            if logs is not None:
+                logs.drop()
+            self._handle_failure(exc)
+            return
+        self._mark_done()
+        self._ended()
+
+    def _handle_failure(self, exc):
+        client = self.client_id
+        if isinstance(exc, Deferred):
             deferrals = self.deferrals + 1
             if deferrals > self._max_deferrals():
                 self.deferrals = deferrals
@@ -323,18 +489,25 @@ class CloudTask(models.Model):
                         "lease_until": False,
                         "next_attempt": fields.Datetime.now()
                         + datetime.timedelta(seconds=exc.delay)})
-            return
-        except cloud.AuthExpired as exc:
+        elif isinstance(exc, cloud.AuthExpired):
             # R-CON-3: keep the task as it is; the whole client waits for Reconnect
-            self.write({"state": "pending", "last_error": str(exc)})
+            self.write({"state": "pending", "last_error": str(exc), "lease_until": False})
             client._mark_reconnect_needed(exc)
-            return
-        except Exception as exc:  # noqa: BLE001 - every failure is retried or surfaced
+        else:
             self._retry_or_fail(exc)
-            return
-        self.write({"state": "done", "done_at": fields.Datetime.now(), "last_error": False,
-                    "lease_until": False})
-        self._ended()
+
+    def _mark_done(self):
+        """The task succeeded: one UPDATE, no ORM round trip (the hot path of a run)."""
+        self.flush_recordset()
+        now = fields.Datetime.now()
+        self.env.cr.execute("""
+            UPDATE cloud_task
+               SET state = 'done', done_at = %s, last_error = NULL, lease_until = NULL,
+                   write_date = %s, write_uid = %s
+             WHERE id = %s
+        """, [now, now, self.env.uid, self.id])
+        self.invalidate_recordset(["state", "done_at", "last_error", "lease_until",
+                                   "write_date", "write_uid"])
 
     @api.model
     def _max_attempts(self):
