@@ -518,6 +518,9 @@ class DriveEmulator(Emulator):
     def invalidate_page_tokens(self):
         """Change and list page tokens issued so far answer 400 invalid (pageToken)."""
         with self.lock:
+            # skip one sequence number: every token handed out so far (at most
+            # ``_last_seq + 1``) falls below the new minimum, new ones start at it
+            self._last_seq = next(self._seq)
             self._min_page_token = self._last_seq + 1
             self._list_epoch += 1
 
