@@ -7,6 +7,7 @@ Drive allows several items of the same name in one folder: both harnesses announ
 ``duplicate_names``, and the contract's duplicate-name checks run on them (items people made
 with the same name are all listed and reported; the adapter itself never makes a second one).
 """
+import mimetypes
 import threading
 
 from odoo.addons.cloud_base.tests import emulators  # noqa: F401 - cloud_emulators importable
@@ -146,7 +147,8 @@ class GoogleDriveHarness(AdapterHarness):
         return self._item(self.emu.add_folder(name, parent=parent_id))
 
     def cloud_create_file(self, parent_id, name, data):
-        return self._item(self.emu.add_file(name, data, parent=parent_id))
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return self._item(self.emu.add_file(name, data, parent=parent_id, mime_type=mime))
 
     def cloud_update_file(self, item_id, data):
         with self.emu.lock:
