@@ -140,15 +140,17 @@ class GoogleDriveProvider(Provider):
                                        code_verifier=code_verifier,
                                        autogenerate_code_verifier=False)
         if client.api_base_url:
+            # oauthlib checks the production (https) URL; only the prepared request goes
+            # to the emulator
             session = flow.oauth2session
-            original = session.request
+            original = session.send
             base_url = client.api_base_url
 
-            def request(method, url, *args, **kwargs):
-                return original(method, cloud_http.rewrite_url(url, base_url, HOST_PREFIXES),
-                                *args, **kwargs)
+            def send(prepared, **kwargs):
+                prepared.url = cloud_http.rewrite_url(prepared.url, base_url, HOST_PREFIXES)
+                return original(prepared, **kwargs)
 
-            session.request = request
+            session.send = send
         return flow
 
     def authorization_url(self, client, state, code_challenge, redirect_uri):
@@ -183,7 +185,8 @@ class GoogleDriveProvider(Provider):
             description = getattr(exc, "description", None) or type(exc).__name__
             raise OAuthRefused(_("Google refused the authorization code: %s",
                                  description)) from exc
-        granted = set((token.get("scope") or "").split())
+        scope = token.get("scope") or ""
+        granted = set(scope.split() if isinstance(scope, str) else scope)
         if granted and SCOPE not in granted:
             raise OAuthRefused(_(
                 "Google granted only %(scopes)s: the full Drive scope (%(needed)s) is needed. "

@@ -13,6 +13,8 @@ from cloud_emulators.gdrive import DriveEmulator
 
 from odoo.addons.cloud_base.lib import adapter as cloud
 
+from odoo.addons.cloud_gdrive.models.cloud_client import TOKEN_SECRET
+
 from .common import connect_with_grant, gdrive_client_values
 
 
@@ -40,8 +42,9 @@ class TestGoogleDriveProvider(CloudTestMixin, TransactionCase):
     def test_r_con_6_wrong_shared_drive_then_chosen_from_list(self):
         client = self.make_client(gdrive_use_shared_drive=True,
                                   gdrive_shared_drive_name="Tema files")
+        client._set_secret(TOKEN_SECRET, self.emu.issue_tokens()["refresh_token"])
         with self.assertRaises(UserError) as err:
-            connect_with_grant(client, self.emu)
+            client.with_context(cloud_oauth_done=True).action_connect()
         self.assertIn("No single shared drive is named 'Tema files'", str(err.exception))
         self.assertIn("Archive, Team files", str(err.exception))
         self.assertNotEqual(client.state, "connected")
