@@ -439,7 +439,7 @@ class GoogleDriveAdapter(StorageAdapter):
                                                                   escape_q(name))
         found, token = [], None
         while True:
-            result = self._execute(lambda s: s.files().list(
+            result = self._execute(lambda s, token=token: s.files().list(
                 q=q, fields=LIST_FIELDS, pageSize=100, pageToken=token,
                 orderBy="createdTime", **self._list_params()), path=name)
             found += [f for f in result.get("files", []) if f.get("name") == name
@@ -488,7 +488,7 @@ class GoogleDriveAdapter(StorageAdapter):
         """``[{"id", "name"}]`` of the shared drives the account is a member of."""
         drives, token = [], None
         while True:
-            result = self._execute(lambda s: s.drives().list(
+            result = self._execute(lambda s, token=token: s.drives().list(
                 pageSize=100, pageToken=token, fields="nextPageToken, drives(id, name)"),
                 path="drives")
             drives += result.get("drives", [])
@@ -934,7 +934,7 @@ class GoogleDriveAdapter(StorageAdapter):
 
         out = {}
         arriving = []
-        for file_id, raw in latest.items():
+        for file_id in latest:
             if file_id in live:
                 data = live[file_id]
                 if file_id == root_id or is_under((data.get("parents") or [None])[0]):
