@@ -389,6 +389,9 @@ class DriveEmulator(Emulator):
         self.client_secret = client_secret
         self.access_token_lifetime = access_token_lifetime
         self.approve = True
+        #: False: the code exchange gives no refresh token, as Google does for an account
+        #: that consented before when the consent screen was not shown again
+        self.issue_refresh_tokens = True
         self.user = {"kind": "drive#user", "displayName": "Test User",
                      "emailAddress": "test.user@example.com", "me": True,
                      "permissionId": "01234567890123456789"}
@@ -518,6 +521,9 @@ class DriveEmulator(Emulator):
     def invalidate_page_tokens(self):
         """Change and list page tokens issued so far answer 400 invalid (pageToken)."""
         with self.lock:
+            # skip one sequence number: every token handed out so far (at most
+            # ``_last_seq + 1``) falls below the new minimum, new ones start at it
+            self._last_seq = next(self._seq)
             self._min_page_token = self._last_seq + 1
             self._list_epoch += 1
 
@@ -821,7 +827,8 @@ class DriveEmulator(Emulator):
                     if info["method"] == "S256" else verifier
                 if computed != info["challenge"]:
                     return self._token_error("invalid_grant", "Invalid code verifier.")
-            return Response.json(self._mint(info["scope"], offline=info["offline"]))
+            return Response.json(self._mint(info["scope"], offline=info["offline"]
+                                            and self.issue_refresh_tokens))
         if grant == "refresh_token":
             info = self._refresh_tokens.get(form.get("refresh_token", ""))
             if info is None or info["revoked"]:

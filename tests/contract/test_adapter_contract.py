@@ -1132,3 +1132,73 @@ def test_errors_are_cloud_errors_with_location(adapter, root):
         with pytest.raises(CloudError) as err:
             attempt()
         assert_located(err.value)
+
+
+# ------------------------------------------------------------------------------------------
+# Duplicate names (providers whose harness announces ``duplicate_names``, e.g. Google Drive)
+# ------------------------------------------------------------------------------------------
+#: harnesses of storages where people can put two items of the same name in one folder
+DUPLICATE_NAME_HARNESSES = [h for h in HARNESSES if getattr(h, "duplicate_names", False)]
+
+
+@pytest.fixture(params=DUPLICATE_NAME_HARNESSES, ids=lambda cls: cls.name)
+def dup_harness(request):
+    instance = request.param()
+    instance.setup()
+    try:
+        yield instance
+    finally:
+        instance.teardown()
+
+
+@pytest.fixture
+def dup_adapter(dup_harness):
+    return RecordingAdapter(dup_harness.new_adapter(), MemoryMergeBase())
+
+
+def test_duplicates_made_in_cloud_are_all_listed(dup_harness, dup_adapter):
+    root = dup_adapter.ensure_root(ROOT_NAME)
+    one = dup_harness.cloud_create_file(root.id, "scan.pdf", b"first")
+    two = dup_harness.cloud_create_file(root.id, "scan.pdf", b"second!")
+    listed = [i for i in children(dup_adapter, root.id) if i.name == "scan.pdf"]
+    assert sorted(i.id for i in listed) == sorted([one.id, two.id])
+    assert read(dup_adapter, one.id) == b"first" and read(dup_adapter, two.id) == b"second!"
+    found = dup_adapter.find_child(root.id, "scan.pdf")
+    assert found.id in (one.id, two.id)
+    assert dup_adapter.find_child(root.id, "scan.pdf").id == found.id  # the same one each time
+
+
+def test_duplicates_block_new_items_of_that_name(dup_harness, dup_adapter):
+    root = dup_adapter.ensure_root(ROOT_NAME)
+    ids = {dup_harness.cloud_create_file(root.id, "scan.pdf", b"x").id for _ in range(2)}
+    with pytest.raises(Conflict) as err:
+        upload(dup_adapter, root.id, "scan.pdf", b"third")
+    assert err.value.existing_id in ids
+    with pytest.raises(Conflict):
+        dup_adapter.create_folder(root.id, "scan.pdf")
+    with pytest.raises(Conflict):
+        dup_adapter.rename(upload(dup_adapter, root.id, "other.pdf", b"o").id, "scan.pdf")
+    assert len([i for i in children(dup_adapter, root.id) if i.name == "scan.pdf"]) == 2
+
+
+def test_duplicate_folders_made_in_cloud_create_folder_returns_one(dup_harness, dup_adapter):
+    root = dup_adapter.ensure_root(ROOT_NAME)
+    ids = {dup_harness.cloud_create_folder(root.id, "Invoices").id for _ in range(2)}
+    folder = dup_adapter.create_folder(root.id, "Invoices")
+    assert folder.id in ids
+    assert dup_adapter.create_folder(root.id, "Invoices").id == folder.id
+    assert len(named(dup_adapter, root.id, "Invoices", case_insensitive=False)) == 2
+
+
+def test_duplicates_made_in_cloud_are_both_reported_by_the_feed(dup_harness, dup_adapter):
+    root = dup_adapter.ensure_root(ROOT_NAME)
+    folder = dup_adapter.create_folder(root.id, "A")
+    cursor = dup_adapter.latest_cursor(root.id)
+    one = dup_harness.cloud_create_file(folder.id, "same.txt", b"1")
+    two = dup_harness.cloud_create_file(folder.id, "same.txt", b"22")
+    latest, cursor, _ = drain(dup_adapter, root.id, cursor)
+    for item, size in ((one, 1), (two, 2)):
+        assert_live(latest.get(item.id), name="same.txt", parent_id=folder.id, size=size)
+    dup_harness.cloud_delete(one.id)
+    latest, _, _ = drain(dup_adapter, root.id, cursor)
+    assert latest[one.id].deleted and two.id not in latest
