@@ -529,6 +529,23 @@ class CloudClient(models.Model):
     # Crons (R-Q-2)
     # ------------------------------------------------------------------------------------
     @api.model
+    def _plan_soon(self):
+        """Something planning decides changed (a synced record renamed): the planning cron
+        runs at once rather than at its next interval (once per transaction, and not while a
+        call is already waiting)."""
+        flags = self.env.cr.precommit.data
+        if flags.get("cloud_base.planning_soon"):
+            return
+        flags["cloud_base.planning_soon"] = True
+        cron = self.env.ref("cloud_base.cron_prepare_queue", raise_if_not_found=False)
+        if not cron:
+            return
+        cron = cron.sudo()
+        if not self.env["ir.cron.trigger"].sudo().search_count([
+                ("cron_id", "=", cron.id), ("call_at", "<=", fields.Datetime.now())], limit=1):
+            cron._trigger()
+
+    @api.model
     def _cron_prepare_queue(self):
         """Plan every connected client; a client whose planning fails is logged and the
         others are planned all the same."""

@@ -1,6 +1,7 @@
 import logging
+import re
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.tools import format_date
 from odoo.tools.safe_eval import safe_eval
@@ -286,16 +287,41 @@ class CloudSyncRule(models.Model):
                 del result[rule]
         return result, broken
 
+    @api.model
+    @tools.ormcache("model_name")
+    def _naming_fields(self, model_name):
+        """The fields of ``model_name`` its records' folder names may depend on (none when no
+        rule is on that model): its display name's, and those a name expression reads."""
+        rules = self.sudo().with_context(active_test=True).search([("model", "=", model_name)])
+        if not rules or model_name not in self.env:
+            return frozenset()
+        model = self.env[model_name]
+        names = {model._rec_name or "name"}
+        display = model._fields.get("display_name")
+        if display is not None:
+            names.update(path.split(".")[0] for path in self.env.registry.field_depends[display])
+        for rule in rules:
+            names.update(re.findall(r"\brecord\.(\w+)", rule.name_expression or ""))
+        return frozenset(name for name in names if name in model._fields)
+
     # ------------------------------------------------------------------------------------
     # Life cycle
     # ------------------------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()  # _naming_fields
+        return super().create(vals_list)
+
     def unlink(self):
         # R-RULE-8: the cloud keeps the folders; Odoo stops syncing them
         folders = self.env["cloud.folder"].search([("rule_id", "in", self.ids)])
         folders.write({"state": "detached"})
+        self.env.registry.clear_cache()  # _naming_fields
         return super().unlink()
 
     def write(self, vals):
+        if {"model_id", "name_expression", "active"} & set(vals):
+            self.env.registry.clear_cache()  # _naming_fields
         moved = self.browse()
         if "client_id" in vals:
             moved = self.filtered(lambda r: r.client_id.id != vals["client_id"])

@@ -122,6 +122,7 @@ class TaskBatch:
         if self.new:
             tasks = self.Task.create(self.new)
             self.new = []
+            self.Task._wake_runner()
         return tasks
 
 
@@ -441,7 +442,31 @@ class CloudTask(models.Model):
 
     @api.model
     def _cron_run_queue(self):
-        self._run_queue()
+        done = self._run_queue()
+        # while work remains, Odoo runs the job again at once instead of at its next interval
+        self.env["ir.cron"]._notify_progress(done=done, remaining=self._ready_count())
+
+    @api.model
+    def _ready_count(self):
+        """Tasks a run could take now (pending, due, of a connected client)."""
+        return self.search_count([("state", "=", "pending"),
+                                  ("next_attempt", "<=", fields.Datetime.now()),
+                                  ("client_id.state", "=", "connected")])
+
+    @api.model
+    def _wake_runner(self):
+        """Tasks were queued outside a queue run: the run cron starts at once rather than at
+        its next interval (one trigger per transaction; a run in progress reports its own
+        progress instead)."""
+        if self.env["cloud.log"]._buffered_now() is not None:
+            return
+        flags = self.env.cr.precommit.data
+        if flags.get("cloud_base.runner_woken"):
+            return
+        flags["cloud_base.runner_woken"] = True
+        cron = self.env.ref("cloud_base.cron_run_queue", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()
 
     def _execute(self):
         """Run the task's handler and record its result, in the current transaction (the

@@ -351,7 +351,35 @@ class IrAttachment(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self._cloud_check_engine_fields(vals_list)
-        return super().create(vals_list)
+        attachments = super().create(vals_list)
+        if not self._cloud_engine_mode():
+            attachments._cloud_queue_new_uploads()
+        return attachments
+
+    def _cloud_queue_new_uploads(self):
+        """A new file of a record whose folder is in the cloud is queued at once (and the
+        runner woken), instead of waiting for the next planning run; the planner merges
+        with it (the same task)."""
+        candidates = self.filtered(lambda a: a.type == "binary" and a.res_model and a.res_id
+                                   and not a.res_field and not a.url)
+        if not candidates:
+            return
+        local = self._cloud_local_mimetypes()
+        candidates = candidates.filtered(lambda a: a.mimetype not in local)
+        if not candidates:
+            return
+        folders = self.env["cloud.folder"].sudo().search([
+            ("kind", "=", "object"), ("state", "=", "synced"), ("cloud_id", "!=", False),
+            ("res_model", "in", list(set(candidates.mapped("res_model")))),
+            ("res_id", "in", list(set(candidates.mapped("res_id"))))])
+        folder_of = {(f.res_model, f.res_id): f for f in folders
+                     if f.client_id.state == "connected"}
+        Task = self.env["cloud.task"].sudo()
+        for attachment in candidates:
+            folder = folder_of.get((attachment.res_model, attachment.res_id))
+            if folder:
+                Task._enqueue(folder.client_id, "file_upload", folder=folder,
+                              attachment=attachment)
 
     def copy_data(self, default=None):
         # a copy is a new, local attachment: never a second owner of the same cloud item

@@ -4,6 +4,13 @@ from odoo import models
 class MailThread(models.AbstractModel):
     _inherit = "mail.thread"
 
+    def write(self, vals):
+        res = super().write(vals)
+        if self and set(vals) & self.env["cloud.sync.rule"]._naming_fields(self._name):
+            # a renamed record's folder follows within a minute, not at the next planning
+            self.env["cloud.client"]._plan_soon()
+        return res
+
     def _thread_to_store(self, store, /, *, fields=None, request_list=None):
         """With the attachments of a record, send the link to its cloud folder (R-UI-2)."""
         super()._thread_to_store(store, fields=fields, request_list=request_list)

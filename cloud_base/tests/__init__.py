@@ -19,3 +19,4 @@ from . import test_engine_memory
 from . import test_convergence
 from . import test_loss_paths
 from . import test_migration_preview
+from . import test_latency
