@@ -212,6 +212,13 @@ class StorageAdapter:
         """Stream the content of a file."""
         raise NotImplementedError
 
+    def export_format(self, mimetype):
+        """``(MIME type, file extension)`` of what :meth:`download` gives for files of
+        ``mimetype`` that have no bytes of their own and are exported (Google-native
+        documents), else None. Reverse sync then keeps the export under that type and
+        extension; a ``download`` that cannot export raises InvalidRequest."""
+        return None
+
     def compute_hash(self, chunks: Iterable[bytes]) -> Optional[str]:
         """The local equivalent of ``CloudItem.hash`` for content ``chunks``."""
         if not self.hash_kind:

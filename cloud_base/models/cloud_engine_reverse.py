@@ -16,6 +16,8 @@ _logger = logging.getLogger(__name__)
 
 #: during a reset, deletions queued before it run first (then the files come back)
 DELETIONS_BEFORE_RESET = 4
+#: codes of InvalidRequest meaning "this document has no bytes and cannot be exported"
+NOT_EXPORTABLE = ("fileNotExportable", "exportSizeLimitExceeded", "cannotExportFile")
 #: files above this size are moved into the filestore as downloaded, never read into memory
 STREAMED_RESTORE_SIZE = 8 * 1024 * 1024
 
@@ -92,8 +94,19 @@ class CloudEngineReverse(models.AbstractModel):
         client._log("error", message)
 
     def _reverse_one(self, client, attachment, adapter, task):
+        export = adapter.export_format(attachment.mimetype)
         try:
             path, size, remote_hash, checksum = attachment._cloud_download_verifying(adapter)
+        except cloud.InvalidRequest as exc:
+            if not export and exc.code not in NOT_EXPORTABLE:
+                raise
+            # R-REV-3: a document the provider cannot export stays a link, and says so
+            client._log("warning", self.env._(
+                "%(name)s stays a link to the cloud: %(reason)s",
+                name=attachment.name, reason=exc), record=attachment,
+                path=attachment.cloud_item_id, task=task)
+            attachment._cloud_forget()
+            return
         except cloud.NotFound:
             # R-REV-3: keep the link, say so, never drop silently
             client._log("warning", self.env._(
@@ -105,8 +118,9 @@ class CloudEngineReverse(models.AbstractModel):
             return
         try:
             expected_hash = attachment.cloud_hash
-            if size != attachment.cloud_size or (
-                    expected_hash and remote_hash and remote_hash != expected_hash):
+            # (an export has no cloud size or hash to compare with)
+            if not export and (size != attachment.cloud_size or (
+                    expected_hash and remote_hash and remote_hash != expected_hash)):
                 raise cloud.Transient(self.env._(
                     "Downloaded content of %s does not match the cloud metadata",
                     attachment.name), code="verify_failed", path=attachment.cloud_item_id)
@@ -115,6 +129,13 @@ class CloudEngineReverse(models.AbstractModel):
             else:  # small, or kept in the database: Odoo's own write (and indexing)
                 with open(path, "rb") as handle:
                     attachment._cloud_restore_binary(handle.read())
+            if export:
+                mimetype, extension = export
+                name = attachment.name
+                if not name.lower().endswith(extension.lower()):
+                    name += extension
+                attachment.with_context(cloud_sync=True).sudo().write(
+                    {"name": name, "mimetype": mimetype})
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(path)

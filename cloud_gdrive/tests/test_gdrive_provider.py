@@ -121,3 +121,35 @@ class TestGoogleDriveProvider(CloudTestMixin, TransactionCase):
             b"".join(adapter.download(form))
         self.assertIn("cannot be exported", str(err.exception))
         self.assertIn(form, str(err.exception))  # the link names the document
+
+    def test_r_rev_3_reset_exports_google_docs_and_keeps_forms_as_links(self):
+        client = connect_with_grant(self.make_client(), self.emu)
+        partner = self.Partner.create({"name": "Ann"})
+        self.rule_for(client, domain="[('id', '=', %d)]" % partner.id)
+        client._prepare_direct()
+        self.run_queue()
+        folder = self.env["cloud.folder"].search([("client_id", "=", client.id),
+                                                  ("res_id", "=", partner.id)])
+        self.emu.add_google_doc("Minutes", "hello", parent=folder.cloud_id)
+        self.emu.add_google_doc("Survey", "", parent=folder.cloud_id,
+                                mime_type="application/vnd.google-apps.form")
+        client._enqueue_backward()
+        self.run_queue()
+        docs = self.env["ir.attachment"].search([("res_model", "=", "res.partner"),
+                                                 ("res_id", "=", partner.id)])
+        self.assertEqual(sorted(docs.mapped("name")), ["Minutes", "Survey"])
+        client.action_reset()
+        self.run_queue()
+        minutes = docs.filtered(lambda a: a.name.startswith("Minutes"))
+        survey = docs - minutes
+        self.assertEqual((minutes.name, minutes.type), ("Minutes.docx", "binary"))
+        self.assertEqual(minutes.mimetype, "application/vnd.openxmlformats-officedocument."
+                                           "wordprocessingml.document")
+        self.assertTrue(minutes.raw.startswith(b"EXPORT:"))
+        self.assertEqual((survey.type, survey.cloud_item_id), ("url", False))
+        self.assertTrue(survey.url)
+        warning = self.env["cloud.log"].search([("client_id", "=", client.id),
+                                                ("level", "=", "warning"),
+                                                ("message", "ilike", "Survey stays a link")])
+        self.assertTrue(warning)
+        self.assertEqual(client.state, "draft")  # the reset finished
