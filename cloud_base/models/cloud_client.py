@@ -323,8 +323,13 @@ class CloudClient(models.Model):
         account = adapter.check_connection()
         self._check_same_account(account)
         root = self._ensure_root_folder()
+        first_link = not root.cloud_id
         item = adapter.ensure_root(root.name)
-        root.write({"cloud_id": item.id, "cloud_name": item.name, "state": "synced"})
+        vals = {"cloud_id": item.id, "cloud_name": item.name, "state": "synced"}
+        if first_link:
+            # a reconnect after a reset, or a storage used before: what is there is picked up
+            vals["found_in_cloud"] = self.env["cloud.engine.direct"]._holds_items(adapter, item)
+        root.write(vals)
         vals = {"state": "connected", "state_message": False}
         if not self.sudo().change_cursor:
             vals["change_cursor"] = adapter.latest_cursor(item.id)
