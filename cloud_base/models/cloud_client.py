@@ -364,8 +364,9 @@ class CloudClient(models.Model):
             raise client._account_changed_error()
         vals = {"account_fingerprint": fingerprint}
         if client.account_fingerprint:
-            # another, empty account: its change feed starts afresh
-            vals["change_cursor"] = False
+            # another, empty account: its change feed starts afresh, the folders of the
+            # former one are not there
+            vals.update(change_cursor=False, reset_folder_ids=False)
             _logger.info("Cloud client %s now uses another account", client.id)
         client.write(vals)
 

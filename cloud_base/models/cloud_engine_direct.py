@@ -30,7 +30,7 @@ class CloudEngineDirect(models.AbstractModel):
             parent = folder.parent_id
             if not parent.cloud_id:
                 raise Deferred(self.env._("Waiting for the parent folder %s", parent.name))
-            item = self._existing_folder(client, adapter, parent, folder.name)
+            item = self._existing_folder(client, adapter, parent, folder)
             found = item is not None
             if item is None:
                 try:
@@ -40,15 +40,10 @@ class CloudEngineDirect(models.AbstractModel):
                     folder.name = self._free_name(adapter, parent, folder.name)
                     raise Deferred(self.env._("Name taken by a file, retrying as %s",
                                               folder.name), delay=0) from exc
-        folder.write({"cloud_id": item.id, "cloud_name": item.name, "state": "synced",
-                      "synced_parent_id": folder.parent_id.id, "found_in_cloud": bool(found)})
         if found and folder.kind != "root":
-            client._log("success", self.env._(
-                "Folder already in the cloud, linked with what it holds: %s",
-                folder._display_path()), record=task._subject(),
-                path=folder._display_path(), task=task)
-            folder._placement().folder_found(self, client, folder, adapter, task)
-            return
+            return self._folder_found(client, adapter, folder, item, task)
+        folder.write({"cloud_id": item.id, "cloud_name": item.name, "state": "synced",
+                      "synced_parent_id": folder.parent_id.id, "found_in_cloud": found})
         client._log("success", self.env._("Folder created: %s", folder._display_path()),
                     record=task._subject(), path=folder._display_path(), task=task)
         folder._placement().folder_created(self, client, folder)
@@ -61,17 +56,49 @@ class CloudEngineDirect(models.AbstractModel):
         items, _token = adapter.list_children(item.id)
         return bool(items)
 
-    def _existing_folder(self, client, adapter, parent, name):
-        """The folder ``name`` already in ``parent`` when ``parent`` itself was found in the
-        cloud with content, unless the suite manages it already; None otherwise (the folder is
-        created, as on a fresh storage)."""
+    def _existing_folder(self, client, adapter, parent, folder):
+        """The cloud folder ``folder`` already is, unless the suite manages it already: the
+        one it was before the client's last reset (the same account: wherever it is now), else
+        the folder of its name in ``parent`` when ``parent`` was found in the cloud with
+        content; None otherwise (the folder is created, as on a fresh storage)."""
+        Folder = self.env["cloud.folder"]
+
+        def usable(item):
+            return item is not None and item.is_folder and not Folder.search_count([
+                ("client_id", "=", client.id), ("cloud_id", "=", item.id)], limit=1)
+
+        former = client._folder_before_reset(folder)
+        if former:
+            try:
+                item = adapter.get_item(former)
+            except cloud.NotFound:
+                item = None
+            if usable(item):
+                return item
         if not parent.found_in_cloud:
             return None
-        item = adapter.find_child(parent.cloud_id, name)
-        if item is None or not item.is_folder or self.env["cloud.folder"].search_count([
-                ("client_id", "=", client.id), ("cloud_id", "=", item.id)], limit=1):
-            return None
-        return item
+        item = adapter.find_child(parent.cloud_id, folder.name)
+        return item if usable(item) else None
+
+    def _folder_found(self, client, adapter, folder, item, task):
+        """``folder`` already is the cloud folder ``item``: link them, put it where and as
+        Odoo wants it (R-DIR-3), and pick up what it holds."""
+        Folder = self.env["cloud.folder"]
+        in_cloud = folder.parent_id if item.parent_id == folder.parent_id.cloud_id else \
+            Folder.search([("client_id", "=", client.id), ("cloud_id", "=", item.parent_id)],
+                          limit=1)
+        folder.write({"cloud_id": item.id, "cloud_name": item.name, "state": "synced",
+                      "synced_parent_id": in_cloud.id, "found_in_cloud": True})
+        client._log("success", self.env._(
+            "Folder already in the cloud, linked with what it holds: %s",
+            folder._display_path()), record=task._subject(), path=folder._display_path(),
+            task=task)
+        Task = self.env["cloud.task"]
+        if folder.synced_parent_id != folder.parent_id:
+            Task._enqueue(client, "folder_move", folder=folder)
+        elif item.name != folder.name:
+            Task._enqueue(client, "folder_rename", folder=folder)
+        folder._placement().folder_found(self, client, folder, adapter, task)
 
     def _pick_up_content(self, client, adapter, folder, task, templates=None):
         """``folder`` was already in the cloud: link what it holds as backward sync would
@@ -86,8 +113,9 @@ class CloudEngineDirect(models.AbstractModel):
                             .mapped("cloud_id"))
         by_name = {clean_name(t.name).lower(): t for t in templates or ()}
         for item in items:
-            if not item.is_folder or item.id in known_folders:
-                continue
+            if not item.is_folder or item.id in known_folders or \
+                    client._claimed_after_reset(item.id):
+                continue  # managed, or a folder that goes back where Odoo wants it
             template = by_name.pop(item.name.lower(), None)
             if template is not None:
                 child = Folder.create({

@@ -138,21 +138,54 @@ class TestResetThenReconnect(CloudCase):
         self.assertEqual(subs, link, "the folder link was made twice")
         self.assertEqual((link.cloud_kind, link.cloud_item_id), ("folder", sub.id))
 
-    def test_folder_moved_into_an_object_folder_before_the_reset_is_linked(self):
+    def test_folder_moved_into_an_object_folder_before_the_reset_goes_back(self):
         """The convergence suite's case (seed 11, shrunk to cloud_move_managed_folder, reset):
-        a person moved Bob's folder into Ann's; the reset came before any backward run."""
+        a person moved Bob's folder into Ann's; the reset came before any backward run. The
+        reconnect links Bob's folder to Bob again and puts it back (R-DIR-3), rather than
+        making it a folder link of Ann and a second folder for Bob."""
         bob = self.Partner.create({"name": "Bob"})
         bob_doc = self.attach(bob, "bob.txt", b"bob's file")
         self.converge(backward=True)
         bob_folder = self.folder_of(bob).cloud_id
+        bob_file = bob_doc.cloud_item_id
         self.store.update(bob_folder, parent_id=self.folder_of(self.ann).cloud_id)
 
         self.reset_and_reconnect()
 
-        links = self.attachments_of(self.ann).filtered(lambda a: a.cloud_kind == "folder")
-        self.assertEqual(links.mapped("cloud_item_id"), [bob_folder])
+        self.assertFalse(self.attachments_of(self.ann).filtered(
+            lambda a: a.cloud_kind == "folder" or a.name == "Bob"))
+        self.assertEqual(self.folder_of(bob).cloud_id, bob_folder)
+        self.assertEqual(self.store.path_of(bob_folder), "/Odoo/Contacts/Bob")
         self.assertSynced(bob_doc, b"bob's file")
-        self.assertEqual(self.store.path_of(bob_doc.cloud_item_id), "/Odoo/Contacts/Bob/bob.txt")
+        self.assertEqual(bob_doc.cloud_item_id, bob_file)
+
+    def test_folders_renamed_in_odoo_while_disconnected_keep_their_content(self):
+        """Found by the convergence suite (seed 11, shrunk to cloud_add_file, reset,
+        rule_folder_name): the rule folder (and a record) renamed in Odoo before the
+        reconnect: the folders of before the reset are linked again and renamed (R-DIR-3), so
+        that the file only the cloud had is still picked up."""
+        folder_id = self.folder_of(self.ann).cloud_id
+        rule_folder_id = self.rule.folder_id.cloud_id
+        self.store.put_file(folder_id, "new.txt", b"added in the cloud")
+        self.client.action_reset()
+        for _round in range(8):
+            self.fast_forward()
+            self.run_queue()
+        self.rule.folder_name = "Gold"
+        self.ann.name = "Anna"
+        self.client.action_connect()
+        self.converge(backward=True)
+
+        self.assertEqual(self.rule.folder_id.cloud_id, rule_folder_id)
+        self.assertEqual(self.folder_of(self.ann).cloud_id, folder_id)
+        self.assertEqual(self.store.path_of(folder_id), "/Odoo/Gold/Anna")
+        self.assertNotIn("/Odoo/Contacts", self.tree())
+        new = self.attachments_of(self.ann).filtered(lambda a: a.name == "new.txt")
+        self.assertSynced(new, b"added in the cloud")
+        self.assertSynced(self.doc, b"top level")
+        self.assertEqual(sorted(p for p in self.tree() if p.startswith("/Odoo/Gold/Anna/")),
+                         ["/Odoo/Gold/Anna/Contracts", "/Odoo/Gold/Anna/doc.txt",
+                          "/Odoo/Gold/Anna/new.txt"])
 
     def test_cloud_changes_the_reset_did_not_see_are_picked_up(self):
         """A file added and another renamed in the cloud just before the reset: the new one
