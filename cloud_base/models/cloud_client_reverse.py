@@ -11,7 +11,7 @@ class CloudClientReverse(models.Model):
                                    help="Files are being brought back before the reset ends.")
     archive_after_reset = fields.Boolean(readonly=True, copy=False)
     reset_folder_ids = fields.Json(
-        readonly=True, copy=False, groups="base.group_system",
+        "Folders before the reset", readonly=True, copy=False, groups="base.group_system",
         help="The cloud ids of the rule and object folders when the client was last reset: a "
              "reconnect to the same account links them again, wherever they are now.")
 

@@ -280,13 +280,29 @@ class CloudEngineDirect(models.AbstractModel):
             raise Deferred(self.env._("Waiting for the folder %s", parent.name))
         try:
             item = adapter.move(folder.cloud_id, parent.cloud_id, folder.name)
-        except cloud.NotFound:
+        except cloud.NotFound as exc:
+            if self._exists(adapter, folder.cloud_id) and \
+                    not self._exists(adapter, parent.cloud_id):
+                # the target is what vanished (e.g. a rule folder deleted in the cloud): it
+                # is made again, then the folder moves there with everything it holds
+                _logger.info("Folder %s: its target %s is gone (%s)", folder.cloud_id,
+                             parent.cloud_id, exc)
+                self._folder_lost(client, parent)
+                self.env["cloud.task"]._enqueue(client, "folder_move", folder=folder)
+                return
             return self._folder_lost(client, folder)
         except cloud.Conflict as exc:
             item = self._move_conflict(adapter, folder, parent, exc)
         folder.write({"cloud_name": item.name, "synced_parent_id": parent.id})
         client._log("success", self.env._("Folder moved to %s", folder._display_path()),
                     record=task._subject(), path=folder._display_path(), task=task)
+
+    def _exists(self, adapter, cloud_id):
+        try:
+            adapter.get_item(cloud_id)
+        except cloud.NotFound:
+            return False
+        return True
 
     def _move_conflict(self, adapter, folder, parent, error):
         """The target name is taken: by the folder itself (a person already moved it there,

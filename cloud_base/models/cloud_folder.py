@@ -34,7 +34,7 @@ class CloudFolder(models.Model):
     synced_parent_id = fields.Many2one("cloud.folder", "Parent in the cloud", copy=False,
                                        ondelete="set null")
     found_in_cloud = fields.Boolean(
-        readonly=True, copy=False,
+        "Found in the cloud", readonly=True, copy=False,
         help="The folder was already in the cloud when the suite came to create it (e.g. a "
              "reconnect after a reset): what it held was picked up, and the folders Odoo "
              "wants inside it are looked up before being created.")
