@@ -364,8 +364,13 @@ class CloudClient(models.Model):
         account = adapter.check_connection()
         self._check_same_account(account)
         root = self._ensure_root_folder()
+        first_link = not root.cloud_id
         item = adapter.ensure_root(root.name)
-        root.write({"cloud_id": item.id, "cloud_name": item.name, "state": "synced"})
+        vals = {"cloud_id": item.id, "cloud_name": item.name, "state": "synced"}
+        if first_link:
+            # a reconnect after a reset, or a storage used before: what is there is picked up
+            vals["found_in_cloud"] = self.env["cloud.engine.direct"]._holds_items(adapter, item)
+        root.write(vals)
         vals = {"state": "connected", "state_message": False}
         if not self.sudo().change_cursor:
             vals["change_cursor"] = adapter.latest_cursor(item.id)
@@ -400,8 +405,10 @@ class CloudClient(models.Model):
         if client.account_fingerprint and client._has_synced_files():
             raise client._account_changed_error()
         if client.account_fingerprint:
-            # another, empty account: its change feed starts afresh
+            # another, empty account: its change feed starts afresh, the folders of the
+            # former one are not there
             client._forget_cloud_tree()
+            client.write({"reset_folder_ids": False})
             _logger.info("Cloud client %s now uses another account", client.id)
         client.write({"account_fingerprint": fingerprint})
 

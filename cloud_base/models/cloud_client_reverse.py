@@ -10,6 +10,51 @@ class CloudClientReverse(models.Model):
     reset_pending = fields.Boolean(readonly=True, copy=False,
                                    help="Files are being brought back before the reset ends.")
     archive_after_reset = fields.Boolean(readonly=True, copy=False)
+    reset_folder_ids = fields.Json(
+        "Folders before the reset", readonly=True, copy=False, groups="base.group_system",
+        help="The cloud ids of the rule and object folders when the client was last reset: a "
+             "reconnect to the same account links them again, wherever they are now.")
+
+    # the folders a reset forgets, remembered for a reconnect to the same account
+    @api.model
+    def _reset_folder_key(self, folder):
+        if folder.kind == "rule" and folder.rule_id:
+            return "rule:%s" % folder.rule_id.id
+        if folder.kind == "object" and folder.res_model and folder.res_id:
+            return "object:%s:%s" % (folder.res_model, folder.res_id)
+        return None
+
+    def _remember_folders_before_reset(self, folders):
+        self.ensure_one()
+        remembered = {}
+        for folder in folders.filtered(lambda f: f.cloud_id and f.state != "detached"):
+            key = self._reset_folder_key(folder)
+            if key:
+                remembered[key] = folder.cloud_id
+        self.sudo().reset_folder_ids = remembered or False
+
+    def _claimed_after_reset(self, cloud_id):
+        """Is ``cloud_id`` the folder a rule or record had before the last reset, whose folder
+        record waits to be linked again? (Then it is that folder's, wherever it is now.)"""
+        self.ensure_one()
+        keys = [key for key, value in (self.sudo().reset_folder_ids or {}).items()
+                if value == cloud_id]
+        if not keys:
+            return False
+        waiting = self.env["cloud.folder"].search([
+            ("client_id", "=", self.id), ("cloud_id", "=", False),
+            ("state", "!=", "detached"), ("kind", "in", ("rule", "object"))])
+        return any(self._reset_folder_key(folder) in keys for folder in waiting)
+
+    def _folder_before_reset(self, folder):
+        """The cloud id ``folder`` had before the last reset of this client (taken: a
+        reconnect links it once), or None."""
+        self.ensure_one()
+        remembered = dict(self.sudo().reset_folder_ids or {})
+        cloud_id = remembered.pop(self._reset_folder_key(folder) or "", None)
+        if cloud_id:
+            self.sudo().reset_folder_ids = remembered or False
+        return cloud_id
 
     def _enqueue_reverse_for_folders(self, folders):
         """Queue the return into Odoo of every synced file below ``folders``."""
@@ -70,6 +115,7 @@ class CloudClientReverse(models.Model):
         self.env["ir.attachment"].sudo().search([
             ("cloud_client_id", "=", self.id), ("cloud_kind", "=", "folder")])._cloud_forget()
         folders = self.env["cloud.folder"].search([("client_id", "=", self.id)])
+        self._remember_folders_before_reset(folders)
         self.env["cloud.sync.rule"].search([("folder_id", "in", folders.ids)]).folder_id = False
         self._forget_cloud_tree()
         self.sudo().write({"root_folder_id": False, "reset_pending": False, "state": "draft"})

@@ -25,22 +25,208 @@ class CloudEngineDirect(models.AbstractModel):
             return
         if folder.kind == "root":
             item = adapter.ensure_root(folder.name)
+            found = self._holds_items(adapter, item)
         else:
             parent = folder.parent_id
             if not parent.cloud_id:
                 raise Deferred(self.env._("Waiting for the parent folder %s", parent.name))
-            try:
-                item = adapter.create_folder(parent.cloud_id, folder.name)
-            except cloud.Conflict as exc:
-                # a file occupies the name: take the next free one
-                folder.name = self._free_name(adapter, parent, folder.name)
-                raise Deferred(self.env._("Name taken by a file, retrying as %s", folder.name),
-                               delay=0) from exc
+            item = self._existing_folder(client, adapter, parent, folder)
+            found = item is not None
+            if item is None:
+                try:
+                    item = adapter.create_folder(parent.cloud_id, folder.name)
+                except cloud.Conflict as exc:
+                    # a file occupies the name: take the next free one
+                    folder.name = self._free_name(adapter, parent, folder.name)
+                    raise Deferred(self.env._("Name taken by a file, retrying as %s",
+                                              folder.name), delay=0) from exc
+        if found and folder.kind != "root":
+            return self._folder_found(client, adapter, folder, item, task)
         folder.write({"cloud_id": item.id, "cloud_name": item.name, "state": "synced",
-                      "synced_parent_id": folder.parent_id.id})
+                      "synced_parent_id": folder.parent_id.id, "found_in_cloud": found})
         client._log("success", self.env._("Folder created: %s", folder._display_path()),
                     record=task._subject(), path=folder._display_path(), task=task)
         folder._placement().folder_created(self, client, folder)
+
+    # ------------------------------------------------------------------------------------
+    # Folders already in the cloud (issue 11 §2: reset then reconnect, a storage used before)
+    # ------------------------------------------------------------------------------------
+    def _holds_items(self, adapter, item):
+        """Does the cloud folder ``item`` hold anything? (One page is enough to know.)"""
+        items, _token = adapter.list_children(item.id)
+        return bool(items)
+
+    def _existing_folder(self, client, adapter, parent, folder):
+        """The cloud folder ``folder`` already is, unless the suite manages it already: the
+        one it was before the client's last reset (the same account: wherever it is now), else
+        the folder of its name in ``parent`` when ``parent`` was found in the cloud with
+        content; None otherwise (the folder is created, as on a fresh storage)."""
+        Folder = self.env["cloud.folder"]
+
+        def usable(item):
+            return item is not None and item.is_folder and not Folder.search_count([
+                ("client_id", "=", client.id), ("cloud_id", "=", item.id)], limit=1)
+
+        former = client._folder_before_reset(folder)
+        if former:
+            try:
+                item = adapter.get_item(former)
+            except cloud.NotFound:
+                item = None
+            if usable(item):
+                return item
+        if not parent.found_in_cloud:
+            return None
+        item = adapter.find_child(parent.cloud_id, folder.name)
+        return item if usable(item) else None
+
+    def _folder_found(self, client, adapter, folder, item, task):
+        """``folder`` already is the cloud folder ``item``: link them, put it where and as
+        Odoo wants it (R-DIR-3), and pick up what it holds."""
+        Folder = self.env["cloud.folder"]
+        in_cloud = folder.parent_id if item.parent_id == folder.parent_id.cloud_id else \
+            Folder.search([("client_id", "=", client.id), ("cloud_id", "=", item.parent_id)],
+                          limit=1)
+        folder.write({"cloud_id": item.id, "cloud_name": item.name, "state": "synced",
+                      "synced_parent_id": in_cloud.id, "found_in_cloud": True})
+        client._log("success", self.env._(
+            "Folder already in the cloud, linked with what it holds: %s",
+            folder._display_path()), record=task._subject(), path=folder._display_path(),
+            task=task)
+        Task = self.env["cloud.task"]
+        if folder.synced_parent_id != folder.parent_id:
+            Task._enqueue(client, "folder_move", folder=folder)
+        elif item.name != folder.name:
+            Task._enqueue(client, "folder_rename", folder=folder)
+        folder._placement().folder_found(self, client, folder, adapter, task)
+
+    def _pick_up_content(self, client, adapter, folder, task, templates=None):
+        """``folder`` was already in the cloud: link what it holds as backward sync would
+        have: the subfolders named as the rule's default folders (``templates``, the level of
+        the tree that belongs here) become its default folders, each picked up in turn, other
+        subfolders become folder links where the placement says so (R-BW-2), and its files
+        the attachments of its owner (see ``_pick_up_files``)."""
+        Folder = self.env["cloud.folder"]
+        items = list(adapter.iter_children(folder.cloud_id))
+        known_folders = set(Folder.search([("client_id", "=", client.id),
+                                           ("cloud_id", "in", [i.id for i in items])])
+                            .mapped("cloud_id"))
+        by_name = {clean_name(t.name).lower(): t for t in templates or ()}
+        for item in items:
+            if not item.is_folder or item.id in known_folders or \
+                    client._claimed_after_reset(item.id):
+                continue  # managed, or a folder that goes back where Odoo wants it
+            template = by_name.pop(item.name.lower(), None)
+            if template is not None:
+                child = Folder.create({
+                    "name": item.name, "cloud_name": item.name, "cloud_id": item.id,
+                    "client_id": client.id, "kind": "default", "parent_id": folder.id,
+                    "synced_parent_id": folder.id, "state": "synced", "found_in_cloud": True,
+                    "rule_id": folder.rule_id.id, "res_model": folder.res_model,
+                    "res_id": folder.res_id})
+                self._pick_up_content(client, adapter, child, task, template.child_ids)
+            elif folder._links_subfolders():
+                self._link_found_subfolder(client, adapter, folder, item, task)
+        if folder._file_owner() is not None:
+            self._pick_up_files(client, adapter, folder,
+                                [i for i in items if not i.is_folder], task)
+
+    def _link_found_subfolder(self, client, adapter, folder, item, task):
+        """A subfolder made in the cloud in ``folder`` becomes a folder link of its record;
+        the plain link a reset left of it, if any, is linked again rather than doubled."""
+        res_model, res_id = folder._file_owner()
+        sub = self.env["cloud.folder"].create({
+            "name": item.name, "cloud_name": item.name, "cloud_id": item.id,
+            "client_id": client.id, "kind": "subfolder", "parent_id": folder.id,
+            "synced_parent_id": folder.id, "state": "synced",
+            "res_model": res_model, "res_id": res_id, "rule_id": folder.rule_id.id})
+        Attachment = self.env["ir.attachment"].sudo().with_context(cloud_sync=True)
+        vals = {"name": item.name, "type": "url", "url": client._item_url(adapter, item),
+                "cloud_client_id": client.id, "cloud_folder_id": sub.id,
+                "cloud_item_id": item.id, "cloud_kind": "folder"}
+        former = Attachment.search([
+            ("res_model", "=", res_model), ("res_id", "=", res_id), ("type", "=", "url"),
+            ("cloud_kind", "=", False), ("mimetype", "=", "application/x-directory"),
+            ("name", "=", item.name)], limit=1)
+        if former:
+            former.write(vals)
+        else:
+            Attachment.create(dict(vals, res_model=res_model, res_id=res_id,
+                                   mimetype="application/x-directory"))
+        client._log("success", self.env._("Cloud subfolder linked: %s", item.name),
+                    path=item.id, task=task)
+
+    def _pick_up_files(self, client, adapter, folder, items, task):
+        """The files already in ``folder``, a folder found in the cloud: a local attachment
+        waiting for its upload towards this folder's record that has the same name and the
+        same content is linked to its file instead of being uploaded again (the same content
+        under another name: renamed in the cloud, whose names win, R-BW-3); every other file
+        becomes an attachment (R-BW-1). A local attachment of the same name but another
+        content is a conflict (R-SAFE-4): the cloud copy keeps the name, the Odoo version is
+        uploaded as a conflict copy."""
+        known = set(self.env["ir.attachment"].sudo().search([
+            ("cloud_client_id", "=", client.id),
+            ("cloud_item_id", "in", [i.id for i in items])]).mapped("cloud_item_id"))
+        items = [i for i in items if i.id not in known]
+        waiting = self._waiting_uploads(client, folder)
+        hashes = {}
+
+        def same(item, attachment):
+            if item.size != attachment.file_size:
+                return False
+            if attachment.id not in hashes:
+                hashes[attachment.id] = adapter.compute_hash(attachment._cloud_local_chunks())
+            return self._same_content(adapter, item, attachment, hashes[attachment.id])
+
+        def link(item, attachment):
+            attachment._cloud_mark_synced(client, folder, item, client._item_url(adapter, item))
+            client._log("success", self.env._(
+                "File already in the cloud, linked instead of uploaded: %s", item.name),
+                record=attachment, path="%s/%s" % (folder._display_path(), item.name),
+                task=task)
+            return attachment
+
+        def local_name(attachment):
+            return clean_name(attachment.name, max_length=adapter.max_name_length,
+                              keep_extension=True, unit=self._name_unit(client)).lower()
+
+        left = []
+        for item in items:  # same name, same content
+            match = next((a for a in waiting if local_name(a) == item.name.lower()
+                          and same(item, a)), None)
+            if match:
+                waiting -= link(item, match)
+            else:
+                left.append(item)
+        backward = self.env["cloud.engine.backward"]
+        for item in left:
+            match = next((a for a in waiting if same(item, a)), None)
+            if match:  # renamed in the cloud
+                waiting -= link(item, match)
+                continue
+            for attachment in waiting:
+                if local_name(attachment) != item.name.lower():
+                    continue
+                attachment.write({
+                    "name": self.env["ir.attachment"]._conflict_name(attachment.name)})
+                client._log("warning", self.env._(
+                    "Conflict on %(name)s: the cloud already holds another version; it keeps "
+                    "the name, the Odoo version is uploaded as %(copy)s",
+                    name=item.name, copy=attachment.name), record=attachment,
+                    path=item.id, task=task)
+            backward._apply_new_item(client, item, folder, adapter, task)
+
+    def _waiting_uploads(self, client, folder):
+        """The local attachments whose upload the planner queued towards ``folder`` (for a
+        default folder: towards its object folder)."""
+        target = folder
+        while target.kind == "default":
+            target = target.parent_id
+        tasks = self.env["cloud.task"].search([
+            ("client_id", "=", client.id), ("type", "=", "file_upload"),
+            ("state", "in", ("pending", "running")), ("folder_id", "=", target.id)])
+        return tasks.attachment_id.sudo().filtered(
+            lambda a: a.type == "binary" and not a.cloud_item_id)
 
     def _free_name(self, adapter, parent, name):
         unit = self._name_unit(parent.client_id)
@@ -94,13 +280,29 @@ class CloudEngineDirect(models.AbstractModel):
             raise Deferred(self.env._("Waiting for the folder %s", parent.name))
         try:
             item = adapter.move(folder.cloud_id, parent.cloud_id, folder.name)
-        except cloud.NotFound:
+        except cloud.NotFound as exc:
+            if self._exists(adapter, folder.cloud_id) and \
+                    not self._exists(adapter, parent.cloud_id):
+                # the target is what vanished (e.g. a rule folder deleted in the cloud): it
+                # is made again, then the folder moves there with everything it holds
+                _logger.info("Folder %s: its target %s is gone (%s)", folder.cloud_id,
+                             parent.cloud_id, exc)
+                self._folder_lost(client, parent)
+                self.env["cloud.task"]._enqueue(client, "folder_move", folder=folder)
+                return
             return self._folder_lost(client, folder)
         except cloud.Conflict as exc:
             item = self._move_conflict(adapter, folder, parent, exc)
         folder.write({"cloud_name": item.name, "synced_parent_id": parent.id})
         client._log("success", self.env._("Folder moved to %s", folder._display_path()),
                     record=task._subject(), path=folder._display_path(), task=task)
+
+    def _exists(self, adapter, cloud_id):
+        try:
+            adapter.get_item(cloud_id)
+        except cloud.NotFound:
+            return False
+        return True
 
     def _move_conflict(self, adapter, folder, parent, error):
         """The target name is taken: by the folder itself (a person already moved it there,

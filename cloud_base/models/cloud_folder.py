@@ -34,6 +34,11 @@ class CloudFolder(models.Model):
     # indexed: deleting folders sets it to NULL in the folders that point to them (issue 15)
     synced_parent_id = fields.Many2one("cloud.folder", "Parent in the cloud", copy=False,
                                        ondelete="set null", index=True)
+    found_in_cloud = fields.Boolean(
+        "Found in the cloud", readonly=True, copy=False,
+        help="The folder was already in the cloud when the suite came to create it (e.g. a "
+             "reconnect after a reset): what it held was picked up, and the folders Odoo "
+             "wants inside it are looked up before being created.")
     url = fields.Char(compute="_compute_url")
 
     _sql_constraints = [

@@ -62,6 +62,12 @@ class Placement:
         """``folder`` (of a rule of this strategy) was just created in the cloud by the direct
         engine ``engine``."""
 
+    def folder_found(self, engine, client, folder, adapter, task):
+        """``folder`` (of a rule of this strategy) was already in the cloud when the direct
+        engine ``engine`` came to create it (a reconnect after a reset, a storage used
+        before): what it holds is picked up instead of being made or uploaded again."""
+        engine._pick_up_content(client, adapter, folder, task)
+
     # -- backward --------------------------------------------------------------------------
     def file_owner(self, folder):
         """Whom a file put directly in ``folder`` (a folder of a rule of this strategy)
@@ -93,6 +99,13 @@ class RecordFolders(Placement):
     def folder_created(self, engine, client, folder):
         if folder.kind == "object":
             engine._create_default_folders(client, folder)  # R-RULE-6
+
+    def folder_found(self, engine, client, folder, adapter, task):
+        # an object folder already there keeps its subfolders (R-RULE-6: the default tree is
+        # made only in new object folders); those named as the default folders are them
+        templates = folder.rule_id.default_folder_ids.filtered(lambda t: not t.parent_id) \
+            if folder.kind == "object" else None
+        engine._pick_up_content(client, adapter, folder, task, templates)
 
 
 class Flat(Placement):

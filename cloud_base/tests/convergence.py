@@ -103,9 +103,6 @@ KNOWN_BUGS = {
                           "(test_account_change); the model would need the administrator to "
                           "restore the former settings afterwards",
     "rule_client": "not modelled yet (second client)",
-    "reset": "issue 11 §2 (reset then reconnect): a folder that was already in an object folder "
-             "in the cloud is not linked to its record after the reconnect (seed 11, shrunk to "
-             "cloud_move_managed_folder, reset); the reset's own loss paths are test_reset.py",
 }
 
 #: operations that expose a known bug of the provider adapters (not of the memory storage)

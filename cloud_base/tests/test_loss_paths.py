@@ -91,3 +91,23 @@ class TestLossPaths(CloudCase):
         kept = self.Attachment.search([("name", "=", "added in the cloud.txt")])
         self.assertTrue(b"only in the cloud" in contents or kept,
                         "a file only the cloud had was deleted")
+
+    def test_folder_move_into_a_rule_folder_deleted_in_the_cloud(self):
+        """Found by the convergence suite once reset was on (seed 11, shrunk to
+        rule_sequence, cloud_delete_managed_folder, cloud_add_file): Bob moves to another
+        rule whose folder a person deleted in the cloud, and a file is added to Bob's folder
+        meanwhile. The move fails with "not found" (its target is gone) and was read as "Bob's
+        folder is gone": a new one was made, the old one and its file were left behind."""
+        vip = self.make_rule(folder="VIP", sequence=20,
+                             domain="[('id', '=', %s)]" % self.bob.id)
+        self.converge(backward=True)
+        bob_folder = self.folder_of(self.bob).cloud_id
+        vip.sequence = 1  # Bob now belongs to VIP
+        self.store.remove(vip.folder_id.cloud_id)
+        self.store.put_file(bob_folder, "added.txt", b"only in the cloud")
+        self.converge(backward=True)
+        self.assertEqual(self.folder_of(self.bob).cloud_id, bob_folder)
+        self.assertEqual(self.store.path_of(bob_folder), "/Odoo/VIP/Bob")
+        added = self.Attachment.search([("name", "=", "added.txt")])
+        self.assertEqual((added.res_model, added.res_id), ("res.partner", self.bob.id))
+        self.assertSynced(added, b"only in the cloud")
