@@ -1,6 +1,5 @@
 {
     "name": "Cloud Storage Sync: Google Drive",
-    "description": "Setup, settings and behaviour: see README.md in the add-on's folder.",
     "summary": "Keep Odoo attachments in Google Drive (My Drive or a shared drive)",
     "version": "18.0.1.0.0",
     "category": "Productivity/Documents",

@@ -1,6 +1,5 @@
 {
     "name": "Cloud Storage Sync: OneDrive / SharePoint",
-    "description": "Setup, settings and behaviour: see README.md in the add-on's folder.",
     "summary": "Keep Odoo attachments in OneDrive (personal or business) or a SharePoint "
                "document library",
     "version": "18.0.1.0.0",

@@ -1,6 +1,5 @@
 {
     "name": "Cloud Storage Sync: ownCloud / Nextcloud",
-    "description": "Setup, settings and behaviour: see README.md in the add-on's folder.",
     "summary": "Keep Odoo attachments in ownCloud or Nextcloud (WebDAV), both ways",
     "version": "18.0.1.0.0",
     "category": "Productivity/Documents",

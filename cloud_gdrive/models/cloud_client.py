@@ -46,16 +46,16 @@ class GoogleDriveProvider(Provider):
 
     # -- adapter -----------------------------------------------------------------------------
     def build_adapter(self, client):
-        _ = client.env._
         refresh_token = client._oauth_token()
         if not refresh_token:
-            raise cloud.AuthExpired(_("Not authorized by Google yet: press Connect."),
+            raise cloud.AuthExpired(client.env._("Not authorized by Google yet: press Connect."),
                                     code="no_refresh_token")
         if not client.gdrive_client_id:
-            raise cloud.InvalidRequest(_("The OAuth client id of the Google Cloud project is "
-                                         "missing."), code="no_client_id")
+            raise cloud.InvalidRequest(client.env._(
+                "The OAuth client id of the Google Cloud project is missing."),
+                code="no_client_id")
         if client.gdrive_use_shared_drive and not client.gdrive_shared_drive_id:
-            raise cloud.InvalidRequest(_(
+            raise cloud.InvalidRequest(client.env._(
                 "Choose the shared drive (press 'Fetch shared drives' once connected), or "
                 "untick 'Shared drive' to use My Drive."), code="shared_drive_missing")
         options = client.options or {}
@@ -171,29 +171,29 @@ class GoogleDriveProvider(Provider):
         return url, {}
 
     def finish_authorization(self, client, params, pending, redirect_uri):
-        _ = client.env._
         if params.get("error"):
             if params["error"] == "access_denied":
-                raise OAuthRefused(_("Access to Google Drive was not granted."))
-            raise OAuthRefused(_("Google refused the authorization: %s", params["error"]))
+                raise OAuthRefused(client.env._("Access to Google Drive was not granted."))
+            raise OAuthRefused(client.env._("Google refused the authorization: %s",
+                                            params["error"]))
         if not params.get("code"):
-            raise OAuthRefused(_("Google's answer carries no authorization code."))
+            raise OAuthRefused(client.env._("Google's answer carries no authorization code."))
         flow = self._flow(client, redirect_uri, code_verifier=pending.get("code_verifier"))
         try:
             token = flow.fetch_token(code=params["code"])
         except Exception as exc:  # noqa: BLE001 - oauthlib's errors, network
             description = getattr(exc, "description", None) or type(exc).__name__
-            raise OAuthRefused(_("Google refused the authorization code: %s",
+            raise OAuthRefused(client.env._("Google refused the authorization code: %s",
                                  description)) from exc
         scope = token.get("scope") or ""
         granted = set(scope.split() if isinstance(scope, str) else scope)
         if granted and SCOPE not in granted:
-            raise OAuthRefused(_(
+            raise OAuthRefused(client.env._(
                 "Google granted only %(scopes)s: the full Drive scope (%(needed)s) is needed. "
                 "Press Connect again and tick every permission.",
                 scopes=", ".join(sorted(granted)), needed=SCOPE))
         if not token.get("refresh_token"):
-            raise OAuthRefused(_(
+            raise OAuthRefused(client.env._(
                 "Google sent no refresh token, so Odoo could not keep syncing unattended. "
                 "Remove this app's access at https://myaccount.google.com/permissions, then "
                 "press Connect again."))

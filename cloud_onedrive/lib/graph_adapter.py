@@ -810,7 +810,7 @@ class _Prefix:
     def __init__(self, stream, size):
         self.stream, self.left = stream, size
 
-    def read(self, n=-1):
+    def read(self, n=-1):  # pylint: disable=method-required-super
         if self.left <= 0:
             return b""
         n = self.left if n is None or n < 0 else min(n, self.left)

@@ -116,37 +116,36 @@ class OneDriveProvider(Provider):
     def prepare_connect(self, client):
         if client.onedrive_kind != "sharepoint":
             return
-        _ = client.env._
         adapter = client._get_adapter()
         if adapter.me_drive_type() == "personal":
-            raise cloud.InvalidRequest(_(
+            raise cloud.InvalidRequest(client.env._(
                 "SharePoint needs a work or school (Microsoft 365) account, but a personal "
                 "Microsoft account authorized this client. Choose OneDrive, or press "
                 "Authorize again and sign in with a work account."),
                 code="personal_account")
         host, path = site_spec(client.onedrive_site_url, client.onedrive_site_path)
         if not host:
-            raise cloud.InvalidRequest(_(
+            raise cloud.InvalidRequest(client.env._(
                 "Enter the SharePoint site URL, e.g. https://contoso.sharepoint.com/."),
                 code="no_site")
         try:
             site = adapter.find_site(host, path)
         except cloud.NotFound as exc:
-            raise cloud.InvalidRequest(_(
+            raise cloud.InvalidRequest(client.env._(
                 "There is no SharePoint site at https://%(host)s/%(path)s (or this account "
                 "may not see it): check the site URL and the site path.",
                 host=host, path=path), code="site_not_found") from exc
         libraries = adapter.site_libraries(site["id"])
         chosen = client._onedrive_store_libraries(site, libraries)
         if not libraries:
-            raise cloud.InvalidRequest(_(
+            raise cloud.InvalidRequest(client.env._(
                 "The site %s has no document library this account can use.",
                 site.get("displayName") or path), code="no_library")
         if not chosen:
             if len(libraries) == 1:
                 client.write({"onedrive_library_id": client.onedrive_library_ids.id})
                 return
-            raise cloud.InvalidRequest(_(
+            raise cloud.InvalidRequest(client.env._(
                 "Choose the document library of the site %(site)s (%(names)s), then press "
                 "Connect again.", site=site.get("displayName") or path,
                 names=", ".join(lib["name"] for lib in libraries)), code="choose_library")
@@ -155,15 +154,15 @@ class OneDriveProvider(Provider):
         return facts.get("account_id")  # the drive (library) holding the files
 
     def error_message(self, client, error):
-        _ = client.env._
         code = getattr(error, "code", None)
         if code == "accessDenied":
-            return _("Microsoft Graph denied access. Check that the app registration has "
+            return client.env._(
+                     "Microsoft Graph denied access. Check that the app registration has "
                      "the delegated permissions Files.ReadWrite.All and Sites.ReadWrite.All "
                      "(granted by an administrator where the tenant requires it) and that "
                      "the account may write in this drive.")
         if isinstance(error, cloud.AuthExpired):
-            return _("Microsoft refused the authorization (%s): press Reconnect.", code)
+            return client.env._("Microsoft refused the authorization (%s): press Reconnect.", code)
         return str(error)
 
     # -- links (R-LINK-1, R-SEC-5) -----------------------------------------------------------
@@ -217,20 +216,21 @@ class OneDriveProvider(Provider):
         return client.onedrive_redirect_url or None
 
     def finish_authorization(self, client, params, pending, redirect_uri):
-        _ = client.env._
         if params.get("error"):
             reason = (params.get("error_description") or params["error"]).split(" Trace ID")[0]
-            raise OAuthRefused(_("Access to Microsoft was not granted: %s", reason[:300]))
+            raise OAuthRefused(client.env._("Access to Microsoft was not granted: %s",
+                                            reason[:300]))
         cache = msal.SerializableTokenCache()
         app = self._app(client, cache)
         try:
             result = app.acquire_token_by_auth_code_flow(pending.get("flow") or {}, params)
         except ValueError as exc:  # state or flow mismatch
-            raise OAuthRefused(_("Microsoft's answer does not match this authorization: %s",
-                                 exc)) from exc
+            raise OAuthRefused(client.env._(
+                "Microsoft's answer does not match this authorization: %s", exc)) from exc
         if "error" in result:
             reason = (result.get("error_description") or result["error"]).split(" Trace ID")[0]
-            raise OAuthRefused(_("Microsoft refused the authorization: %s", reason[:300]))
+            raise OAuthRefused(client.env._("Microsoft refused the authorization: %s",
+                                            reason[:300]))
         claims = result.get("id_token_claims") or {}
         account = claims.get("preferred_username") or claims.get("email") or \
             claims.get("name") or ""

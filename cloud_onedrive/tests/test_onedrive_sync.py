@@ -1,6 +1,7 @@
 """What only OneDrive/SharePoint can say: connection refusals, token refresh and refusal
 (R-CON-3), chunked uploads through faults, links."""
 import io
+import logging
 import os
 import tracemalloc
 
@@ -13,6 +14,8 @@ from odoo.addons.cloud_base.lib.merge_base import MemoryMergeBase, RecordingAdap
 from ..lib.graph_adapter import MiB
 from .common import OneDriveCase
 from .harness import token_refused
+
+_logger = logging.getLogger(__name__)
 
 
 @tagged("post_install", "-at_install")
@@ -104,9 +107,9 @@ class TestOneDriveSync(OneDriveCase):
         # the emulator runs in this process and keeps the session's bytes (a buffer, then
         # the file): what is above them is the adapter's
         own = peak - 2 * size
-        print("OneDrive 50 MiB upload: peak traced memory %.1f MiB, of which the adapter "
-              "about %.1f MiB; largest read from the stream %.1f MiB"
-              % (peak / MiB, own / MiB, max(stream.sizes) / MiB))
+        _logger.info("OneDrive 50 MiB upload: peak traced memory %.1f MiB, of which the "
+                     "adapter about %.1f MiB; largest read from the stream %.1f MiB",
+                     peak / MiB, own / MiB, max(stream.sizes) / MiB)
         self.assertLessEqual(max(stream.sizes), 10 * MiB)
         self.assertLess(own, 40 * MiB)
         self.assertEqual(item.size, size)

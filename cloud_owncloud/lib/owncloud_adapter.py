@@ -148,7 +148,7 @@ class _Rewindable:
         self._pos = 0  # read position inside ``_kept`` (replay after a rewind)
         self._overflow = False
 
-    def read(self, size=-1):
+    def read(self, size=-1):  # pylint: disable=method-required-super
         if self._pos < len(self._kept):
             end = len(self._kept) if size is None or size < 0 else min(len(self._kept),
                                                                         self._pos + size)
@@ -198,7 +198,7 @@ class _PutBody:
                 return
             yield data
 
-    def read(self, size=-1):
+    def read(self, size=-1):  # pylint: disable=method-required-super
         if not self._buffer:
             piece = next(self._pieces, None)
             if piece is None:
