@@ -180,8 +180,12 @@ class CloudEngineBackward(models.AbstractModel):
                             record=attachment, path=attachment.cloud_item_id, task=task)
             lost.unlink()
             for lost_folder in self.env["cloud.folder"].search([("id", "child_of", folder.id)]):
-                lost_folder.write({"cloud_id": False, "cloud_name": False, "state": "pending",
+                detached = lost_folder.state == "detached"  # not synced: not recreated
+                lost_folder.write({"cloud_id": False, "cloud_name": False,
+                                   "state": "detached" if detached else "pending",
                                    "synced_parent_id": False})
+                if detached:
+                    continue
                 if lost_folder.kind != "subfolder":
                     Task._enqueue(client, "folder_create", folder=lost_folder)
                 else:

@@ -21,8 +21,8 @@ class CloudEngineDirect(models.AbstractModel):
     # ------------------------------------------------------------------------------------
     def _task_folder_create(self, client, task, adapter):
         folder = task.folder_id
-        if not folder or folder.cloud_id:
-            return
+        if not folder or folder.cloud_id or folder.state == "detached":
+            return  # a detached folder is no longer synced (R-RULE-8/9): left as it is
         if folder.kind == "root":
             item = adapter.ensure_root(folder.name)
         else:
@@ -36,11 +36,29 @@ class CloudEngineDirect(models.AbstractModel):
                 folder.name = self._free_name(adapter, parent, folder.name)
                 raise Deferred(self.env._("Name taken by a file, retrying as %s", folder.name),
                                delay=0) from exc
+        self._take_over_detached(client, folder, item)
         folder.write({"cloud_id": item.id, "cloud_name": item.name, "state": "synced",
                       "synced_parent_id": folder.parent_id.id})
         client._log("success", self.env._("Folder created: %s", folder._display_path()),
                     record=task._subject(), path=folder._display_path(), task=task)
         folder._placement().folder_created(self, client, folder)
+
+    def _take_over_detached(self, client, folder, item):
+        """The cloud folder ``item`` that ``folder`` is created as already exists and a
+        detached folder record of this client still holds it (e.g. a rule moved to another
+        client and back: its former folder stayed in the cloud, R-RULE-8). ``folder`` takes
+        it over with what is below it; the detached record goes."""
+        Folder = self.env["cloud.folder"]
+        holder = Folder.search([("client_id", "=", client.id), ("cloud_id", "=", item.id),
+                                ("id", "!=", folder.id), ("state", "=", "detached")], limit=1)
+        if not holder:
+            return
+        holder.child_ids.write({"parent_id": folder.id})
+        Folder.search([("synced_parent_id", "=", holder.id)]).write(
+            {"synced_parent_id": folder.id})
+        self.env["ir.attachment"].sudo().search([("cloud_folder_id", "=", holder.id)]) \
+            ._cloud_write_metadata({"cloud_folder_id": folder.id})
+        holder.unlink()
 
     def _free_name(self, adapter, parent, name):
         unit = self._name_unit(parent.client_id)
@@ -73,7 +91,8 @@ class CloudEngineDirect(models.AbstractModel):
 
     def _task_folder_rename(self, client, task, adapter):
         folder = task.folder_id
-        if not folder or not folder.cloud_id or folder.cloud_name == folder.name:
+        if not folder or not folder.cloud_id or folder.cloud_name == folder.name \
+                or folder.state == "detached":
             return
         try:
             item = adapter.rename(folder.cloud_id, folder.name)
@@ -87,7 +106,7 @@ class CloudEngineDirect(models.AbstractModel):
 
     def _task_folder_move(self, client, task, adapter):
         folder = task.folder_id
-        if not folder or not folder.cloud_id:
+        if not folder or not folder.cloud_id or folder.state == "detached":
             return
         parent = folder.parent_id
         if not parent.cloud_id:
@@ -116,10 +135,14 @@ class CloudEngineDirect(models.AbstractModel):
 
     def _folder_lost(self, client, folder):
         """The folder vanished from the cloud: recreate it at the next direct sync
-        (R-DIR-6); backward sync removes the attachments whose files went with it."""
-        folder.write({"cloud_id": False, "cloud_name": False, "state": "pending",
+        (R-DIR-6); backward sync removes the attachments whose files went with it. A detached
+        folder (no longer synced) stays detached and is not recreated."""
+        detached = folder.state == "detached"
+        folder.write({"cloud_id": False, "cloud_name": False,
+                      "state": "detached" if detached else "pending",
                       "synced_parent_id": False})
-        self.env["cloud.task"]._enqueue(client, "folder_create", folder=folder)
+        if not detached:
+            self.env["cloud.task"]._enqueue(client, "folder_create", folder=folder)
 
     def _task_folder_delete(self, client, task, adapter):
         payload = task.payload or {}

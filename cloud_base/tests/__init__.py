@@ -18,3 +18,4 @@ from . import test_engines
 from . import test_engine_memory
 from . import test_convergence
 from . import test_loss_paths
+from . import test_rule_client
