@@ -359,10 +359,26 @@ class CloudClient(models.Model):
             raise client._account_changed_error()
         vals = {"account_fingerprint": fingerprint}
         if client.account_fingerprint:
-            # another, empty account: its change feed starts afresh
+            # another, empty account: its change feed and its folder tree start afresh
             vals["change_cursor"] = False
+            client._forget_former_account()
             _logger.info("Cloud client %s now uses another account", client.id)
         client.write(vals)
+
+    def _forget_former_account(self):
+        """Another account was accepted (no file was synced to the former one): the folder
+        ids, folder links and queued work of the former account mean nothing in the new one;
+        the next direct sync builds the tree there. The former account keeps its content."""
+        self.ensure_one()
+        self.env["cloud.task"].search([("client_id", "=", self.id),
+                                       ("state", "in", ("pending", "failed"))]).write(
+            {"state": "cancelled"})
+        self.env["ir.attachment"].sudo().search([
+            ("cloud_client_id", "=", self.id), ("cloud_kind", "=", "folder")])._cloud_forget()
+        folders = self.env["cloud.folder"].search([("client_id", "=", self.id)])
+        self.env["cloud.sync.rule"].search([("folder_id", "in", folders.ids)]).folder_id = False
+        self.sudo().write({"root_folder_id": False})
+        folders.unlink()
 
     def _verify_account(self):
         """Settings of a connected client changed: check they still reach its account, else

@@ -394,6 +394,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self.att_lineage = {}  # attachment id -> lineage id
         self.deleted_records = set()
         self.doomed = set()  # cloud ids of the folders of records deleted in Odoo
+        self.plain_links = set()  # folder links of a former account, plain links now
         model = self.env["ir.model"]._get("res.partner")
         self.rules = self.env["cloud.sync.rule"].create([{
             "model_id": model.id, "folder_name": "Contacts", "client_id": self.client.id,
@@ -444,7 +445,8 @@ class ConvergenceMachine(RuleBasedStateMachine):
     def _attachments(self):
         return self.Attachment.search([
             ("res_model", "=", "res.partner"), ("res_id", "in", list(self.records)),
-            ("cloud_kind", "!=", "folder"), ("res_field", "=", False)], order="id")
+            ("cloud_kind", "!=", "folder"), ("res_field", "=", False),
+            ("id", "not in", list(self.plain_links))], order="id")
 
     def _shown(self, attachment):
         """What Odoo shows of an attachment (None when it cannot be read)."""
@@ -721,6 +723,9 @@ class ConvergenceMachine(RuleBasedStateMachine):
             ("cloud_client_id", "=", client.id), ("cloud_kind", "=", "file")])
         fingerprint = client.sudo().account_fingerprint
         before = self._snapshot(side)
+        # folder links of the former account stay as plain links (like after a reset)
+        links = self.Attachment.sudo().search([("cloud_client_id", "=", client.id),
+                                               ("cloud_kind", "=", "folder")])
         other = side.backend.spawn()
         self.accounts.append(other)
         other.point(client)
@@ -748,6 +753,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         assert client.state == "connected", client.state
         assert client.sudo().account_fingerprint != fingerprint
         self._leave_in_cloud(side.backend)
+        self.plain_links.update(links.ids)
         side.backend = other
 
     def _snapshot(self, side):
