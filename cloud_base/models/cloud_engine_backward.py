@@ -113,7 +113,9 @@ class CloudEngineBackward(models.AbstractModel):
             elif change.id in attachments:
                 self._apply_file_change(client, change, attachments[change.id], parents, adapter,
                                         task)
-            elif not change.deleted and change.item.parent_id in parents:
+            elif not change.deleted and change.item.parent_id in parents and \
+                    parents[change.item.parent_id].state != "detached":
+                # an item added to a folder no longer synced stays in the cloud only (R-RULE-8/9)
                 self._apply_new_item(client, change.item, parents[change.item.parent_id], adapter,
                                      task)
         return True

@@ -532,7 +532,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         folder = self.env["cloud.folder"].search([("client_id", "=", side.client.id),
                                                   ("cloud_id", "=", cloud_id)], limit=1)
         if folder.kind in ("object", "default") and folder.res_model == "res.partner" \
-                and folder.res_id in self.records:
+                and folder.res_id in self.records and folder.state != "detached":
             return folder.res_id
         return None
 

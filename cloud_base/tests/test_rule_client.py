@@ -92,3 +92,18 @@ class TestRuleClient(CloudCase):
         self.assertEqual(self.store.path_of(self.env["cloud.folder"]._for_records(self.ann).cloud_id),
                          "/Odoo/Contacts/Ann")
         self.assertFalse(self.Task.search_count([("state", "=", "failed")]))
+
+    def test_file_added_to_the_former_folder_stays_in_the_former_cloud(self):
+        """Seed 11, shrunk to ``cloud_add_file, rule_client``: a person adds a file to Ann's
+        folder; before a backward run sees it, the rule moves to another client. The old
+        client's next backward run imported the file into the folder it no longer syncs: an
+        attachment of Ann synced with the old client, while her rule syncs with the new."""
+        self.converge_both()
+        old_folder = self.env["cloud.folder"]._for_records(self.ann)
+        self.store.put_file(old_folder.cloud_id, "added.txt", b"only in the first cloud")
+        self.rule.client_id = self.other
+        self.converge_both()
+        self.assertFalse(self.Attachment.search([("res_model", "=", "res.partner"),
+                                                 ("res_id", "=", self.ann.id)]))
+        self.assertIn(b"only in the first cloud", self.store.content.values())
+        self.assertIn("/Odoo/Contacts/Ann", self.other_store.tree())
