@@ -277,7 +277,10 @@ class CloudClient(models.Model):
             try:
                 client._connect()
             except cloud.CloudError as exc:
-                message = client._provider().error_message(client.sudo(), exc)
+                # the core's own refusal of another account says what to do (R-SAFE-5); the
+                # provider's reading of it would name a connection problem instead
+                message = (exc.message if exc.code == "account_changed"
+                           else client._provider().error_message(client.sudo(), exc))
                 client._record_connection_failure(exc, message)
                 raise UserError(self.env._("Could not connect %(client)s: %(error)s",
                                   client=client.name, error=message)) from exc
