@@ -150,9 +150,22 @@ class CloudEngineDirect(models.AbstractModel):
                                            folder_kind="object"):
             return
         try:
-            files, complete = self._files_below(adapter, payload["cloud_id"])
+            folders = []
+            files, complete = self._files_below(adapter, payload["cloud_id"], folders=folders)
             deleted_in_odoo = set(payload.get("files") or ())
             files = [f for f in files if f.id not in deleted_in_odoo]
+            synced = self.env["cloud.folder"].search([
+                ("client_id", "=", client.id), ("state", "!=", "detached"),
+                ("cloud_id", "in", [f.id for f in folders])])
+            if synced:
+                # a person moved a folder Odoo still syncs (another record's) in here: it
+                # stays, and so does this folder (the next syncs move it back where it goes)
+                client._log("warning", self.env._(
+                    "The folder %(name)s of a deleted record is kept in the cloud: it holds "
+                    "folders Odoo still syncs (%(names)s).", name=payload.get("name"),
+                    names=", ".join(sorted(synced.mapped("name"))[:10])),
+                    path=payload.get("cloud_id"), task=task)
+                return
             if files or not complete:
                 # files nobody deleted in Odoo: added in the cloud since the last backward
                 # run, or still linked to an attachment moved to another record. The folder
@@ -170,15 +183,17 @@ class CloudEngineDirect(models.AbstractModel):
         client._log("success", self.env._("Folder deleted: %s", payload.get("name")),
                     path=payload.get("cloud_id"), task=task)
 
-    def _files_below(self, adapter, folder_id, limit=1000):
+    def _files_below(self, adapter, folder_id, limit=1000, folders=None):
         """``(files anywhere below folder_id, whether the walk saw everything)``: at most
-        ``limit`` items are listed."""
+        ``limit`` items are listed; the folders met are added to ``folders`` when given."""
         files, pending, seen = [], [folder_id], 0
         while pending and seen < limit:
             for child in adapter.iter_children(pending.pop()):
                 seen += 1
                 if child.is_folder:
                     pending.append(child.id)
+                    if folders is not None:
+                        folders.append(child)
                 else:
                     files.append(child)
         return files, not pending
