@@ -317,7 +317,10 @@ class CloudClient(models.Model):
             try:
                 client._connect()
             except cloud.CloudError as exc:
-                message = client._provider().error_message(client.sudo(), exc)
+                # the core's own refusal of another account says what to do (R-SAFE-5); the
+                # provider's reading of it would name a connection problem instead
+                message = (exc.message if exc.code == "account_changed"
+                           else client._provider().error_message(client.sudo(), exc))
                 client._record_connection_failure(exc, message)
                 raise UserError(self.env._("Could not connect %(client)s: %(error)s",
                                   client=client.name, error=message)) from exc
@@ -405,12 +408,27 @@ class CloudClient(models.Model):
         if client.account_fingerprint and client._has_synced_files():
             raise client._account_changed_error()
         if client.account_fingerprint:
-            # another, empty account: its change feed starts afresh, the folders of the
-            # former one are not there
+            # another, empty account: its change feed and its folder tree start afresh
             client._forget_cloud_tree()
+            client._forget_former_account()
             client.write({"reset_folder_ids": False})
             _logger.info("Cloud client %s now uses another account", client.id)
         client.write({"account_fingerprint": fingerprint})
+
+    def _forget_former_account(self):
+        """Another account was accepted (no file was synced to the former one): the folder
+        ids, folder links and queued work of the former account mean nothing in the new one;
+        the next direct sync builds the tree there. The former account keeps its content."""
+        self.ensure_one()
+        self.env["cloud.task"].search([("client_id", "=", self.id),
+                                       ("state", "in", ("pending", "failed"))]).write(
+            {"state": "cancelled"})
+        self.env["ir.attachment"].sudo().search([
+            ("cloud_client_id", "=", self.id), ("cloud_kind", "=", "folder")])._cloud_forget()
+        folders = self.env["cloud.folder"].search([("client_id", "=", self.id)])
+        self.env["cloud.sync.rule"].search([("folder_id", "in", folders.ids)]).folder_id = False
+        self.sudo().write({"root_folder_id": False})
+        folders.unlink()
 
     def _verify_account(self):
         """Settings of a connected client changed: check they still reach its account, else

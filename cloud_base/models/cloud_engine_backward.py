@@ -138,7 +138,9 @@ class CloudEngineBackward(models.AbstractModel):
             elif change.id in attachments:
                 self._apply_file_change(client, change, attachments[change.id], parents, adapter,
                                         task)
-            elif not change.deleted and change.item.parent_id in parents:
+            elif not change.deleted and change.item.parent_id in parents and \
+                    parents[change.item.parent_id].state != "detached":
+                # an item added to a folder no longer synced stays in the cloud only (R-RULE-8/9)
                 self._apply_new_item(client, change.item, parents[change.item.parent_id], adapter,
                                      task)
 
@@ -217,8 +219,12 @@ class CloudEngineBackward(models.AbstractModel):
                             record=attachment, path=attachment.cloud_item_id, task=task)
             lost.unlink()
             for lost_folder in self.env["cloud.folder"].search([("id", "child_of", folder.id)]):
-                lost_folder.write({"cloud_id": False, "cloud_name": False, "state": "pending",
+                detached = lost_folder.state == "detached"  # not synced: not recreated
+                lost_folder.write({"cloud_id": False, "cloud_name": False,
+                                   "state": "detached" if detached else "pending",
                                    "synced_parent_id": False})
+                if detached:
+                    continue
                 if lost_folder.kind != "subfolder":
                     Task._enqueue(client, "folder_create", folder=lost_folder)
                 else:

@@ -21,8 +21,8 @@ class CloudEngineDirect(models.AbstractModel):
     # ------------------------------------------------------------------------------------
     def _task_folder_create(self, client, task, adapter):
         folder = task.folder_id
-        if not folder or folder.cloud_id:
-            return
+        if not folder or folder.cloud_id or folder.state == "detached":
+            return  # a detached folder is no longer synced (R-RULE-8/9): left as it is
         if folder.kind == "root":
             item = adapter.ensure_root(folder.name)
             found = self._holds_items(adapter, item)
@@ -42,6 +42,7 @@ class CloudEngineDirect(models.AbstractModel):
                                               folder.name), delay=0) from exc
         if found and folder.kind != "root":
             return self._folder_found(client, adapter, folder, item, task)
+        self._take_over_detached(client, folder, item)
         folder.write({"cloud_id": item.id, "cloud_name": item.name, "state": "synced",
                       "synced_parent_id": folder.parent_id.id, "found_in_cloud": found})
         client._log("success", self.env._("Folder created: %s", folder._display_path()),
@@ -228,6 +229,23 @@ class CloudEngineDirect(models.AbstractModel):
         return tasks.attachment_id.sudo().filtered(
             lambda a: a.type == "binary" and not a.cloud_item_id)
 
+    def _take_over_detached(self, client, folder, item):
+        """The cloud folder ``item`` that ``folder`` is created as already exists and a
+        detached folder record of this client still holds it (e.g. a rule moved to another
+        client and back: its former folder stayed in the cloud, R-RULE-8). ``folder`` takes
+        it over with what is below it; the detached record goes."""
+        Folder = self.env["cloud.folder"]
+        holder = Folder.search([("client_id", "=", client.id), ("cloud_id", "=", item.id),
+                                ("id", "!=", folder.id), ("state", "=", "detached")], limit=1)
+        if not holder:
+            return
+        holder.child_ids.write({"parent_id": folder.id})
+        Folder.search([("synced_parent_id", "=", holder.id)]).write(
+            {"synced_parent_id": folder.id})
+        self.env["ir.attachment"].sudo().search([("cloud_folder_id", "=", holder.id)]) \
+            ._cloud_write_metadata({"cloud_folder_id": folder.id})
+        holder.unlink()
+
     def _free_name(self, adapter, parent, name):
         unit = self._name_unit(parent.client_id)
         counter = 2
@@ -259,7 +277,8 @@ class CloudEngineDirect(models.AbstractModel):
 
     def _task_folder_rename(self, client, task, adapter):
         folder = task.folder_id
-        if not folder or not folder.cloud_id or folder.cloud_name == folder.name:
+        if not folder or not folder.cloud_id or folder.cloud_name == folder.name \
+                or folder.state == "detached":
             return
         try:
             item = adapter.rename(folder.cloud_id, folder.name)
@@ -273,7 +292,7 @@ class CloudEngineDirect(models.AbstractModel):
 
     def _task_folder_move(self, client, task, adapter):
         folder = task.folder_id
-        if not folder or not folder.cloud_id:
+        if not folder or not folder.cloud_id or folder.state == "detached":
             return
         parent = folder.parent_id
         if not parent.cloud_id:
@@ -318,10 +337,14 @@ class CloudEngineDirect(models.AbstractModel):
 
     def _folder_lost(self, client, folder):
         """The folder vanished from the cloud: recreate it at the next direct sync
-        (R-DIR-6); backward sync removes the attachments whose files went with it."""
-        folder.write({"cloud_id": False, "cloud_name": False, "state": "pending",
+        (R-DIR-6); backward sync removes the attachments whose files went with it. A detached
+        folder (no longer synced) stays detached and is not recreated."""
+        detached = folder.state == "detached"
+        folder.write({"cloud_id": False, "cloud_name": False,
+                      "state": "detached" if detached else "pending",
                       "synced_parent_id": False})
-        self.env["cloud.task"]._enqueue(client, "folder_create", folder=folder)
+        if not detached:
+            self.env["cloud.task"]._enqueue(client, "folder_create", folder=folder)
 
     def _task_folder_delete(self, client, task, adapter):
         payload = task.payload or {}
@@ -329,9 +352,22 @@ class CloudEngineDirect(models.AbstractModel):
                                            folder_kind="object"):
             return
         try:
-            files, complete = self._files_below(adapter, payload["cloud_id"])
+            folders = []
+            files, complete = self._files_below(adapter, payload["cloud_id"], folders=folders)
             deleted_in_odoo = set(payload.get("files") or ())
             files = [f for f in files if f.id not in deleted_in_odoo]
+            synced = self.env["cloud.folder"].search([
+                ("client_id", "=", client.id), ("state", "!=", "detached"),
+                ("cloud_id", "in", [f.id for f in folders])])
+            if synced:
+                # a person moved a folder Odoo still syncs (another record's) in here: it
+                # stays, and so does this folder (the next syncs move it back where it goes)
+                client._log("warning", self.env._(
+                    "The folder %(name)s of a deleted record is kept in the cloud: it holds "
+                    "folders Odoo still syncs (%(names)s).", name=payload.get("name"),
+                    names=", ".join(sorted(synced.mapped("name"))[:10])),
+                    path=payload.get("cloud_id"), task=task)
+                return
             if files or not complete:
                 # files nobody deleted in Odoo: added in the cloud since the last backward
                 # run, or still linked to an attachment moved to another record. The folder
@@ -349,15 +385,17 @@ class CloudEngineDirect(models.AbstractModel):
         client._log("success", self.env._("Folder deleted: %s", payload.get("name")),
                     path=payload.get("cloud_id"), task=task)
 
-    def _files_below(self, adapter, folder_id, limit=1000):
+    def _files_below(self, adapter, folder_id, limit=1000, folders=None):
         """``(files anywhere below folder_id, whether the walk saw everything)``: at most
-        ``limit`` items are listed."""
+        ``limit`` items are listed; the folders met are added to ``folders`` when given."""
         files, pending, seen = [], [folder_id], 0
         while pending and seen < limit:
             for child in adapter.iter_children(pending.pop()):
                 seen += 1
                 if child.is_folder:
                     pending.append(child.id)
+                    if folders is not None:
+                        folders.append(child)
                 else:
                     files.append(child)
         return files, not pending

@@ -20,3 +20,4 @@ from . import test_convergence
 from . import test_loss_paths
 from . import test_migration_preview
 from . import test_latency
+from . import test_rule_client

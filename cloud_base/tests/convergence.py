@@ -48,7 +48,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, get_state_machine_test, precondition,
                                  rule)
 
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import UserError
 
 from odoo.addons.cloud_base.lib import adapter as cloud
 from odoo.addons.cloud_base.lib.memory_adapter import drop_store, get_store
@@ -98,12 +98,7 @@ ALL_OPERATIONS = frozenset({
 
 #: operations disabled by default because they expose a known bug (see test_loss_paths.py
 #: and the report in README "Convergence suite"); enable with CLOUD_CONVERGENCE_OPS=+name
-KNOWN_BUGS = {
-    "change_credentials": "not modelled: another account is refused while files are synced "
-                          "(test_account_change); the model would need the administrator to "
-                          "restore the former settings afterwards",
-    "rule_client": "not modelled yet (second client)",
-}
+KNOWN_BUGS = {}
 
 #: operations that expose a known bug of the provider adapters (not of the memory storage)
 KNOWN_ADAPTER_BUGS = {}
@@ -186,7 +181,9 @@ class FaultyAdapter:
 # Storages as a person sees them
 # ----------------------------------------------------------------------------------------
 class Backend:
-    """Path-based access to the storage of one example (paths like ``/Odoo/Contacts/Ann``)."""
+    """Path-based access to one storage account of an example (paths like
+    ``/Odoo/Contacts/Ann``). :meth:`spawn` gives another, empty account of the same kind (a
+    second client, or the account an administrator points a client to)."""
 
     name = "abstract"
 
@@ -194,11 +191,24 @@ class Backend:
         """Create and connect a client on a fresh, empty account; return it."""
         raise NotImplementedError
 
+    def spawn(self):
+        """Another backend of the same kind over another, fresh and empty account."""
+        raise NotImplementedError
+
+    def create_client(self, case):
+        """Create and connect a client on this (spawned) backend's account; return it."""
+        raise NotImplementedError
+
+    def point(self, client):
+        """Write ``client``'s settings (credentials, server) so that they reach this account
+        (what an administrator types; connecting is :meth:`reconnect`)."""
+        raise NotImplementedError
+
     def teardown(self):
         pass
 
     def items(self, below):
-        """``{path: kind}`` of everything strictly below ``below``."""
+        """``{path: kind}`` of everything strictly below ``below`` ("": the whole account)."""
         raise NotImplementedError
 
     def read(self, path):  # pylint: disable=method-required-super
@@ -220,10 +230,6 @@ class Backend:
         """Path of the item with that adapter id, or None."""
         raise NotImplementedError
 
-    def other_account(self, client):
-        """Point ``client`` to another, empty account (change of credentials)."""
-        raise NotImplementedError
-
     def reconnect(self, client):
         """What an administrator does on *Reconnect* (OAuth providers: a new consent)."""
         client.action_connect()
@@ -232,14 +238,28 @@ class Backend:
 class MemoryBackend(Backend):
     name = "memory"
 
-    def setup(self, case):
+    def _new_store(self):
         self.store_name = "conv-%s" % uuid.uuid4().hex
         self.store = get_store(self.store_name)
+
+    def setup(self, case):
+        self._new_store()
+        return self.create_client(case)
+
+    def create_client(self, case):
         client = case.env["cloud.client"].create({
             "name": "Memory %s" % self.store_name[-6:], "provider": "memory",
             "api_base_url": self.store_name, "mass_delete_min_files": 1000})
         client.action_connect()
         return client
+
+    def spawn(self):
+        other = MemoryBackend()
+        other._new_store()
+        return other
+
+    def point(self, client):
+        client.write({"api_base_url": self.store_name})
 
     def teardown(self):
         drop_store(self.store_name)
@@ -288,10 +308,6 @@ class MemoryBackend(Backend):
             return None
         return self.store.path_of(item_id)
 
-    def other_account(self, client):
-        self.other = "%s-other" % self.store_name
-        client.write({"api_base_url": self.other})
-
 
 # ----------------------------------------------------------------------------------------
 # The machine
@@ -322,6 +338,20 @@ def _pick(items, index):
     return items[index % len(items)] if items else None
 
 
+class Side:
+    """One client of the example and the account its settings reach (``backend``).
+    ``restore``: after a refused change of account, the backend of the account that holds
+    its files, to which the administrator points the client back."""
+
+    def __init__(self, client, backend):
+        self.client = client
+        self.backend = backend
+        self.restore = None
+
+    def __repr__(self):
+        return "Side(client %s on %s)" % (self.client.id, self.backend.name)
+
+
 class ConvergenceMachine(RuleBasedStateMachine):
     """Subclassed per run by :func:`run_convergence` with ``case``, ``backend`` and ``ops``."""
 
@@ -343,6 +373,8 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self.tag = "cv%s" % uuid.uuid4().hex[:8]
         self.trace = []
         self.client = self.backend.setup(case)
+        self.sides = [Side(self.client, self.backend)]
+        self.accounts = [self.backend]  # every account of the example, abandoned ones too
         self.Partner = self.env["res.partner"]
         self.Attachment = self.env["ir.attachment"]
         self.Task = self.env["cloud.task"]
@@ -352,6 +384,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self.att_lineage = {}  # attachment id -> lineage id
         self.deleted_records = set()
         self.doomed = set()  # cloud ids of the folders of records deleted in Odoo
+        self.plain_links = set()  # folder links of a former account, plain links now
         model = self.env["ir.model"]._get("res.partner")
         self.rules = self.env["cloud.sync.rule"].create([{
             "model_id": model.id, "folder_name": "Contacts", "client_id": self.client.id,
@@ -402,7 +435,8 @@ class ConvergenceMachine(RuleBasedStateMachine):
     def _attachments(self):
         return self.Attachment.search([
             ("res_model", "=", "res.partner"), ("res_id", "in", list(self.records)),
-            ("cloud_kind", "!=", "folder"), ("res_field", "=", False)], order="id")
+            ("cloud_kind", "!=", "folder"), ("res_field", "=", False),
+            ("id", "not in", list(self.plain_links))], order="id")
 
     def _shown(self, attachment):
         """What Odoo shows of an attachment (None when it cannot be read)."""
@@ -424,71 +458,105 @@ class ConvergenceMachine(RuleBasedStateMachine):
     def fast_forward_tasks(self):
         self.Task.search([("state", "=", "pending")]).write({"next_attempt": "2000-01-01"})
 
-    def connected(self):
-        return self.client.state == "connected" and not self.client.reset_pending
+    def connected(self, side=None):
+        client = (side or self.sides[0]).client
+        return client.state == "connected" and not client.reset_pending and not (
+            side or self.sides[0]).restore
 
-    def root_path(self):
-        root = self.client.root_folder_id
-        return self.backend.path_of(root.cloud_id) if root.cloud_id else None
+    def _side_of(self, client):
+        return next(side for side in self.sides if side.client == client)
 
-    def cloud_items(self, all_items=False):
-        root = self.root_path()
-        items = self.backend.items(root) if root else {}
+    def _pick_side(self, pick, connected=True):
+        return _pick([s for s in self.sides if not connected or self.connected(s)], pick)
+
+    def root_path(self, side=None):
+        side = side or self.sides[0]
+        root = side.client.root_folder_id
+        return side.backend.path_of(root.cloud_id) if root.cloud_id else None
+
+    def cloud_items(self, side=None, all_items=False):
+        side = side or self.sides[0]
+        root = self.root_path(side)
+        items = side.backend.items(root) if root else {}
         if all_items or self.on("cloud_in_deleted_record_folder") or not self.doomed:
             return items
-        doomed = [p for p in map(self.backend.path_of, self.doomed) if p]
+        doomed = [p for p in map(side.backend.path_of, self.doomed) if p]
         return {path: kind for path, kind in items.items()
                 if not any(path == d or path.startswith(d + "/") for d in doomed)}
 
-    def managed_ids(self):
+    def managed_ids(self, side):
         return set(self.env["cloud.folder"].search([
-            ("client_id", "=", self.client.id), ("cloud_id", "!=", False),
+            ("client_id", "=", side.client.id), ("cloud_id", "!=", False),
             ("kind", "!=", "subfolder")]).mapped("cloud_id"))
 
-    def _folder_paths(self, managed):
-        """Cloud folder paths below the root, managed by the suite or not."""
-        ids = self.managed_ids()
+    def _folder_paths(self, side, managed):
+        """Cloud folder paths below the root of ``side``, managed by the suite or not."""
+        ids = self.managed_ids(side)
+        path_ids = self._path_ids(side)
         paths = []
-        for path, kind in self.cloud_items().items():
+        for path, kind in self.cloud_items(side).items():
             if kind != cloud.FOLDER:
                 continue
-            is_managed = self._id_of(path) in ids
+            is_managed = path_ids.get(path) in ids
             if is_managed == managed:
                 paths.append(path)
         return sorted(paths)
 
-    def _id_of(self, path):
-        folder_ids = self._path_ids()
-        return folder_ids.get(path)
+    def _id_of(self, side, path):
+        return self._path_ids(side).get(path)
 
-    def _path_ids(self):
+    def _path_ids(self, side):
         out = {}
-        for folder in self.env["cloud.folder"].search([("client_id", "=", self.client.id),
+        for folder in self.env["cloud.folder"].search([("client_id", "=", side.client.id),
                                                        ("cloud_id", "!=", False)]):
-            path = self.backend.path_of(folder.cloud_id)
+            path = side.backend.path_of(folder.cloud_id)
             if path:
                 out[path] = folder.cloud_id
         return out
 
-    def _owner_of_folder_path(self, path):
-        """The record whose object or default folder ``path`` is (None otherwise)."""
-        cloud_id = self._id_of(path)
+    def _owner_of_folder_path(self, side, path):
+        """The record whose synced object or default folder ``path`` is (None otherwise)."""
+        cloud_id = self._id_of(side, path)
         if not cloud_id:
             return None
-        folder = self.env["cloud.folder"].search([("client_id", "=", self.client.id),
+        folder = self.env["cloud.folder"].search([("client_id", "=", side.client.id),
                                                   ("cloud_id", "=", cloud_id)], limit=1)
         if folder.kind in ("object", "default") and folder.res_model == "res.partner" \
-                and folder.res_id in self.records:
+                and folder.res_id in self.records and folder.state != "detached":
             return folder.res_id
         return None
 
-    def _files(self):
-        return sorted(p for p, k in self.cloud_items().items() if k == cloud.FILE)
+    def _files(self, side):
+        return sorted(p for p, k in self.cloud_items(side).items() if k == cloud.FILE)
 
-    def _free(self, folder_path, name):
+    def _free(self, side, folder_path, name):
         lowered = name.lower()
         return not any(p.rsplit("/", 1)[0] == folder_path and p.rsplit("/", 1)[1].lower()
-                       == lowered for p in self.cloud_items())
+                       == lowered for p in self.cloud_items(side))
+
+    def _account_files(self, backend):
+        """``{bytes: [paths]}`` of the files of a whole account."""
+        out = {}
+        for path, kind in backend.items("").items():
+            if kind == cloud.FILE:
+                out.setdefault(backend.read(path), []).append(path)
+        return out
+
+    def _leave_in_cloud(self, backend, record_ids=None):
+        """The versions in ``backend``'s account that no Odoo attachment shows stay there
+        and nowhere else (a client moved away from that account, or a rule moved away from
+        that client): they must survive, but no longer as attachments of their record
+        (``record_ids``: only the lineages of those records)."""
+        shown = {self._shown(a) for a in self._attachments()}
+        for data in self._account_files(backend):
+            lineage = self._lineage_of_content(data)
+            if lineage is None or data in shown or not lineage.heads.get(data) or \
+                    lineage.record is None or (record_ids is not None
+                                               and lineage.record not in record_ids):
+                continue
+            strict = lineage.heads.pop(data)
+            kept = self._new_lineage(None, data)
+            kept.heads[data] = strict
 
     # =====================================================================================
     # Odoo operations
@@ -523,11 +591,12 @@ class ConvergenceMachine(RuleBasedStateMachine):
                                     ("res_id", "=", record.id), ("kind", "=", "object")])
         self.doomed.update(folder.filtered("cloud_id").mapped("cloud_id"))
         for f in folder:
-            path = f.cloud_id and self.backend.path_of(f.cloud_id)
+            side = next((s for s in self.sides if s.client == f.client_id), None)
+            path = side and f.cloud_id and side.backend.path_of(f.cloud_id)
             if path:
-                for item, kind in self.backend.items(path).items():
+                for item, kind in side.backend.items(path).items():
                     if kind == cloud.FILE:
-                        lineage = self._lineage_of_content(self.backend.read(item))
+                        lineage = self._lineage_of_content(side.backend.read(item))
                         if lineage:
                             lineage.heads = dict.fromkeys(lineage.heads, False)
         for lineage in self.lineages.values():
@@ -621,154 +690,260 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self.client.action_reset()
 
     @precondition(lambda self: self.on("reconnect") and self.client.state in (
-        "connected", "reconnect", "draft") and not self.client.reset_pending)
+        "connected", "reconnect", "draft") and not self.client.reset_pending
+        and not self.sides[0].restore)
     @rule()
     def reconnect(self):
         self.plan.clear()  # the administrator's click is not the fault under test
-        self.backend.reconnect(self.client)
+        self.sides[0].backend.reconnect(self.client)
 
-    @precondition(lambda self: self.on("change_credentials") and self.connected())
+    @precondition(lambda self: self.on("change_credentials") and any(
+        self.connected(side) for side in self.sides))
+    @rule(pick=PICK, restore_now=st.booleans())
+    def change_credentials(self, pick, restore_now):
+        """The administrator points a connected client to another, empty account (another
+        login or server, another Dropbox account) and reconnects (R-SAFE-5): refused while
+        the client has synced files (nothing changes, the administrator restores the former
+        settings, now or later); accepted otherwise, and the sync goes on in the new
+        account (the former one keeps what it holds)."""
+        side = self._pick_side(pick)
+        client = side.client
+        self.plan.clear()  # the administrator's clicks are not the faults under test
+        synced = self.Attachment.sudo().search_count([
+            ("cloud_client_id", "=", client.id), ("cloud_kind", "=", "file")])
+        fingerprint = client.sudo().account_fingerprint
+        before = self._snapshot(side)
+        # folder links of the former account stay as plain links (like after a reset)
+        links = self.Attachment.sudo().search([("cloud_client_id", "=", client.id),
+                                               ("cloud_kind", "=", "folder")])
+        other = side.backend.spawn()
+        self.accounts.append(other)
+        other.point(client)
+        refused = None
+        try:
+            other.reconnect(client)
+        except (UserError, cloud.CloudError) as exc:
+            refused = exc
+        client.invalidate_recordset()
+        self.note("change_credentials client %s: %d synced files, %s"
+                  % (client.id, synced, "refused" if refused else "accepted"))
+        if synced:
+            assert refused is not None, "another account was accepted with %d synced " \
+                "files" % synced
+            assert "another account" in str(refused.args[0] if isinstance(refused, UserError)
+                                            else refused.message), refused
+            assert client.state != "connected", client.state
+            assert client.sudo().account_fingerprint == fingerprint
+            assert self._snapshot(side) == before, "a refused account change changed files"
+            side.restore = side.backend
+            if restore_now:
+                self._restore_account(side)
+            return
+        assert refused is None, "another account refused without synced files: %s" % refused
+        assert client.state == "connected", client.state
+        assert client.sudo().account_fingerprint != fingerprint
+        self._leave_in_cloud(side.backend)
+        self.plain_links.update(links.ids)
+        side.backend = other
+
+    def _snapshot(self, side):
+        """What a refused change must leave alone: the client's synced attachments and the
+        files of the account they live in."""
+        atts = self.Attachment.sudo().search([("cloud_client_id", "=", side.client.id)])
+        return (sorted(atts.mapped(lambda a: (a.id, a.res_id, a.cloud_item_id, a.cloud_kind))),
+                sorted(self._account_files(side.backend)))
+
+    def _restore_account(self, side):
+        """The administrator types the former settings again and reconnects."""
+        self.plan.clear()
+        backend, side.restore = side.restore, None
+        backend.point(side.client)
+        backend.reconnect(side.client)
+        side.client.invalidate_recordset()
+        assert side.client.state == "connected", side.client.state
+
+    @precondition(lambda self: self.on("change_credentials") and any(
+        side.restore for side in self.sides))
     @rule()
-    def change_credentials(self):
-        self.backend.other_account(self.client)
-        with contextlib.suppress(UserError, ValidationError):
-            self.client.action_reconnect()
+    def restore_credentials(self):
+        for side in self.sides:
+            if side.restore:
+                self._restore_account(side)
+
+    @precondition(lambda self: self.on("rule_client"))
+    @rule(pick=PICK)
+    def rule_client(self, pick):
+        """The administrator moves a rule to the other client (a second one is created the
+        first time): the files of its records come back into Odoo from the old client, then
+        go up to the new one (R-REV-1); the old client's folders and files stay where they
+        are (R-RULE-8)."""
+        if len(self.sides) == 1:
+            backend = self.backend.spawn()
+            self.accounts.append(backend)
+            with self.plan.suspend():  # the administrator's set-up is not under test
+                client = backend.create_client(self.case)
+            self.sides.append(Side(client, backend))
+        rule = _pick(self.rules, pick)
+        old = self._side_of(rule.client_id)
+        new = next(side for side in self.sides if side is not old)
+        if rule.folder_name in new.client.rule_ids.mapped("folder_name"):
+            return  # one folder name per client: the administrator renames first
+        records = set(self.env["cloud.folder"].search([
+            ("rule_id", "=", rule.id), ("kind", "=", "object")]).mapped("res_id"))
+        self._leave_in_cloud(old.backend, records & set(self.records))
+        self.note("rule_client %s: client %s -> %s" % (rule.folder_name, old.client.id,
+                                                       new.client.id))
+        rule.client_id = new.client
+        self.env.flush_all()
 
     # =====================================================================================
     # Cloud operations (a person in the storage's web UI)
     # =====================================================================================
     def _cloud_ok(self, op):
-        return self.on(op) and self.connected()
+        return self.on(op) and any(self.connected(side) for side in self.sides)
 
     @precondition(lambda self: self._cloud_ok("cloud_add_file"))
-    @rule(pick=PICK, name=st.sampled_from(NAMES))
-    def cloud_add_file(self, pick, name):
-        folder = _pick(self._folder_paths(True) + self._folder_paths(False), pick)
-        if not folder or not self._free(folder, name):
+    @rule(side=PICK, pick=PICK, name=st.sampled_from(NAMES))
+    def cloud_add_file(self, side, pick, name):
+        side = self._pick_side(side)
+        folder = _pick(self._folder_paths(side, True) + self._folder_paths(side, False), pick)
+        if not folder or not self._free(side, folder, name):
             return
         data = self._new_bytes()
-        self.backend.write(folder + "/" + name, data)
-        self._new_lineage(self._owner_of_folder_path(folder), data)
+        side.backend.write(folder + "/" + name, data)
+        self._new_lineage(self._owner_of_folder_path(side, folder), data)
 
     @precondition(lambda self: self._cloud_ok("cloud_add_folder"))
-    @rule(pick=PICK, name=st.sampled_from(FOLDER_NAMES))
-    def cloud_add_folder(self, pick, name):
-        folder = _pick(self._folder_paths(True) + self._folder_paths(False), pick)
-        if folder and self._free(folder, name):
-            self.backend.mkdir(folder + "/" + name)
+    @rule(side=PICK, pick=PICK, name=st.sampled_from(FOLDER_NAMES))
+    def cloud_add_folder(self, side, pick, name):
+        side = self._pick_side(side)
+        folder = _pick(self._folder_paths(side, True) + self._folder_paths(side, False), pick)
+        if folder and self._free(side, folder, name):
+            side.backend.mkdir(folder + "/" + name)
 
     @precondition(lambda self: self._cloud_ok("cloud_edit_file"))
-    @rule(pick=PICK)
-    def cloud_edit_file(self, pick):
-        path = _pick(self._files(), pick)
+    @rule(side=PICK, pick=PICK)
+    def cloud_edit_file(self, side, pick):
+        side = self._pick_side(side)
+        path = _pick(self._files(side), pick)
         if not path:
             return
-        shown = self.backend.read(path)
+        shown = side.backend.read(path)
         lineage = self._lineage_of_content(shown)
         if lineage is None:
             return
         data = self._new_bytes()
-        self.backend.write(path, data)
+        side.backend.write(path, data)
         self._replace(lineage, shown, data)
 
     @precondition(lambda self: self._cloud_ok("cloud_rename_file"))
-    @rule(pick=PICK, name=st.sampled_from(NAMES))
-    def cloud_rename_file(self, pick, name):
-        path = _pick(self._files(), pick)
-        if path and self._free(path.rsplit("/", 1)[0], name):
-            self.backend.move(path, path.rsplit("/", 1)[0] + "/" + name)
+    @rule(side=PICK, pick=PICK, name=st.sampled_from(NAMES))
+    def cloud_rename_file(self, side, pick, name):
+        side = self._pick_side(side)
+        path = _pick(self._files(side), pick)
+        if path and self._free(side, path.rsplit("/", 1)[0], name):
+            side.backend.move(path, path.rsplit("/", 1)[0] + "/" + name)
 
     @precondition(lambda self: self._cloud_ok("cloud_move_file"))
-    @rule(pick=PICK, dest=PICK)
-    def cloud_move_file(self, pick, dest):
-        path = _pick(self._files(), pick)
-        folder = _pick(self._folder_paths(True) + self._folder_paths(False), dest)
+    @rule(side=PICK, pick=PICK, dest=PICK)
+    def cloud_move_file(self, side, pick, dest):
+        side = self._pick_side(side)
+        path = _pick(self._files(side), pick)
+        folder = _pick(self._folder_paths(side, True) + self._folder_paths(side, False), dest)
         if not path or not folder or path.rsplit("/", 1)[0] == folder:
             return
         name = path.rsplit("/", 1)[1]
-        if not self._free(folder, name):
+        if not self._free(side, folder, name):
             return
-        lineage = self._lineage_of_content(self.backend.read(path))
-        self.backend.move(path, folder + "/" + name)
+        lineage = self._lineage_of_content(side.backend.read(path))
+        side.backend.move(path, folder + "/" + name)
         if lineage:
-            lineage.record = self._owner_of_folder_path(folder)
+            lineage.record = self._owner_of_folder_path(side, folder)
 
-    def _rename_folder(self, managed, pick, name):
-        path = _pick(self._folder_paths(managed), pick)
-        if path and self._free(path.rsplit("/", 1)[0], name):
-            self.backend.move(path, path.rsplit("/", 1)[0] + "/" + name)
+    def _rename_folder(self, side, managed, pick, name):
+        side = self._pick_side(side)
+        path = _pick(self._folder_paths(side, managed), pick)
+        if path and self._free(side, path.rsplit("/", 1)[0], name):
+            side.backend.move(path, path.rsplit("/", 1)[0] + "/" + name)
 
     @precondition(lambda self: self._cloud_ok("cloud_rename_folder"))
-    @rule(pick=PICK, name=st.sampled_from(FOLDER_NAMES))
-    def cloud_rename_folder(self, pick, name):
-        self._rename_folder(False, pick, name)
+    @rule(side=PICK, pick=PICK, name=st.sampled_from(FOLDER_NAMES))
+    def cloud_rename_folder(self, side, pick, name):
+        self._rename_folder(side, False, pick, name)
 
     @precondition(lambda self: self._cloud_ok("cloud_rename_managed_folder"))
-    @rule(pick=PICK, name=st.sampled_from(FOLDER_NAMES + ("Ann",)))
-    def cloud_rename_managed_folder(self, pick, name):
-        self._rename_folder(True, pick, name)
+    @rule(side=PICK, pick=PICK, name=st.sampled_from(FOLDER_NAMES + ("Ann",)))
+    def cloud_rename_managed_folder(self, side, pick, name):
+        self._rename_folder(side, True, pick, name)
 
-    def _move_folder(self, managed, pick, dest):
-        path = _pick(self._folder_paths(managed), pick)
-        folder = _pick(self._folder_paths(True) + self._folder_paths(False), dest)
+    def _move_folder(self, side, managed, pick, dest):
+        side = self._pick_side(side)
+        path = _pick(self._folder_paths(side, managed), pick)
+        folder = _pick(self._folder_paths(side, True) + self._folder_paths(side, False), dest)
         if not path or not folder or folder == path or folder.startswith(path + "/") \
                 or path.rsplit("/", 1)[0] == folder:
             return
         name = path.rsplit("/", 1)[1]
-        if self._free(folder, name):
-            self.backend.move(path, folder + "/" + name)
+        if self._free(side, folder, name):
+            side.backend.move(path, folder + "/" + name)
 
     @precondition(lambda self: self._cloud_ok("cloud_move_folder"))
-    @rule(pick=PICK, dest=PICK)
-    def cloud_move_folder(self, pick, dest):
-        self._move_folder(False, pick, dest)
+    @rule(side=PICK, pick=PICK, dest=PICK)
+    def cloud_move_folder(self, side, pick, dest):
+        self._move_folder(side, False, pick, dest)
 
     @precondition(lambda self: self._cloud_ok("cloud_move_managed_folder"))
-    @rule(pick=PICK, dest=PICK)
-    def cloud_move_managed_folder(self, pick, dest):
-        self._move_folder(True, pick, dest)
+    @rule(side=PICK, pick=PICK, dest=PICK)
+    def cloud_move_managed_folder(self, side, pick, dest):
+        self._move_folder(side, True, pick, dest)
 
     @precondition(lambda self: self._cloud_ok("cloud_delete_file"))
-    @rule(pick=PICK)
-    def cloud_delete_file(self, pick):
-        path = _pick(self._files(), pick)
+    @rule(side=PICK, pick=PICK)
+    def cloud_delete_file(self, side, pick):
+        side = self._pick_side(side)
+        path = _pick(self._files(side), pick)
         if not path:
             return
-        lineage = self._lineage_of_content(self.backend.read(path))
+        lineage = self._lineage_of_content(side.backend.read(path))
         if lineage:
-            self._replace(lineage, self.backend.read(path))
-        self.backend.delete(path)
+            self._replace(lineage, side.backend.read(path))
+        side.backend.delete(path)
 
-    def _delete_folder(self, path):
-        for item, kind in self.backend.items(path).items():
+    def _delete_folder(self, side, path):
+        for item, kind in side.backend.items(path).items():
             if kind == cloud.FILE:
-                data = self.backend.read(item)
+                data = side.backend.read(item)
                 lineage = self._lineage_of_content(data)
                 if lineage:
                     self._replace(lineage, data)
-        self.backend.delete(path)
+        side.backend.delete(path)
 
     @precondition(lambda self: self._cloud_ok("cloud_delete_folder"))
-    @rule(pick=PICK)
-    def cloud_delete_folder(self, pick):
-        path = _pick(self._folder_paths(False), pick)
+    @rule(side=PICK, pick=PICK)
+    def cloud_delete_folder(self, side, pick):
+        side = self._pick_side(side)
+        path = _pick(self._folder_paths(side, False), pick)
         if path:
-            self._delete_folder(path)
+            self._delete_folder(side, path)
 
     @precondition(lambda self: self._cloud_ok("cloud_delete_managed_folder"))
-    @rule(pick=PICK)
-    def cloud_delete_managed_folder(self, pick):
-        path = _pick(self._folder_paths(True), pick)
+    @rule(side=PICK, pick=PICK)
+    def cloud_delete_managed_folder(self, side, pick):
+        side = self._pick_side(side)
+        path = _pick(self._folder_paths(side, True), pick)
         if path:
-            self._delete_folder(path)
+            self._delete_folder(side, path)
 
     # =====================================================================================
     # Sync steps
     # =====================================================================================
-    @precondition(lambda self: self.on("prepare") and self.client.state == "connected")
-    @rule()
-    def prepare(self):
-        self.client._prepare_direct()
+    @precondition(lambda self: self.on("prepare") and any(
+        side.client.state == "connected" for side in self.sides))
+    @rule(side=PICK)
+    def prepare(self, side):
+        side = self._pick_side(side, connected=False)
+        if side.client.state == "connected":
+            side.client._prepare_direct()
 
     @precondition(lambda self: self.on("run_some"))
     @rule(count=st.integers(min_value=1, max_value=4))
@@ -780,10 +955,13 @@ class ConvergenceMachine(RuleBasedStateMachine):
     def run_all(self):
         self.run_queue()
 
-    @precondition(lambda self: self.on("backward") and self.client.state == "connected")
-    @rule()
-    def backward(self):
-        self.client._enqueue_backward()
+    @precondition(lambda self: self.on("backward") and any(
+        side.client.state == "connected" for side in self.sides))
+    @rule(side=PICK)
+    def backward(self, side):
+        side = self._pick_side(side, connected=False)
+        if side.client.state == "connected":
+            side.client._enqueue_backward()
         self.run_queue()
 
     @precondition(lambda self: self.on("fast_forward"))
@@ -850,8 +1028,10 @@ class ConvergenceMachine(RuleBasedStateMachine):
             self.plan.clear()
             self.savepoint.close(rollback=True)
             self.env.invalidate_all()
-            self.client._drop_adapter()
-            self.backend.teardown()
+            for side in self.sides:
+                side.client._drop_adapter()
+            for backend in self.accounts:
+                backend.teardown()
 
     def converge_and_check(self):
         with self.plan.suspend():
@@ -860,31 +1040,39 @@ class ConvergenceMachine(RuleBasedStateMachine):
     def _converge_and_check(self):
         self.plan.clear()
         self.crash_state["armed"] = set()
-        client = self.client
+        for side in self.sides:
+            if side.restore:
+                self._restore_account(side)
+        clients = self.env["cloud.client"].browse([side.client.id for side in self.sides])
         failures = []
         for _round in range(self.max_cycles):
-            client.invalidate_recordset()
-            if client.state in ("reconnect", "error") or (
-                    client.state == "draft" and not client.reset_pending):
-                self.backend.reconnect(client)
-            failed = self.Task.search([("client_id", "=", client.id), ("state", "=", "failed")])
+            clients.invalidate_recordset()
+            for side in self.sides:
+                client = side.client
+                if client.state in ("reconnect", "error") or (
+                        client.state == "draft" and not client.reset_pending):
+                    side.backend.reconnect(client)
+            failed = self.Task.search([("client_id", "in", clients.ids),
+                                       ("state", "=", "failed")])
             for task in failed:
                 if not self.env["cloud.log"].search_count([
-                        ("client_id", "=", client.id), ("level", "=", "error"),
+                        ("client_id", "=", task.client_id.id), ("level", "=", "error"),
                         ("task_type", "=", task.type)]):
                     raise AssertionError("task %s (%s) failed without an error log: %s"
                                          % (task.id, task.type, task.last_error))
                 failures.append((task.type, task.last_error))
             failed.action_retry()  # the administrator's "Retry"
             self.fast_forward_tasks()
-            client._prepare_direct()
-            client._enqueue_backward()
+            for client in clients:
+                client._prepare_direct()
+                client._enqueue_backward()
             self.run_queue()
             self.fast_forward_tasks()
-            client._prepare_direct()
-            busy = self.Task.search([("client_id", "=", client.id),
+            for client in clients:
+                client._prepare_direct()
+            busy = self.Task.search([("client_id", "in", clients.ids),
                                      ("state", "in", ("pending", "running", "failed"))])
-            if not busy and client.state == "connected":
+            if not busy and all(client.state == "connected" for client in clients):
                 break
         else:
             raise AssertionError("did not converge in %d cycles: %s" % (
@@ -892,14 +1080,17 @@ class ConvergenceMachine(RuleBasedStateMachine):
         if failures:
             self.note("failed then retried: %s" % failures)
         # a further backward + direct cycle plans nothing
-        client._enqueue_backward()
+        for client in clients:
+            client._enqueue_backward()
         self.run_queue()
-        client._prepare_direct()
-        left = self.Task.search([("client_id", "=", client.id),
+        for client in clients:
+            client._prepare_direct()
+        left = self.Task.search([("client_id", "in", clients.ids),
                                  ("state", "in", ("pending", "running", "failed"))])
         if left:
             raise AssertionError("a further cycle still plans work: %s" % left.mapped(
-                lambda t: (t.type, t.folder_id.name, t.attachment_id.name, t.last_error)))
+                lambda t: (t.client_id.id, t.type, t.folder_id.name, t.attachment_id.name,
+                           t.last_error)))
         self.check_invariants_at_end()
 
     # -- invariants ----------------------------------------------------------------------
@@ -929,10 +1120,10 @@ class ConvergenceMachine(RuleBasedStateMachine):
                 problems.append("attachment %s %r holds bytes the model never wrote: %r"
                                 % (attachment.id, attachment.name, data[:40]))
             by_content.setdefault(data, []).append(attachment)
-        cloud_contents = {}
-        for path, kind in self.cloud_items(all_items=True).items():
-            if kind == cloud.FILE:
-                cloud_contents.setdefault(self.backend.read(path), []).append(path)
+        cloud_contents = {}  # every account counts, abandoned ones too
+        for index, backend in enumerate(self.accounts):
+            for data, paths in self._account_files(backend).items():
+                cloud_contents.setdefault(data, []).extend("%d:%s" % (index, p) for p in paths)
         for lineage in self.lineages.values():
             for data, strict in lineage.heads.items():
                 if not strict:
@@ -949,11 +1140,12 @@ class ConvergenceMachine(RuleBasedStateMachine):
                     problems.append("lost: version %r of %r is neither in Odoo nor in the "
                                     "cloud" % (data, lineage))
         # -- every synced record: folder, name, files ------------------------------------
+        client_ids = [side.client.id for side in self.sides]
         for record in self._live_records():
             rule = owners.get(record.id)
             folder = Folder.search([("res_model", "=", "res.partner"),
                                     ("res_id", "=", record.id), ("kind", "=", "object"),
-                                    ("client_id", "=", self.client.id)])
+                                    ("client_id", "in", client_ids)])
             live = folder.filtered(lambda f: f.state != "detached")
             if not rule:
                 if live:
@@ -963,6 +1155,11 @@ class ConvergenceMachine(RuleBasedStateMachine):
             if len(live) != 1 or not live.cloud_id:
                 problems.append("record %s has %d live folders" % (record.id, len(live)))
                 continue
+            if live.client_id != rule.client_id:
+                problems.append("folder of %s is synced with client %s, its rule's is %s" % (
+                    record.id, live.client_id.id, rule.client_id.id))
+                continue
+            backend = self._side_of(rule.client_id).backend
             if live.parent_id != rule.folder_id:
                 problems.append("folder of %s is under %s, not %s" % (
                     record.id, live.parent_id.name, rule.folder_name))
@@ -971,13 +1168,13 @@ class ConvergenceMachine(RuleBasedStateMachine):
                     re.escape(expected) + r" \(\d+\)", live.name)):
                 problems.append("folder of %s is named %r, rule says %r" % (
                     record.id, live.name, expected))
-            path = self.backend.path_of(live.cloud_id)
-            rule_path = self.backend.path_of(rule.folder_id.cloud_id)
+            path = backend.path_of(live.cloud_id)
+            rule_path = backend.path_of(rule.folder_id.cloud_id)
             if path != "%s/%s" % (rule_path, live.name):
                 problems.append("cloud folder of record %s is at %s, expected %s/%s"
                                 % (record.id, path, rule_path, live.name))
                 continue
-            children = {p: k for p, k in self.backend.items(path).items()
+            children = {p: k for p, k in backend.items(path).items()
                         if p.count("/") == path.count("/") + 1}
             files = {p for p, k in children.items() if k == cloud.FILE}
             atts = self.Attachment.search([("res_model", "=", "res.partner"),
@@ -990,7 +1187,13 @@ class ConvergenceMachine(RuleBasedStateMachine):
                                 % (record.id, local.mapped("name")))
             att_paths = {}
             for attachment in file_atts:
-                att_path = self.backend.path_of(attachment.cloud_item_id)
+                if attachment.cloud_client_id != rule.client_id:
+                    problems.append("attachment %s of record %s is synced with client %s, "
+                                    "not %s" % (attachment.id, record.id,
+                                                attachment.cloud_client_id.id,
+                                                rule.client_id.id))
+                    continue
+                att_path = backend.path_of(attachment.cloud_item_id)
                 att_paths.setdefault(att_path, []).append(attachment.id)
             for att_path, ids in att_paths.items():
                 if len(ids) > 1:
@@ -999,38 +1202,43 @@ class ConvergenceMachine(RuleBasedStateMachine):
             if files != top_level:
                 problems.append("record %s: cloud files %s, attachments %s" % (
                     record.id, sorted(files), sorted(att_paths)))
-            contents = [self.backend.read(p) for p in files]
+            contents = [backend.read(p) for p in files]
             if len(contents) != len(set(contents)):
                 problems.append("record %s: duplicate files in the cloud %s" % (
                     record.id, sorted(files)))
+            path_ids = self._path_ids(self._side_of(rule.client_id))
             default_ids = set(Folder.search([("parent_id", "=", live.id),
                                              ("kind", "=", "default")]).mapped("cloud_id"))
             subfolders = {p for p, k in children.items() if k == cloud.FOLDER}
             links = atts.filtered(lambda a: a.cloud_kind == "folder")
-            linked = {self.backend.path_of(a.cloud_item_id) for a in links}
+            linked = {backend.path_of(a.cloud_item_id) for a in links}
             expected_links = {p for p in subfolders
-                              if self._id_of(p) not in default_ids}
+                              if path_ids.get(p) not in default_ids}
             if linked != expected_links or len(links) != len(linked):
                 problems.append("record %s: cloud subfolders %s, folder links %s" % (
                     record.id, sorted(expected_links), sorted(p or "?" for p in linked)))
         # -- rule folders ----------------------------------------------------------------
-        root = self.root_path()
         for rule in self.rules:
-            path = rule.folder_id.cloud_id and self.backend.path_of(rule.folder_id.cloud_id)
+            side = self._side_of(rule.client_id)
+            root = self.root_path(side)
+            path = rule.folder_id.cloud_id and side.backend.path_of(rule.folder_id.cloud_id)
             if path != "%s/%s" % (root, rule.folder_name):
-                problems.append("rule folder %r is at %s" % (rule.folder_name, path))
+                problems.append("rule folder %r of client %s is at %s" % (
+                    rule.folder_name, rule.client_id.id, path))
         # -- no duplicate names anywhere --------------------------------------------------
-        names = {}
-        for path in self.cloud_items(all_items=True):
-            parent, name = path.rsplit("/", 1)
-            names.setdefault((parent, name.lower()), []).append(path)
-        problems += ["duplicate names: %s" % paths for paths in names.values()
-                     if len(paths) > 1]
+        for side in self.sides:
+            names = {}
+            for path in self.cloud_items(side, all_items=True):
+                parent, name = path.rsplit("/", 1)
+                names.setdefault((parent, name.lower()), []).append(path)
+            problems += ["duplicate names (client %s): %s" % (side.client.id, paths)
+                         for paths in names.values() if len(paths) > 1]
         if problems:
             raise AssertionError("convergence failed:\n  " + "\n  ".join(problems) +
-                                 "\nmodel: %s\ncloud: %s" % (
-                                     list(self.lineages.values()),
-                                     sorted(self.cloud_items(all_items=True))))
+                                 "\nmodel: %s\ntrace: %s\ncloud: %s" % (
+                                     list(self.lineages.values()), self.trace,
+                                     {side.client.id: sorted(self.cloud_items(
+                                         side, all_items=True)) for side in self.sides}))
 
 
 # ----------------------------------------------------------------------------------------

@@ -62,6 +62,29 @@ class TestAccountChange(CloudCase):
         self.assertIn("Odoo", [c.name for c in get_store(other).children(
             get_store(other).ROOT_ID)])
 
+    def test_another_account_accepted_gets_the_whole_tree(self):
+        """Found by the convergence suite (seed 11, shrunk to ``change_credentials``): a
+        client whose folders exist but holds no synced file accepts another account; its
+        folder records kept the former account's ids, so the rule and record folders were
+        never made in the new account (and files had nowhere to go)."""
+        self.make_rule()
+        partner = self.Partner.create({"name": "Ann"})
+        self.sync()
+        former_tree = self.store.tree()
+        self.assertIn("/Odoo/Contacts/Ann", former_tree)
+        other = self.other_store()
+        self.client.api_base_url = other
+        self.client.action_connect()
+        self.assertEqual(self.client.state, "connected")
+        doc = self.attach(partner, "later.txt", b"after the switch")
+        self.converge(backward=True)
+        store = get_store(other)
+        self.assertIn("/Odoo/Contacts/Ann/later.txt", store.tree())
+        doc.invalidate_recordset()
+        self.assertEqual(store.content[doc.cloud_item_id], b"after the switch")
+        self.assertEqual(doc.raw, b"after the switch")
+        self.assertEqual(self.store.tree(), former_tree, "the former account was changed")
+
     def test_archiving_a_disconnected_client_with_synced_files_is_refused(self):
         """Archiving needs the connection to bring the files back; without it they would be
         stranded in the cloud, linked to an archived client (issue 11, loss paths)."""

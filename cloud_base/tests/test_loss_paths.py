@@ -111,3 +111,19 @@ class TestLossPaths(CloudCase):
         added = self.Attachment.search([("name", "=", "added.txt")])
         self.assertEqual((added.res_model, added.res_id), ("res.partner", self.bob.id))
         self.assertSynced(added, b"only in the cloud")
+
+    def test_deleted_record_folder_keeps_a_synced_folder_moved_into_it(self):
+        """Found by the convergence suite on Dropbox (seed 12: delete_record,
+        cloud_move_managed_folder): a person moves Ann's folder into the folder of Bob, just
+        deleted in Odoo, before that folder's deletion runs. The deletion took Ann's folder
+        along, and Dropbox's feed never reported it: Ann's folder was gone for good."""
+        self.converge()
+        ann_folder = self.folder_of(self.ann)
+        bob_folder_id = self.folder_of(self.bob).cloud_id
+        self.bob.unlink()
+        self.client._prepare_direct()  # Bob's folder deletion is queued
+        self.store.update(ann_folder.cloud_id, parent_id=bob_folder_id)
+        self.run_queue()
+        self.assertIn(ann_folder.cloud_id, self.store.items, "a synced folder was deleted")
+        self.converge(backward=True)
+        self.assertEqual(self.store.path_of(ann_folder.cloud_id), "/Odoo/Contacts/Ann")

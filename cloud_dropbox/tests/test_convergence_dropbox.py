@@ -20,9 +20,22 @@ class DropboxBackend(Backend):
     """A fresh emulator (one empty account) per example."""
 
     name = "dropbox"
+    emu = None
+
+    def _start(self):
+        self.emu = DropboxEmulator().start()
 
     def setup(self, case):
-        self.emu = DropboxEmulator().start()
+        self._start()
+        return self.create_client(case)
+
+    def spawn(self):
+        """Another Dropbox account: another emulator (its own account id)."""
+        other = DropboxBackend()
+        other._start()
+        return other
+
+    def create_client(self, case):
         client = case.env["cloud.client"].create({
             "name": "Dropbox %s" % uuid.uuid4().hex[:6], "provider": "dropbox",
             "api_base_url": self.emu.base_url, "dropbox_app_key": DEFAULT_APP_KEY,
@@ -32,8 +45,15 @@ class DropboxBackend(Backend):
         client.action_connect()
         return client
 
+    def point(self, client):
+        """The administrator authorizes this account (a new grant) on the client."""
+        grant = self.emu.issue_token(refresh=True)
+        client._set_secret("dropbox_refresh_token", grant["refresh_token"])
+        client.write({"api_base_url": self.emu.base_url})
+
     def teardown(self):
-        self.emu.stop()
+        if self.emu is not None:
+            self.emu.stop()
 
     def reconnect(self, client):
         """Reconnect needs the consent page on OAuth providers: play the callback's part

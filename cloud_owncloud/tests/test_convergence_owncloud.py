@@ -23,17 +23,32 @@ class OwnCloudBackend(Backend):
     def __init__(self, emulator):
         self.emulator = emulator
 
-    def setup(self, case):
+    def _new_user(self):
         self.user = "conv-%s" % uuid.uuid4().hex[:10]
-        password = self.emulator.add_app_password(
+        self.password = self.emulator.add_app_password(
             self.emulator.add_user(self.user, "account-password"))
+
+    def setup(self, case):
+        self._new_user()
+        return self.create_client(case)
+
+    def spawn(self):
+        """Another account: another user of the same server."""
+        other = OwnCloudBackend(self.emulator)
+        other._new_user()
+        return other
+
+    def create_client(self, case):
         client = case.env["cloud.client"].create({
             "name": "Nextcloud %s" % self.user, "provider": "owncloud",
             "owncloud_url": self.emulator.base_url, "owncloud_login": self.user,
-            "owncloud_password": password, "mass_delete_min_files": 1000,
+            "owncloud_password": self.password, "mass_delete_min_files": 1000,
             "options": {"timeout": 2, "chunk_threshold": 64 * 1024, "chunk_size": 16 * 1024}})
         client.action_connect()
         return client
+
+    def point(self, client):
+        client.write({"owncloud_login": self.user, "owncloud_password": self.password})
 
     def items(self, below):
         prefix = below + "/"

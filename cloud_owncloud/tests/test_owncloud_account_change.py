@@ -31,8 +31,12 @@ class TestOwnCloudAccountChange(OwnCloudCase):
         doc.invalidate_recordset()
         self.assertTrue(doc.exists())
         self.assertTrue(doc.cloud_item_id)
-        with self.assertRaises(UserError):
+        with self.assertRaises(UserError) as refused:
             client.action_connect()
+        # found by the convergence suite (change_credentials on ownCloud): the refusal read
+        # "No ownCloud or Nextcloud server answers at the server URL"
+        self.assertIn("another account", refused.exception.args[0])
+        self.assertNotIn("server answers", refused.exception.args[0])
         # back to the account that holds the files
         client.write({"owncloud_login": self.user, "owncloud_password": self.password})
         client.action_connect()
