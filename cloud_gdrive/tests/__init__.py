@@ -1,2 +1,3 @@
 from . import test_gdrive_engine, test_gdrive_oauth, test_gdrive_provider
 from . import test_convergence_gdrive
+from . import test_gdrive_ui

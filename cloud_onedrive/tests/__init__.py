@@ -1,2 +1,3 @@
 from . import test_onedrive_engine, test_onedrive_oauth, test_onedrive_sync
 from . import test_convergence_onedrive
+from . import test_onedrive_ui
