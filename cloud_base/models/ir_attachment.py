@@ -372,8 +372,9 @@ class IrAttachment(models.Model):
             ("kind", "=", "object"), ("state", "=", "synced"), ("cloud_id", "!=", False),
             ("res_model", "in", list(set(candidates.mapped("res_model")))),
             ("res_id", "in", list(set(candidates.mapped("res_id"))))])
+        # (a client being reset plans nothing: its files are coming back)
         folder_of = {(f.res_model, f.res_id): f for f in folders
-                     if f.client_id.state == "connected"}
+                     if f.client_id.state == "connected" and not f.client_id.reset_pending}
         Task = self.env["cloud.task"].sudo()
         for attachment in candidates:
             folder = folder_of.get((attachment.res_model, attachment.res_id))
