@@ -16,7 +16,12 @@ from cloud_emulators.gdrive import DriveEmulator
 
 from .common import connect_with_grant, gdrive_client_values
 
-GDRIVE_OPERATIONS = ALL_OPERATIONS - set(KNOWN_BUGS) - set(KNOWN_ADAPTER_BUGS)
+#: a second account (a change of credentials, a rule moved to a second client) needs a backend
+#: that can make one (``Backend.spawn``); the Drive emulator (one fixed user) cannot yet, so
+#: these two are exercised on memory, Dropbox and ownCloud only
+NEEDS_SECOND_ACCOUNT = {"change_credentials", "rule_client"}
+GDRIVE_OPERATIONS = (ALL_OPERATIONS - set(KNOWN_BUGS) - set(KNOWN_ADAPTER_BUGS)
+                     - NEEDS_SECOND_ACCOUNT)
 
 
 class GoogleDriveBackend(Backend):

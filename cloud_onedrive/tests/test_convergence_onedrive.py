@@ -12,7 +12,12 @@ from odoo.addons.cloud_base.tests.convergence import (ALL_OPERATIONS, KNOWN_ADAP
 from .common import new_client
 from .harness import HarnessEmulator
 
-ONEDRIVE_OPERATIONS = ALL_OPERATIONS - set(KNOWN_BUGS) - set(KNOWN_ADAPTER_BUGS)
+#: a second account (a change of credentials, a rule moved to a second client) needs a backend
+#: that can make one (``Backend.spawn``); the Graph emulator harness cannot yet, so these two are
+#: exercised on memory, Dropbox and ownCloud only
+NEEDS_SECOND_ACCOUNT = {"change_credentials", "rule_client"}
+ONEDRIVE_OPERATIONS = (ALL_OPERATIONS - set(KNOWN_BUGS) - set(KNOWN_ADAPTER_BUGS)
+                       - NEEDS_SECOND_ACCOUNT)
 
 
 class OneDriveBackend(Backend):
