@@ -946,6 +946,14 @@ class GoogleDriveAdapter(StorageAdapter):
                     out[file_id] = Change(file_id, deleted=True)  # moved out of the tree
             elif file_id in known:
                 out[file_id] = Change(file_id, deleted=True)
+        # a folder trashed, removed or moved out takes its content along, which Drive does
+        # not report item by item: what the merge base knows below it is gone too
+        if base is not None:
+            for file_id in [i for i, c in out.items() if c.deleted and known.get(i)
+                            and known[i].is_folder]:
+                for entry in base.descendants(file_id):
+                    if entry.id not in out:
+                        out[entry.id] = Change(entry.id, deleted=True)
         # a folder new to the tree may have been moved in with its content, which Drive
         # does not report: list it once
         for folder_id in arriving:

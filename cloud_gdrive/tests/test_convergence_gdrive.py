@@ -20,17 +20,8 @@ from .common import connect_with_grant, gdrive_client_values
 #: that can make one (``Backend.spawn``); the Drive emulator (one fixed user) cannot yet, so
 #: these two are exercised on memory, Dropbox and ownCloud only
 NEEDS_SECOND_ACCOUNT = {"change_credentials", "rule_client"}
-#: found by this suite and not fixed yet (issue 13): the shrunk case, replayed with
-#: ``CLOUD_CONVERGENCE_OPS=+cloud_delete_managed_folder``
-GDRIVE_KNOWN_BUGS = {
-    "cloud_delete_managed_folder": "seed 13, shrunk to rule_folder_name(People), backward, "
-                                   "cloud_delete_managed_folder(pick=0): after the rule folder "
-                                   "is deleted (trashed) in Drive the object folders below it "
-                                   "are not made again (their records still point at the "
-                                   "trashed folders)",
-}
 GDRIVE_OPERATIONS = (ALL_OPERATIONS - set(KNOWN_BUGS) - set(KNOWN_ADAPTER_BUGS)
-                     - NEEDS_SECOND_ACCOUNT - set(GDRIVE_KNOWN_BUGS))
+                     - NEEDS_SECOND_ACCOUNT)
 
 
 class GoogleDriveBackend(Backend):

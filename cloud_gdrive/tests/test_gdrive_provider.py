@@ -153,3 +153,31 @@ class TestGoogleDriveProvider(CloudTestMixin, TransactionCase):
                                                 ("message", "ilike", "Survey stays a link")])
         self.assertTrue(warning)
         self.assertEqual(client.state, "draft")  # the reset finished
+
+    def test_rule_folder_trashed_before_its_rename_ran_is_made_again_with_its_content(self):
+        """Found by the convergence suite (seed 13: rule_folder_name, backward,
+        cloud_delete_managed_folder): a person trashes the rule folder while its rename is
+        still to come. The rename finds it gone and remakes the rule folder alone; Drive does
+        not report the folders trashed with it, so the object folders kept pointing at the
+        trash. The feed now reports what the merge base knows below a trashed folder."""
+        client = connect_with_grant(self.make_client(), self.emu)
+        ann, bob = self.Partner.create([{"name": "Ann"}, {"name": "Bob"}])
+        rule = self.rule_for(client, domain="[('id', 'in', %s)]" % [ann.id, bob.id])
+
+        def cycle():
+            for _ in range(3):
+                client._prepare_direct()
+                self.run_queue()
+                client._enqueue_backward()
+                self.run_queue()
+                self.fast_forward()
+        cycle()
+        rule.folder_name = "People"
+        client._enqueue_backward()
+        self.run_queue()
+        self.emu.trash(rule.folder_id.cloud_id)  # still "Contacts" in Drive
+        cycle()
+        self.assertEqual(sorted(self.emu.tree()),
+                         ["/Odoo", "/Odoo/People", "/Odoo/People/Ann", "/Odoo/People/Bob"])
+        for folder in self.env["cloud.folder"].search([("client_id", "=", client.id)]):
+            self.assertFalse(self.emu.item(folder.cloud_id).get("trashed"), folder.name)
