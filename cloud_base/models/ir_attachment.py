@@ -1,4 +1,5 @@
 import contextlib
+import functools
 import hashlib
 import io
 import logging
@@ -327,9 +328,15 @@ class IrAttachment(models.Model):
             return open(self._full_path(self.store_fname), "rb")
         return io.BytesIO(self.db_datas or b"")
 
-    # ------------------------------------------------------------------------------------
-    # Odoo-side changes of synced files
-    # ------------------------------------------------------------------------------------
+    def _cloud_local_opener(self):
+        """A callable returning a binary file object over the local content, usable outside
+        the ORM (in a transfer thread): the filestore path or the bytes are read now."""
+        self.ensure_one()
+        if self.store_fname:
+            return functools.partial(open, self._full_path(self.store_fname), "rb")
+        data = self.db_datas or b""
+        return functools.partial(io.BytesIO, data)
+
     # ------------------------------------------------------------------------------------
     # The cloud fields belong to the engine (R-SEC-1)
     # ------------------------------------------------------------------------------------

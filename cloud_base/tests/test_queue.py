@@ -27,9 +27,9 @@ class TestQueue(CloudCase):
         done_order = []
         original = self.Task.__class__._execute
 
-        def spy(task):
+        def spy(task, **kwargs):
             done_order.append(task.type)
-            return original(task)
+            return original(task, **kwargs)
 
         self.patch(self.Task.__class__, "_execute", spy)
         self.run_queue()
@@ -212,10 +212,10 @@ class TestConcurrentRunners(BaseCase):
         Task = registry["cloud.task"]
         original = Task._execute
 
-        def spy(task):
+        def spy(task, **kwargs):
             with lock:
                 seen.append(task.id)
-            return original(task)
+            return original(task, **kwargs)
 
         self.patch(Task, "_execute", spy)
 

@@ -113,7 +113,7 @@ class TestTaskLimits(CloudCase):
 
         victims = []
 
-        def first_deletes_another(task):
+        def first_deletes_another(task, **kwargs):
             if not victims:
                 # the last task of the batch loses its attachment (and goes with it: cascade)
                 last = self.Task.search([("client_id", "=", self.client.id),
@@ -121,7 +121,7 @@ class TestTaskLimits(CloudCase):
                                         order="id desc", limit=1)
                 victims.append(last.attachment_id.id)
                 last.attachment_id.unlink()
-            return original(task)
+            return original(task, **kwargs)
 
         self.patch(Task, "_execute", first_deletes_another)
         self.assertEqual(self.run_queue(task_types=["file_upload"]), 2)
