@@ -16,7 +16,8 @@ time, and each task, when its turn comes in the main thread, finds its answers w
 * :class:`AdaptiveLimit` bounds a client's transfers in flight: a throttled answer (429, 503,
   Retry-After) halves it and pauses new transfers until the provider's delay is over, every
   run of successes as long as the limit grows it back by one (additive increase,
-  multiplicative decrease).
+  multiplicative decrease); refused credentials stop the client's transfers not yet started
+  (it waits for Reconnect).
 * :class:`TransferPool` runs transfers on adapters lent by an :class:`AdapterPool` (one
   adapter per thread unless the adapter is thread-safe).
 """
@@ -28,7 +29,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .errors import RateLimited, Transient
+from .errors import AuthExpired, RateLimited, Transient
 
 #: more threads than this only add load: a queue run is one Odoo worker
 MAX_TRANSFER_CONCURRENCY = 32
@@ -59,6 +60,7 @@ class AdaptiveLimit:
         self.in_flight = 0
         self.paused_until = 0.0
         self._successes = 0
+        self._refusal = None  # the credentials were refused: nothing more is sent
         self._clock = clock
         self._condition = threading.Condition()
 
@@ -76,6 +78,8 @@ class AdaptiveLimit:
         a thread should wait."""
         with self._condition:
             while True:
+                if self._refusal is not None:
+                    raise AuthExpired(self._refusal, code="refused_before")
                 pause = self.pause_left()
                 if pause > MAX_WAIT_IN_THREAD:
                     raise Paused("The provider asked to slow down; waiting %d s" % pause,
@@ -92,7 +96,9 @@ class AdaptiveLimit:
         """A transfer ended; ``error``: what it raised, if anything."""
         with self._condition:
             self.in_flight -= 1
-            if error is not None and is_throttled(error):
+            if isinstance(error, AuthExpired):
+                self._refusal = error.message
+            elif error is not None and is_throttled(error):
                 self.throttled(error.retry_after)
             elif error is None:
                 self.succeeded()
@@ -201,6 +207,13 @@ class Prefetched:
             return answer
         return call()
 
+    def unused_uploads(self):
+        """Items a thread uploaded that the task did not take (its handler decided otherwise,
+        e.g. the file was synced by an earlier task of the batch)."""
+        return [answer for key, answer in self._answers.items()
+                if key[0] == "upload" and answer is not None
+                and not isinstance(answer, BaseException)]
+
     def find_child(self, parent_id, name):
         return self._answer(self.key("find_child", parent_id, name),
                             lambda: self._adapter.find_child(parent_id, name))
@@ -242,7 +255,7 @@ class TransferPool:
     def _run(adapters, limit, transfer):
         try:
             limit.acquire()
-        except Paused as exc:
+        except (Paused, AuthExpired) as exc:
             exc.counted_by_limit = True  # the pause is already there: don't halve again
             return {Prefetched.key("find_child", transfer.parent_id, transfer.name): exc}
         adapter = adapters.borrow()

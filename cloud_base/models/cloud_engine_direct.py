@@ -506,8 +506,11 @@ class CloudEngineDirect(models.AbstractModel):
         taken = self._taken_names_in(
             {folder.id for _task, _attachment, folder in candidates})
         unit = self._name_unit(client)
-        transfers, chosen = {}, set()
+        transfers, chosen, attachments = {}, set(), set()
         for task, attachment, folder in candidates:
+            if attachment.id in attachments:
+                continue  # another upload of the same file (e.g. it moved): the first decides
+            attachments.add(attachment.id)
             base = clean_name(attachment.name, max_length=adapter.max_name_length,
                               keep_extension=True, unit=unit)
             others = {name for attachment_id, name in taken.get(folder.id, ())

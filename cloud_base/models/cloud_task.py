@@ -445,7 +445,8 @@ class CloudTask(models.Model):
                         # what was sent ahead is committed; the rest waits for the next run
                         if not claimed or not ahead.started(claimed[0][0]):
                             break
-                    elif more_to_claim and len(claimed) <= ahead.claim_margin():
+                    elif not claimed or (more_to_claim
+                                         and len(claimed) <= ahead.claim_margin()):
                         wanted = CLAIM_BATCH if max_tasks is None \
                             else min(CLAIM_BATCH, max_tasks - done - len(claimed))
                         if wanted > 0:
@@ -559,6 +560,7 @@ class CloudTask(models.Model):
                 # is its own, a failure rolls all of it back
                 try:
                     handler(client, self, adapter)
+                    self._remove_unused_uploads(client, adapter)
                     base.flush()  # the merge base changes with the task's other writes
                     self.env.flush_all()  # a database error belongs to the task
                 except Exception:
@@ -567,6 +569,7 @@ class CloudTask(models.Model):
             else:
                 with self.env.cr.savepoint():
                     handler(client, self, adapter)
+                    self._remove_unused_uploads(client, adapter)
                     base.flush()
         except Exception as exc:  # noqa: BLE001 - every failure is retried or surfaced
             if logs is not None:
@@ -575,6 +578,25 @@ class CloudTask(models.Model):
             return
         self._mark_done()
         self._ended()
+
+    def _remove_unused_uploads(self, client, adapter):
+        """A file a transfer thread uploaded for this task that its handler did not take is
+        known to nobody (no attachment, no merge base entry): it is removed, else a backward
+        sync would bring it into Odoo as a new file."""
+        unused = adapter.unused_uploads() if hasattr(adapter, "unused_uploads") else []
+        if not unused:
+            return
+        known = set(self.env["ir.attachment"].sudo().search(
+            [("cloud_item_id", "in", [item.id for item in unused])]).mapped("cloud_item_id"))
+        for item in unused:
+            if item.id in known or adapter.merge_base.get(item.id) is not None:
+                continue
+            try:
+                adapter.delete(item.id)
+            except cloud.CloudError as exc:
+                client._log("warning", self.env._(
+                    "%(name)s was uploaded twice; the extra copy could not be removed: "
+                    "%(error)s", name=item.name, error=exc), path=item.id, task=self)
 
     def _handle_failure(self, exc):
         client = self.client_id

@@ -56,6 +56,7 @@ class TestQueue(CloudCase):
         self.assertEqual(self.client.task_pending_count, 1)  # the backward run
 
     def test_r_q_3_stops_before_time_budget(self):
+        self.client.transfer_concurrency = 1  # one call after the other: 50 ms each
         for i in range(5):
             self.attach(self.ann, "f%d.txt" % i, b"x")
         self.client._prepare_direct()

@@ -82,6 +82,7 @@ class TestTaskLimits(CloudCase):
             self.assertSynced(doc, b"data %d" % i)
 
     def test_stopped_run_gives_back_what_it_did_not_start(self):
+        self.client.transfer_concurrency = 1  # one call after the other (see test_transfers)
         self.sync()
         for i in range(3):
             self.attach(self.partner, "g%d.txt" % i, b"g")
