@@ -1,0 +1,121 @@
+"""Files of the documents workspace: the attachments of its folders (``res_model`` is the folder
+model), so that Odoo's own attachment access follows the folder's (read to see a file, write
+to add, change or remove one)."""
+from collections import defaultdict
+
+from odoo import api, fields, models
+
+from .documents_placement import FOLDER_MODEL
+
+
+class IrAttachment(models.Model):
+    _inherit = "ir.attachment"
+
+    documents_folder_id = fields.Many2one(
+        FOLDER_MODEL, "Documents folder", compute="_compute_documents_folder_id", store=True,
+        readonly=False, index=True, ondelete="set null",
+        help="The workspace folder the file is in. Setting it attaches the file to the "
+             "folder; the record it came from is kept as its origin.")
+    documents_owner_id = fields.Many2one("res.users", "Owner", index=True,
+                                         help="Who added the file to the workspace.")
+    documents_tag_ids = fields.Many2many(
+        "cloud.documents.tag", "ir_attachment_cloud_documents_tag_rel", "attachment_id",
+        "tag_id", string="Tags")
+    documents_origin_model = fields.Char("Origin model", readonly=True)
+    documents_origin_id = fields.Many2oneReference("Origin record id",
+                                                   model_field="documents_origin_model",
+                                                   readonly=True)
+    documents_origin_name = fields.Char("Came from", compute="_compute_documents_origin_name")
+
+    @api.depends("res_model", "res_id")
+    def _compute_documents_folder_id(self):
+        in_folders = self.filtered(lambda a: a.res_model == FOLDER_MODEL and a.res_id)
+        existing = set(self.env[FOLDER_MODEL].sudo().browse(
+            set(in_folders.mapped("res_id"))).exists().ids)
+        for attachment in self:
+            attachment.documents_folder_id = attachment.res_id \
+                if attachment in in_folders and attachment.res_id in existing else False
+
+    @api.depends("documents_origin_model", "documents_origin_id")
+    def _compute_documents_origin_name(self):
+        for attachment in self:
+            model, res_id = attachment.documents_origin_model, attachment.documents_origin_id
+            record = model in self.env and res_id and self.env[model].browse(res_id).exists()
+            # the name of a record the user may not read stays hidden
+            attachment.documents_origin_name = record.display_name \
+                if record and record.has_access("read") else False
+
+    # ------------------------------------------------------------------------------------
+    # Putting a file in a folder = attaching it to the folder
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _documents_attach_vals(self, vals):
+        """``vals`` with a documents folder also attach the file to it (and name its
+        owner when a new file is put in the workspace)."""
+        if not vals.get("documents_folder_id"):
+            return vals
+        vals = dict(vals, res_model=FOLDER_MODEL, res_id=vals["documents_folder_id"])
+        vals.pop("res_field", None)
+        return vals
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        vals_list = [self._documents_attach_vals(vals) for vals in vals_list]
+        for vals in vals_list:
+            if vals.get("res_model") == FOLDER_MODEL and not vals.get("documents_owner_id"):
+                vals["documents_owner_id"] = self.env.uid
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "documents_folder_id" not in vals:
+            res = super().write(vals)
+        elif vals["documents_folder_id"]:
+            res = self._documents_move_in(vals)
+        else:
+            res = self._documents_move_out(vals)
+        if {"documents_folder_id", "res_model", "res_id"} & set(vals) \
+                and not self._cloud_engine_mode():
+            self._documents_follow_client()
+        return res
+
+    def _documents_move_in(self, vals):
+        """Into a folder: a file of another record keeps that record as its origin."""
+        arriving = defaultdict(lambda: self.browse())
+        for attachment in self:
+            if attachment.res_model and attachment.res_model != FOLDER_MODEL \
+                    and attachment.res_id:
+                arriving[(attachment.res_model, attachment.res_id)] |= attachment
+        res = super().write(self._documents_attach_vals(vals))
+        for (model, res_id), attachments in arriving.items():
+            super(IrAttachment, attachments).write({"documents_origin_model": model,
+                                                    "documents_origin_id": res_id})
+        without_owner = self.filtered(lambda a: not a.documents_owner_id)
+        if without_owner:
+            super(IrAttachment, without_owner).write({"documents_owner_id": self.env.uid})
+        return res
+
+    def _documents_move_out(self, vals):
+        """Out of the workspace: back to the record it came from, if any, else stand-alone."""
+        vals = dict(vals)
+        vals.pop("documents_folder_id")
+        res = super().write(vals) if vals else True
+        targets = defaultdict(lambda: self.browse())
+        for attachment in self.filtered(lambda a: a.res_model == FOLDER_MODEL):
+            model, res_id = attachment.documents_origin_model, attachment.documents_origin_id
+            if not (model in self.env and res_id and self.env[model].browse(res_id).exists()):
+                model, res_id = False, 0
+            targets[(model, res_id)] |= attachment
+        for (model, res_id), attachments in targets.items():
+            super(IrAttachment, attachments).write({"res_model": model, "res_id": res_id})
+        return res
+
+    def _documents_follow_client(self):
+        """A synced file put in a folder mirrored to another client (or to none) comes back
+        into Odoo first (R-REV-1); the folder's client then uploads it with its next direct
+        sync. (Between folders of one client the planner moves it in the cloud.)"""
+        Task = self.env["cloud.task"].sudo()
+        for attachment in self.sudo():
+            folder = attachment.documents_folder_id
+            if folder and attachment._cloud_is_file() and attachment.cloud_client_id \
+                    and folder.cloud_client_id != attachment.cloud_client_id:
+                Task._enqueue(attachment.cloud_client_id, "reverse", attachment=attachment)
