@@ -15,4 +15,5 @@
         "views/menus.xml",
     ],
     "application": True,
+    "uninstall_hook": "uninstall_hook",
 }

@@ -168,7 +168,7 @@ class CloudDocumentsFolder(models.Model):
         if follows_client:
             self._cloud_client_changed(before)
             self._cloud_ensure_rules()
-        if MIRRORED_FIELDS & set(vals) and (before or any(self.sudo().mapped(
+        if MIRRORED_FIELDS & set(vals) and (any(before.values()) or any(self.sudo().mapped(
                 "cloud_client_id"))):
             self.env["cloud.client"]._plan_soon()  # R-Q-8: a rename reaches the cloud soon
         return res

@@ -4,6 +4,7 @@ to add, change or remove one)."""
 from collections import defaultdict
 
 from odoo import api, fields, models
+from odoo.tools.sql import column_exists, create_column
 
 from .documents_placement import FOLDER_MODEL
 
@@ -26,6 +27,13 @@ class IrAttachment(models.Model):
                                                    model_field="documents_origin_model",
                                                    readonly=True)
     documents_origin_name = fields.Char("Came from", compute="_compute_documents_origin_name")
+
+    def _auto_init(self):
+        # on install no attachment is in a folder yet: the column starts empty instead of
+        # being computed row by row over a table that may hold millions of attachments
+        if not column_exists(self.env.cr, self._table, "documents_folder_id"):
+            create_column(self.env.cr, self._table, "documents_folder_id", "int4")
+        return super()._auto_init()
 
     @api.depends("res_model", "res_id")
     def _compute_documents_folder_id(self):

@@ -87,6 +87,14 @@ class TestWorkspaceMirror(DocumentsCase):
         self.assertNotIn("/Finance/Invoices/inv-1.pdf", tree)
         self.assertEqual(self.doc.cloud_folder_id, self.mirror(self.year))
 
+    def test_r_q_8_new_file_queued_at_once(self):
+        scan = self.put(self.year, "scan.txt", b"scan")
+        upload = self.Task.search([("type", "=", "file_upload"), ("attachment_id", "=", scan.id),
+                                   ("state", "=", "pending")])
+        self.assertEqual(upload.folder_id, self.mirror(self.year))
+        self.run_queue()
+        self.assertSynced(scan, b"scan")
+
     def test_names_unique_among_siblings_in_the_cloud(self):
         # "a:b" and "a-b" are two names in Odoo and one in the cloud
         first = self.folder("Q1: plan", self.finance)
@@ -128,6 +136,20 @@ class TestWorkspaceMirror(DocumentsCase):
         self.assertIn("/Finance/Invoices/2026", self.docs_tree())
         self.assertNotIn("/Finance/2026", self.docs_tree())
         self.assertEqual(self.year.parent_id, self.invoices)
+
+    def test_r_dir_6_folder_deleted_in_cloud_is_made_again(self):
+        self.store.remove(self.mirror(self.invoices).cloud_id)
+        self.converge(backward=True)
+        self.assertFalse(self.doc.exists())  # its file went with it (R-BW-4)
+        self.assertEqual(self.docs_tree(), {"/Finance": "folder", "/Finance/Invoices": "folder",
+                                            "/Finance/Invoices/2026": "folder"})
+
+    def test_r_bw_2_folder_made_in_cloud_becomes_a_folder_link(self):
+        self.store.put_folder(self.mirror(self.year).cloud_id, "Scans")
+        self.backward()
+        link = self.year.attachment_ids
+        self.assertEqual((link.name, link.cloud_kind), ("Scans", "folder"))
+        self.assertFalse(self.Folder.search([("name", "=", "Scans")]))
 
     # -- the cloud owns files -----------------------------------------------------------------
     def test_r_bw_1_file_added_in_cloud(self):
@@ -242,3 +264,14 @@ class TestWorkspaceMirror(DocumentsCase):
         self.assertEqual(self.doc.type, "binary")
         self.assertFalse(self.doc.cloud_item_id)
         self.assertEqual(self.doc.raw, b"invoice one")
+
+    def test_uninstall_leaves_the_cloud_as_it_is_and_hides_the_files(self):
+        from odoo.addons.cloud_documents import uninstall_hook
+
+        uninstall_hook(self.env)
+        self.doc.invalidate_recordset()
+        self.assertEqual((self.doc.res_model, self.doc.res_id), (False, 0))
+        self.assertFalse(self.env["cloud.sync.rule"].search([("model", "=", self.Folder._name)]))
+        self.assertEqual(self.env["cloud.folder"].search([
+            ("res_model", "=", self.Folder._name)]).mapped("state"), ["detached"] * 3)
+        self.assertIn("/Finance/Invoices/inv-1.pdf", self.docs_tree())
