@@ -3,7 +3,7 @@ are its attachments, mirrored under ``Root / Odoo Docs`` of its cloud client."""
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import ValidationError
 
 from odoo.addons.cloud_base.lib.names import assign_unique, clean_name, name_key
 
@@ -28,7 +28,7 @@ class CloudDocumentsFolder(models.Model):
     parent_path = fields.Char(index=True)
     child_ids = fields.One2many("cloud.documents.folder", "parent_id", "Subfolders")
     sequence = fields.Integer(default=10)
-    company_id = fields.Many2one("res.company", "Company", index=True,
+    company_id = fields.Many2one("res.company", index=True,
                                  default=lambda self: self.env.company,
                                  help="Empty: the folder is shared by every company.")
     description = fields.Text()
@@ -175,15 +175,10 @@ class CloudDocumentsFolder(models.Model):
 
     def unlink(self):
         # the subfolders go too, through the ORM, so that their files are deleted with them
-        # (and in the cloud, R-DIR-5); all of them must be the user's to delete
+        # (and in the cloud, R-DIR-5); Odoo's check then covers each of them: a folder
+        # holding a subfolder the user may not delete is not deleted
         below = self.sudo().search([("id", "child_of", self.ids)])
-        folders = self.browse(below.ids)
-        try:
-            folders.check_access("unlink")
-        except AccessError as exc:
-            raise AccessError(self.env._(
-                "This folder holds subfolders you may not delete.")) from exc
-        return super(CloudDocumentsFolder, folders).unlink()
+        return super(CloudDocumentsFolder, self.browse(below.ids)).unlink()
 
     # ------------------------------------------------------------------------------------
     # Cloud client: the folder's own or its nearest ancestor's

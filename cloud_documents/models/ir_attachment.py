@@ -78,44 +78,44 @@ class IrAttachment(models.Model):
         if "documents_folder_id" not in vals:
             res = super().write(vals)
         elif vals["documents_folder_id"]:
-            res = self._documents_move_in(vals)
+            # into a folder: a file of another record keeps that record as its origin
+            origins = self._documents_groups(lambda a: (a.res_model, a.res_id) if (
+                a.res_model and a.res_model != FOLDER_MODEL and a.res_id) else None)
+            res = super().write(self._documents_attach_vals(vals))
+            for (model, res_id), attachments in origins.items():
+                super(IrAttachment, attachments).write({"documents_origin_model": model,
+                                                        "documents_origin_id": res_id})
+            without_owner = self.filtered(lambda a: not a.documents_owner_id)
+            if without_owner:
+                super(IrAttachment, without_owner).write({"documents_owner_id": self.env.uid})
         else:
-            res = self._documents_move_out(vals)
+            # out of the workspace: back to the record it came from, if any, else stand-alone
+            targets = self._documents_groups(lambda a: a._documents_origin_target()
+                                             if a.res_model == FOLDER_MODEL else None)
+            vals = {key: value for key, value in vals.items() if key != "documents_folder_id"}
+            res = super().write(vals) if vals else True
+            for (model, res_id), attachments in targets.items():
+                super(IrAttachment, attachments).write({"res_model": model, "res_id": res_id})
         if {"documents_folder_id", "res_model", "res_id"} & set(vals) \
                 and not self._cloud_engine_mode():
             self._documents_follow_client()
         return res
 
-    def _documents_move_in(self, vals):
-        """Into a folder: a file of another record keeps that record as its origin."""
-        arriving = defaultdict(lambda: self.browse())
+    def _documents_groups(self, key):
+        """``{key(attachment): attachments}``, leaving out those whose key is None."""
+        groups = defaultdict(lambda: self.browse())
         for attachment in self:
-            if attachment.res_model and attachment.res_model != FOLDER_MODEL \
-                    and attachment.res_id:
-                arriving[(attachment.res_model, attachment.res_id)] |= attachment
-        res = super().write(self._documents_attach_vals(vals))
-        for (model, res_id), attachments in arriving.items():
-            super(IrAttachment, attachments).write({"documents_origin_model": model,
-                                                    "documents_origin_id": res_id})
-        without_owner = self.filtered(lambda a: not a.documents_owner_id)
-        if without_owner:
-            super(IrAttachment, without_owner).write({"documents_owner_id": self.env.uid})
-        return res
+            value = key(attachment)
+            if value is not None:
+                groups[value] |= attachment
+        return groups
 
-    def _documents_move_out(self, vals):
-        """Out of the workspace: back to the record it came from, if any, else stand-alone."""
-        vals = dict(vals)
-        vals.pop("documents_folder_id")
-        res = super().write(vals) if vals else True
-        targets = defaultdict(lambda: self.browse())
-        for attachment in self.filtered(lambda a: a.res_model == FOLDER_MODEL):
-            model, res_id = attachment.documents_origin_model, attachment.documents_origin_id
-            if not (model in self.env and res_id and self.env[model].browse(res_id).exists()):
-                model, res_id = False, 0
-            targets[(model, res_id)] |= attachment
-        for (model, res_id), attachments in targets.items():
-            super(IrAttachment, attachments).write({"res_model": model, "res_id": res_id})
-        return res
+    def _documents_origin_target(self):
+        """``(res_model, res_id)`` a file taken out of the workspace goes back to."""
+        model, res_id = self.documents_origin_model, self.documents_origin_id
+        if model in self.env and res_id and self.env[model].browse(res_id).exists():
+            return (model, res_id)
+        return (False, 0)
 
     def _documents_follow_client(self):
         """A synced file put in a folder mirrored to another client (or to none) comes back

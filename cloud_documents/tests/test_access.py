@@ -119,6 +119,25 @@ class TestWorkspaceAccess(TransactionCase):
         with self.assertRaises(AccessError):
             self.common.with_user(self.clerk).write({"client_id": False})
 
+    def test_backend_views_open_for_a_user(self):
+        """The Documents views load for an internal user (the cloud client fields are left
+        out of them), and the side panel lists the folders they may read."""
+        Attachment = self.env["ir.attachment"].with_user(self.clerk)
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "cloud_documents.action_documents_files")
+        views = Attachment.get_views([(v, m) for v, m in action["views"]] + [
+            (action["search_view_id"][0], "search")])
+        self.assertEqual(set(views["views"]), {"kanban", "list", "form", "search"})
+        self.assertIn("searchpanel", views["views"]["search"]["arch"])
+        panel = Attachment.search_panel_select_range(
+            "documents_folder_id", search_domain=[("documents_folder_id", "!=", False)])
+        self.assertEqual({value["display_name"] for value in panel["values"]},
+                         {"Finance", "Finance / Payroll"})
+        form = self.env["cloud.documents.folder"].with_user(self.clerk).get_views(
+            [(False, "form"), (False, "list")])
+        self.assertNotIn("client_id", form["views"]["form"]["arch"])
+        self.assertIn("effective_read_group_ids", form["views"]["form"]["arch"])
+
     def test_delete_needs_rights_on_every_subfolder(self):
         top = self.env["cloud.documents.folder"].with_user(self.director).create({
             "name": "Board only"})

@@ -256,6 +256,20 @@ class TestWorkspaceMirror(DocumentsCase):
         self.assertEqual(self.docs_tree(other_store),
                          {"/Elsewhere": "folder", "/Elsewhere/inv-1.pdf": "file"})
 
+    def test_user_moving_a_mirrored_folder_out_of_the_mirror(self):
+        """An internal user (no access to clients, cloud folders or tasks) moves a mirrored
+        folder into a folder that is not mirrored: its files come back into Odoo."""
+        user = self.env["res.users"].create({
+            "name": "Docs user", "login": "docs_mover",
+            "groups_id": [(6, 0, self.env.ref("base.group_user").ids)]})
+        local = self.folder("Local")
+        self.invoices.with_user(user).parent_id = local
+        self.assertEqual(self.mirror(self.invoices), self.env["cloud.folder"])
+        self.converge()
+        self.doc.invalidate_recordset()
+        self.assertEqual((self.doc.type, self.doc.raw), ("binary", b"invoice one"))
+        self.assertFalse(self.doc.cloud_item_id)
+
     def test_file_moved_to_a_local_folder_comes_back(self):
         local = self.folder("Local")
         self.doc.documents_folder_id = local
@@ -266,7 +280,7 @@ class TestWorkspaceMirror(DocumentsCase):
         self.assertEqual(self.doc.raw, b"invoice one")
 
     def test_uninstall_leaves_the_cloud_as_it_is_and_hides_the_files(self):
-        from odoo.addons.cloud_documents import uninstall_hook
+        from .. import uninstall_hook
 
         uninstall_hook(self.env)
         self.doc.invalidate_recordset()
