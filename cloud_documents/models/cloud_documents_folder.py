@@ -3,7 +3,7 @@ are its attachments, mirrored under ``Root / Odoo Docs`` of its cloud client."""
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.cloud_base.lib.names import assign_unique, clean_name, name_key
 
@@ -217,9 +217,19 @@ class CloudDocumentsFolder(models.Model):
         Rule = self.env["cloud.sync.rule"].sudo().with_context(active_test=False)
         covered = Rule.search([("model", "=", self._name),
                                ("client_id", "in", clients.ids)]).client_id
+        missing = clients - covered
+        # a rule made before this add-on may hold the name (the constraint came with it)
+        holder = Rule.search([("client_id", "in", missing.ids)]).filtered(
+            lambda r: name_key(r.folder_name) == name_key(DOCS_FOLDER))[:1]
+        if holder:
+            raise UserError(self.env._(
+                "The sync rule %(rule)s of %(client)s uses the folder name %(name)s, which the "
+                "documents workspace needs there: rename that rule's folder first.",
+                rule=holder.display_name, client=holder.client_id.display_name,
+                name=DOCS_FOLDER))
         model = self.env["ir.model"]._get(self._name)
         Rule.create([{"model_id": model.id, "folder_name": DOCS_FOLDER, "client_id": client.id}
-                     for client in clients - covered])
+                     for client in missing])
 
     # ------------------------------------------------------------------------------------
     # Planning the mirror (called by the workspace placement, documents_placement.py)

@@ -58,8 +58,7 @@ class IrAttachment(models.Model):
     # ------------------------------------------------------------------------------------
     @api.model
     def _documents_attach_vals(self, vals):
-        """``vals`` with a documents folder also attach the file to it (and name its
-        owner when a new file is put in the workspace)."""
+        """``vals`` that put a file in a documents folder also attach it to the folder."""
         if not vals.get("documents_folder_id"):
             return vals
         vals = dict(vals, res_model=FOLDER_MODEL, res_id=vals["documents_folder_id"])

@@ -1,6 +1,6 @@
 """Access to workspace folders and files by user groups, inherited by subfolders unless
 overridden (R-DOC-1); the reserved rule folder name ``Odoo Docs``."""
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.cloud_base.tests.common import CloudCase
@@ -166,3 +166,14 @@ class TestReservedFolderName(CloudCase):
         contacts = self.make_rule(folder="Contacts")
         with self.assertRaises(ValidationError):
             contacts.folder_name = "ODOO DOCS"
+
+    def test_a_rule_made_before_holding_the_name_is_named(self):
+        legacy = self.make_rule(folder="Contacts")
+        # as a database of before the add-on could have it: no constraint then
+        self.env.cr.execute("UPDATE cloud_sync_rule SET folder_name = 'odoo docs' WHERE id = %s",
+                            [legacy.id])
+        legacy.invalidate_recordset()
+        with self.assertRaises(UserError) as caught:
+            self.env["cloud.documents.folder"].create({"name": "Shared",
+                                                       "client_id": self.client.id})
+        self.assertIn("rename that rule's folder first", str(caught.exception))
