@@ -68,9 +68,11 @@ class IrAttachment(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         vals_list = [self._documents_attach_vals(vals) for vals in vals_list]
-        for vals in vals_list:
-            if vals.get("res_model") == FOLDER_MODEL and not vals.get("documents_owner_id"):
-                vals["documents_owner_id"] = self.env.uid
+        # a file added in the cloud has no known owner (the engine is not its author)
+        if not self._cloud_engine_mode():
+            for vals in vals_list:
+                if vals.get("res_model") == FOLDER_MODEL and not vals.get("documents_owner_id"):
+                    vals["documents_owner_id"] = self.env.uid
         return super().create(vals_list)
 
     def write(self, vals):

@@ -95,6 +95,21 @@ class TestWorkspaceMirror(DocumentsCase):
         self.run_queue()
         self.assertSynced(scan, b"scan")
 
+    def test_synced_file_of_a_record_moved_into_the_workspace_moves_in_the_cloud(self):
+        ann = self.Partner.create({"name": "Ann"})
+        self.make_rule(domain="[('id', '=', %d)]" % ann.id)
+        contract = self.attach(ann, "contract.pdf", b"contract")
+        self.converge()
+        item = contract.cloud_item_id
+        self.assertTrue(self.cloud_item("/Odoo/Contacts/Ann/contract.pdf"))
+        contract.documents_folder_id = self.invoices
+        self.converge()
+        contract.invalidate_recordset()
+        self.assertEqual(contract.cloud_item_id, item)  # moved, not uploaded again
+        self.assertIn("/Finance/Invoices/contract.pdf", self.docs_tree())
+        self.assertFalse(self.cloud_item("/Odoo/Contacts/Ann/contract.pdf"))
+        self.assertEqual(contract.documents_origin_name, "Ann")
+
     def test_names_unique_among_siblings_in_the_cloud(self):
         # "a:b" and "a-b" are two names in Odoo and one in the cloud
         first = self.folder("Q1: plan", self.finance)
@@ -160,6 +175,7 @@ class TestWorkspaceMirror(DocumentsCase):
         self.assertEqual(added.file_size, 5)
         self.assertEqual(added.raw, b"cloud")
         self.assertIn(added, self.year.attachment_ids)
+        self.assertFalse(added.documents_owner_id)  # not the engine's: unknown
 
     def test_r_bw_3_file_renamed_in_cloud(self):
         self.store.update(self.doc.cloud_item_id, name="invoice-one.pdf")
