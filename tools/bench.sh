@@ -16,11 +16,13 @@ shell() {
   CLOUD_BASE_ALLOW_MEMORY_STORAGE=1 .venv/bin/python "$ODOO_PATH/odoo-bin" shell "${args[@]}" \
       --log-level=warn < "$1"
 }
-# BENCH_PARTS=core,transfers limits what runs
-parts=${BENCH_PARTS:-core,transfers,feeds}
+# BENCH_PARTS=core,transfers,memory,feeds limits what runs
+parts=${BENCH_PARTS:-core,transfers,memory,feeds}
 [[ ,$parts, == *,core,* ]] && shell tests/bench/bench_core.py
 # uploads: sequential runner, concurrent runner, adapter-only limit (memory, ownCloud, Dropbox)
 [[ ,$parts, == *,transfers,* ]] && shell tests/bench/bench_transfers.py
+# peak memory of a 1 GiB upload, download and reverse sync (ownCloud emulator in its own process)
+[[ ,$parts, == *,memory,* ]] && shell tests/bench/bench_memory.py
 # change feeds through the merge base, real adapters against their emulators (no database)
 [[ ,$parts, == *,feeds,* ]] && .venv/bin/python tests/bench/bench_feeds.py
 true
