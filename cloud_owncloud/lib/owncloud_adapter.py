@@ -77,6 +77,8 @@ QUOTA_PROPS = ["d:quota-used-bytes", "d:quota-available-bytes", "oc:fileid"]
 CURSOR_PREFIX = "oc2:"  # 1: the whole snapshot travelled in the cursor
 #: most PROPFIND requests one lookup by id may make (R-SEC-8)
 LOOKUP_LIMIT = 200
+#: how long a verified folder is trusted without asking the server again (``_folder_entry``)
+FOLDER_CHECK_SECONDS = 2.0
 #: how long a locked item (423) is expected to stay locked, when the server does not say
 LOCKED_RETRY_AFTER = 60
 
@@ -341,6 +343,8 @@ class OwnCloudAdapter(StorageAdapter):
                                      "User-Agent": "Odoo cloud sync (cloud_owncloud)"})
         self._lock = threading.RLock()
         self._paths = PathCache()  # fileid -> path (hints, always verified)
+        #: folder id -> (entry, when verified): see ``_folder_entry``
+        self._checked_folders = {}
         self._parents = {}  # file id -> parent folder id, from the merge base and the feed
         #: managed roots: path -> fileid (None once the folder is known to be gone); lookups by
         #: id stay at or below them (R-SEC-8)
@@ -561,6 +565,7 @@ class OwnCloudAdapter(StorageAdapter):
 
     def _forget_below(self, path):
         with self._lock:
+            self._checked_folders.clear()
             self._paths.forget_below(path)
             for root, root_id in self._roots.items():
                 if _below(root, path):
@@ -569,6 +574,7 @@ class OwnCloudAdapter(StorageAdapter):
     def _rebase(self, old, new):
         """After a move: hints (and managed roots) below ``old`` now live below ``new``."""
         with self._lock:
+            self._checked_folders.clear()
             self._paths.rebase(old, new)
             if any(_below(root, old) for root in self._roots):
                 self._roots = collections.OrderedDict(
@@ -774,9 +780,24 @@ class OwnCloudAdapter(StorageAdapter):
         return entry.fileid if entry else None
 
     def _folder_entry(self, item_id, ancestors=False):
+        """The verified entry of a folder. A folder verified less than
+        ``FOLDER_CHECK_SECONDS`` ago is not asked for again (a lookup and the upload after it,
+        or the files of one folder, share one check); any move, rename or deletion the
+        adapter makes forgets these checks. A folder moved by someone in that moment makes
+        the request fail (409: the old path is gone) and the task is retried."""
+        item_id = self._check_id(item_id)
+        now = time.monotonic()
+        with self._lock:
+            checked = self._checked_folders.get(item_id)
+        if checked is not None and now - checked[1] < FOLDER_CHECK_SECONDS \
+                and self._paths.get(item_id) == checked[0].path \
+                and self._reachable(checked[0].path, ancestors):
+            return checked[0]
         entry = self._entry(item_id, ancestors)
         if not entry.is_folder:
             raise InvalidRequest("Not a folder", code="not_folder", path=entry.path)
+        with self._lock:
+            self._checked_folders[item_id] = (entry, now)
         return entry
 
     def _check_name(self, name):
@@ -969,13 +990,14 @@ class OwnCloudAdapter(StorageAdapter):
         self._check_name(name)
         parent = self._folder_entry(parent_id)
         target = _join(parent.path, name)
-        existing = self._stat(target)
-        if existing is not None:
-            raise Conflict("An item with that name exists", existing_id=existing.fileid,
-                           code="exists", path=target)
         if size > self.chunk_threshold:
+            existing = self._stat(target)  # before sending megabytes for nothing
+            if existing is not None:
+                raise Conflict("An item with that name exists", existing_id=existing.fileid,
+                               code="exists", path=target)
             sha1 = self._upload_large(target, stream, size)
         else:
+            # the PUT's If-None-Match makes the server refuse an existing name (412)
             sha1 = self._upload_single(target, stream, size)
         entry = self._stat(target)
         if entry is None:

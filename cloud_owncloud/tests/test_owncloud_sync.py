@@ -7,6 +7,8 @@ import random
 
 from odoo.tests import tagged
 
+from odoo.addons.cloud_owncloud.lib import owncloud_adapter
+
 from .common import Fault, OwnCloudCase
 
 
@@ -58,6 +60,28 @@ class TestOwnCloudSync(OwnCloudCase):
         self.assertEqual(self.doc.cloud_hash, self.emulator.info(
             self.user, "/Odoo/Contacts/Ann/doc.txt")["checksum"].split()[0][5:])
         self.assertNoDuplicates()
+
+    def test_an_upload_costs_four_requests_and_files_of_one_folder_share_its_check(self):
+        """Issue 15 §2: an upload task was 5 PROPFINDs and a PUT. Now: the folder's check
+        (shared for a moment by the lookup, the upload and the next files of that folder),
+        the name's lookup, the PUT (its If-None-Match refuses an existing name) and the
+        read-back that verifies it."""
+        self.client.transfer_concurrency = 1  # one after the other, to count them
+        self.patch(owncloud_adapter, "FOLDER_CHECK_SECONDS", 60)  # however slow this machine
+        self.sync()
+        for n in range(3):
+            self.attach(self.bob, "note%d.txt" % n, b"note %d" % n)
+        self.client._prepare_direct()
+        before = len(self.emulator.requests)
+        self.drain(self.client)
+        sent = [(method, path) for method, _route, path, _status in
+                self.emulator.requests[before:] if method in ("PROPFIND", "PUT")]
+        puts = [r for r in sent if r[0] == "PUT"]
+        self.assertEqual(len(puts), 3)
+        self.assertLessEqual(len(sent), 3 * 3 + 1, sent)  # one folder check for the three
+        files = self.files()
+        for n in range(3):
+            self.assertEqual(files["/Odoo/Contacts/Bob/note%d.txt" % n], len(b"note 0"))
 
     def test_r_link_1_public_share_links(self):
         self.client.owncloud_public_links = True

@@ -822,6 +822,12 @@ class OwnCloudEmulator(Emulator):
             return self._propfind(request, user, base, path)
         if method in ("GET", "HEAD"):
             return self._get(request, user, path)
+        if request.header("if-none-match") == "*" and path in self._fs[user] \
+                and not request.header("oc-chunked"):
+            # Sabre's checkPreconditions, before any method: "*" matches whatever exists
+            raise DavError(412, "Sabre\\DAV\\Exception\\PreconditionFailed",
+                           "An If-None-Match header was specified, but the ETag matched (or "
+                           "* was specified).")
         if method == "PUT":
             return self._put(request, user, path, endpoint)
         if method == "MKCOL":

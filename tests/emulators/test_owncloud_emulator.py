@@ -141,6 +141,22 @@ def test_mkcol_and_put_errors(client, emulator):
     assert res.status_code == 204
 
 
+def test_if_none_match_star_refuses_whatever_exists(client, emulator):
+    """Sabre checks preconditions before the method: ``If-None-Match: *`` is 412 on an
+    existing file or folder, and lets a new name through."""
+    client.mkdir("B")
+    only_new = {"If-None-Match": "*"}
+    res = requests.put(webdav(emulator, "B/one.txt"), data=b"1", auth=(USER, PASSWORD),
+                       headers=only_new)
+    assert res.status_code == 201
+    for path in ("B/one.txt", "B"):
+        res = requests.put(webdav(emulator, path), data=b"2", auth=(USER, PASSWORD),
+                           headers=only_new)
+        assert res.status_code == 412
+        assert b"PreconditionFailed" in res.content
+    assert client.get_file_contents("B/one.txt") == b"1"
+
+
 def test_propfind_depth_infinity_refused(client, emulator):
     client.mkdir("A")
     res = requests.request("PROPFIND", webdav(emulator, "/"), headers={"Depth": "infinity"},
