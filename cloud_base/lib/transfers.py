@@ -7,7 +7,9 @@ time, and each task, when its turn comes in the main thread, finds its answers w
 
 * :class:`UploadTransfer` is the network part of an upload task, decided in the main thread
   (parent folder id, file name, how to open the local content, size) and run in a thread: look
-  the name up, upload when it is free. No ORM and no cursor in the thread.
+  the name up, upload when it is free; :class:`DownloadTransfer` the one of a reverse task
+  (the file streamed into the filestore's disk, hashed on the way). No ORM and no cursor in
+  the thread.
 * :class:`Prefetched` wraps the adapter a task's handler gets: a call whose answer a transfer
   already has returns it (or raises its error, with its traceback) once; any other call goes
   to the provider. The handlers are the same ones that run without a pool, so the rules about
@@ -24,12 +26,17 @@ time, and each task, when its turn comes in the main thread, finds its answers w
 from __future__ import annotations
 
 import collections
+import contextlib
+import hashlib
+import os
 import queue
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .errors import AuthExpired, RateLimited, Transient
+from .hashes import new_hasher
 
 #: more threads than this only add load: a queue run is one Odoo worker
 MAX_TRANSFER_CONCURRENCY = 32
@@ -155,6 +162,9 @@ class UploadTransfer:
         self.open_local = open_local
         self.size = size
 
+    def first_key(self):
+        return Prefetched.key("find_child", self.parent_id, self.name)
+
     def run(self, adapter):
         """``{call key: result or error}`` of the calls made."""
         answers = {}
@@ -174,6 +184,50 @@ class UploadTransfer:
             except Exception as exc:  # noqa: BLE001 - re-raised in the main thread
                 answers[upload] = exc
         return answers
+
+
+def download_to_file(adapter, item_id, folder):
+    """Stream a cloud file into a new file of ``folder`` (the filestore's own disk), hashing
+    as it goes: ``(path, size, provider hash, SHA-1)``. Never more than one piece in memory;
+    nothing left behind on failure."""
+    hasher = new_hasher(adapter.hash_kind) if adapter.hash_kind else None
+    sha1, size = hashlib.sha1(), 0
+    os.makedirs(folder, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=folder, prefix="restore-", delete=False)
+    try:
+        with handle:
+            for piece in adapter.download(item_id):
+                handle.write(piece)
+                sha1.update(piece)
+                if hasher is not None:
+                    hasher.update(piece)
+                size += len(piece)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(handle.name)
+        raise
+    return handle.name, size, hasher.hexdigest() if hasher else None, sha1.hexdigest()
+
+
+class DownloadTransfer:
+    """The network part of one reverse task: the file downloaded into ``folder``."""
+
+    kind = "download"
+
+    def __init__(self, item_id, folder):
+        self.item_id = item_id
+        self.folder = folder
+        self.parent_id = item_id  # the key a pause or a refusal answers (see TransferPool)
+        self.name = None
+
+    def first_key(self):
+        return Prefetched.key("download_to_file", self.item_id)
+
+    def run(self, adapter):
+        try:
+            return {self.first_key(): download_to_file(adapter, self.item_id, self.folder)}
+        except Exception as exc:  # noqa: BLE001 - re-raised in the main thread
+            return {self.first_key(): exc}
 
 
 class Prefetched:
@@ -206,6 +260,19 @@ class Prefetched:
                 raise answer
             return answer
         return call()
+
+    def take_download(self, item_id):
+        """``(path, size, provider hash, SHA-1)`` of the file a thread downloaded for this
+        task (the caller owns the file from then on), or None."""
+        return self._answer(self.key("download_to_file", item_id), lambda: None)
+
+    def discard(self):
+        """The task ended: files downloaded for it and not taken are removed."""
+        for key in [key for key in self._answers if key[0] == "download_to_file"]:
+            answer = self._answers.pop(key)
+            if isinstance(answer, tuple):
+                with contextlib.suppress(OSError):
+                    os.unlink(answer[0])
 
     def unused_uploads(self):
         """Items a thread uploaded that the task did not take (its handler decided otherwise,
@@ -257,7 +324,7 @@ class TransferPool:
             limit.acquire()
         except (Paused, AuthExpired) as exc:
             exc.counted_by_limit = True  # the pause is already there: don't halve again
-            return {Prefetched.key("find_child", transfer.parent_id, transfer.name): exc}
+            return {transfer.first_key(): exc}
         adapter = adapters.borrow()
         error = None
         try:

@@ -10,6 +10,7 @@ import os
 from odoo import models
 
 from ..lib import adapter as cloud
+from ..lib.transfers import DownloadTransfer
 from .cloud_task import TaskBatch
 
 _logger = logging.getLogger(__name__)
@@ -92,6 +93,22 @@ class CloudEngineReverse(models.AbstractModel):
         client.sudo().write({"reset_pending": False, "archive_after_reset": False,
                              "state": "error", "state_message": message})
         client._log("error", message)
+
+    def _reverse_transfers(self, client, tasks):
+        """``{task id: DownloadTransfer}``: the downloads of those reverse ``tasks`` (one
+        client's) the runner may start ahead in a thread (what :meth:`_task_reverse` would
+        download: a synced file with no local content)."""
+        transfers, items = {}, set()
+        for task in tasks:
+            attachment = task.attachment_id.sudo()
+            if task.type != "reverse" or not attachment or not attachment._cloud_is_file() \
+                    or attachment.store_fname or attachment.db_datas \
+                    or attachment.cloud_item_id in items:
+                continue
+            items.add(attachment.cloud_item_id)
+            transfers[task.id] = DownloadTransfer(attachment.cloud_item_id,
+                                                  attachment._cloud_incoming_folder())
+        return transfers
 
     def _reverse_one(self, client, attachment, adapter, task):
         export = adapter.export_format(attachment.mimetype)

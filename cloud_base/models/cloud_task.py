@@ -1,5 +1,7 @@
+import contextlib
 import datetime
 import logging
+import os
 import time
 import uuid
 from typing import Callable, NamedTuple
@@ -14,7 +16,8 @@ from odoo.tools import SQL, config, create_index, mute_logger
 from odoo.tools.translate import LazyTranslate
 
 from ..lib import adapter as cloud
-from ..lib.transfers import MAX_TRANSFER_CONCURRENCY, Paused, TransferPool, is_throttled
+from ..lib.transfers import (MAX_TRANSFER_CONCURRENCY, Paused, Prefetched, TransferPool,
+                              is_throttled)
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -148,14 +151,17 @@ class _TransfersAhead:
         if not fresh:
             return
         self.considered.update(fresh)
-        tasks = self.Task.browse(fresh).exists().filtered(lambda t: t.type == "file_upload")
-        direct = self.Task.env["cloud.engine.direct"]
+        tasks = self.Task.browse(fresh).exists().filtered(
+            lambda t: t.type in ("file_upload", "reverse"))
+        env = self.Task.env
         for client in tasks.client_id:
             if client.state != "connected" or client.sudo().transfer_concurrency <= 1:
                 continue
             mine = tasks.filtered(lambda t, c=client: t.client_id == c)
-            adapter = client._get_adapter()
-            transfers = direct._upload_transfers(client, mine, adapter)
+            transfers = env["cloud.engine.direct"]._upload_transfers(
+                client, mine.filtered(lambda t: t.type == "file_upload"), client._get_adapter())
+            transfers.update(env["cloud.engine.reverse"]._reverse_transfers(
+                client, mine.filtered(lambda t: t.type == "reverse")))
             if not transfers:
                 continue
             if self.pool is None:
@@ -552,6 +558,7 @@ class CloudTask(models.Model):
         client = self.client_id
         handler = self._task_types()[self.type].handler
         logs = self.env["cloud.log"]._buffered_now()
+        adapter = None
         try:
             base = client.sudo()._merge_base()
             adapter = client._sync_adapter(base, answers)
@@ -576,6 +583,9 @@ class CloudTask(models.Model):
                 logs.drop()
             self._handle_failure(exc)
             return
+        finally:
+            if answers:  # downloads made ahead for the task and not taken are removed
+                (adapter or Prefetched(None, answers)).discard()
         self._mark_done()
         self._ended()
 
@@ -717,3 +727,18 @@ class CloudTask(models.Model):
         limit = fields.Datetime.now() - datetime.timedelta(days=days)
         self.search([("state", "in", ("done", "cancelled")), ("write_date", "<", limit)]).unlink()
         self.env["cloud.log"]._gc_old_logs()
+        self._clean_incoming()
+
+    @api.model
+    def _clean_incoming(self, age=86400):
+        """Downloads a killed worker left in the filestore's ``cloud-incoming`` folder (a
+        reverse task removes its own, done or failed): older than a day, nobody uses them."""
+        folder = self.env["ir.attachment"]._cloud_incoming_folder()
+        if not os.path.isdir(folder):
+            return
+        cutoff = time.time() - age
+        for entry in os.scandir(folder):
+            if entry.name.startswith("restore-") and entry.is_file() \
+                    and entry.stat().st_mtime < cutoff:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)

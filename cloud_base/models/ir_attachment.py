@@ -1,11 +1,9 @@
 import contextlib
 import functools
-import hashlib
 import io
 import itertools
 import logging
 import os
-import tempfile
 
 import werkzeug.exceptions
 
@@ -15,7 +13,7 @@ from odoo.http import STATIC_CACHE_LONG, Response, Stream, request
 from odoo.tools._vendor.send_file import send_file
 
 from ..lib import adapter as cloud
-from ..lib.hashes import new_hasher
+from ..lib.transfers import download_to_file
 
 _logger = logging.getLogger(__name__)
 
@@ -79,7 +77,7 @@ class ChunkReader(io.RawIOBase):
         close = getattr(self._chunks, "close", None)
         if close is not None:
             close()  # a generator's download ends (its connection is given back)
-        super().close()
+        return super().close()
 
 
 class CloudStream(Stream):
@@ -106,7 +104,7 @@ class CloudStream(Stream):
     def data(self, value):
         self._data = value
 
-    def read(self):
+    def read(self):  # pylint: disable=method-required-super
         return self.data
 
     def get_response(self, as_attachment=None, immutable=None,
@@ -303,25 +301,18 @@ class IrAttachment(models.Model):
 
     def _cloud_download_verifying(self, adapter):
         """Stream the cloud content into a file of the filestore's own disk, hashing as it
-        goes: ``(path, size, provider hash, SHA-1)``. Never more than one piece in memory."""
+        goes: ``(path, size, provider hash, SHA-1)``. Never more than one piece in memory. A
+        transfer thread of the run may have done it already (``take_download``)."""
         self.ensure_one()
-        hasher = new_hasher(adapter.hash_kind) if adapter.hash_kind else None
-        sha1, size = hashlib.sha1(), 0
-        folder = self._full_path("cloud-incoming")
-        os.makedirs(folder, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(dir=folder, prefix="restore-", delete=False)
-        try:
-            with handle:
-                for piece in adapter.download(self.cloud_item_id):
-                    handle.write(piece)
-                    sha1.update(piece)
-                    if hasher is not None:
-                        hasher.update(piece)
-                    size += len(piece)
-        except BaseException:
-            _remove_file(handle.name)
-            raise
-        return handle.name, size, hasher.hexdigest() if hasher else None, sha1.hexdigest()
+        take = getattr(adapter, "take_download", None)
+        ready = take(self.cloud_item_id) if take else None
+        if ready is not None:
+            return ready
+        return download_to_file(adapter, self.cloud_item_id, self._cloud_incoming_folder())
+
+    def _cloud_incoming_folder(self):
+        """Where downloads land before they become filestore files (same disk: a rename)."""
+        return self._full_path("cloud-incoming")
 
     def _cloud_restore_file(self, path, size, checksum):
         """Reverse sync of a large file: the verified download at ``path`` (on the

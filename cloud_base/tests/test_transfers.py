@@ -1,7 +1,10 @@
 """Concurrent transfers inside one queue run (issue 15 §1): the network part of a batch's
 uploads runs in threads, each task still commits its own result in the main thread, and the
 nothing-lost rules hold (ambiguous failures, throttling, names chosen by siblings)."""
+import os
 import threading
+import time
+import uuid
 
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
@@ -156,12 +159,52 @@ class TestConcurrentTransfers(CloudCase):
         self.sync()
         self.assertEqual(self.client.state, "reconnect")
         tasks = self.Task.search([("attachment_id", "in", [d.id for d in docs])])
-        self.assertEqual(set(tasks.mapped("state")), {"pending"})
-        self.assertEqual(set(tasks.mapped("attempts")), {0})  # the queue is kept (R-CON-3)
-        # at most the one transfer already in flight when the refusal came went on
+        # the queue is kept (R-CON-3); at most the one transfer already in flight when the
+        # refusal came went on, and its task may have committed before the refused one
         self.assertLessEqual(len(self.uploads_by_thread()), 1)
+        done = tasks.filtered(lambda t: t.state == "done")
+        self.assertLessEqual(len(done), 1)
+        self.assertEqual(set((tasks - done).mapped("state")), {"pending"})
+        self.assertEqual(set(tasks.mapped("attempts")), {0})
         self.client.action_connect()
         self.converge()
         for n, doc in enumerate(docs):
             self.assertSynced(doc, b"r %d" % n)
         self.assertLessEqual(len(self.uploads_by_thread()), 8)  # nothing sent twice
+
+    def incoming(self):
+        folder = self.env["ir.attachment"]._cloud_incoming_folder()
+        return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+    def test_files_brought_back_are_downloaded_by_parallel_threads(self):
+        self.client.transfer_concurrency = 4
+        docs = [self.attach(self.partner, "back%d.txt" % n, b"back %d" % n) for n in range(8)]
+        self.sync()
+        self.calls.clear()
+        self.adapter.faults.inject("download", cloud.Transient("connection reset"))
+        for doc in docs:
+            self.Task._enqueue(self.client, "reverse", attachment=doc)
+        self.run_queue()
+        self.fast_forward()
+        self.run_queue()  # the one whose download failed, again
+        for n, doc in enumerate(docs):
+            doc.invalidate_recordset()
+            self.assertEqual((doc.type, doc.raw), ("binary", b"back %d" % n))
+            self.assertFalse(doc.cloud_item_id)
+        threads = [name for operation, name in self.calls if operation == "download"]
+        self.assertEqual(len(threads), 9)  # eight, and the failed one again
+        self.assertTrue(all(name.startswith("cloud-transfer") for name in threads), threads)
+        self.assertEqual(self.incoming(), [])  # no download left behind
+
+    def test_downloads_left_by_a_killed_worker_are_cleaned(self):
+        folder = self.env["ir.attachment"]._cloud_incoming_folder()
+        os.makedirs(folder, exist_ok=True)
+        old, fresh = (os.path.join(folder, "restore-%s" % uuid.uuid4().hex) for _ in range(2))
+        for path in (old, fresh):
+            with open(path, "wb") as handle:
+                handle.write(b"partial")
+        os.utime(old, (time.time() - 2 * 86400,) * 2)
+        self.Task._cron_clean()
+        self.assertFalse(os.path.exists(old))
+        self.assertTrue(os.path.exists(fresh))
+        os.unlink(fresh)
