@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks of the sync core (figures printed, nothing asserted): `make bench`.
+# Benchmarks of the sync core and the adapters (figures printed, nothing asserted): `make bench`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -16,3 +16,6 @@ CLOUD_BASE_ALLOW_MEMORY_STORAGE=1 .venv/bin/python "$ODOO_PATH/odoo-bin" shell "
     < tests/bench/bench_core.py
 # change feeds through the merge base, real adapters against their emulators (no database)
 .venv/bin/python tests/bench/bench_feeds.py
+# a 50 MiB resumable upload to Google Drive through a failed chunk and a rate limit: its
+# peak memory (the emulator in a child process)
+.venv/bin/python tests/bench/bench_gdrive_upload.py
