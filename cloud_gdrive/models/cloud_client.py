@@ -67,7 +67,9 @@ class GoogleDriveProvider(Provider):
             client_secret=client._get_secret("gdrive_client_secret") or None,
             drive_id=client.gdrive_shared_drive_id if client.gdrive_use_shared_drive else None,
             base_url=client.api_base_url or None, link_policy=policy,
-            link_domain=client.gdrive_link_domain or None,
+            # empty: the connected account's own domain
+            link_domain=client.gdrive_link_domain
+            or (client.gdrive_account or "").rpartition("@")[2] or None,
             page_size=options.get("page_size", 1000),
             chunk_threshold=options.get("chunk_threshold"),
             chunk_size=options.get("chunk_size"),

@@ -75,6 +75,14 @@ class TestGoogleDriveLinkPolicy(LinkPolicyCase):
         stranger = self.emu.add_user()
         self.assertTrue(self.emu.can_open(doc.cloud_item_id, stranger))
         self.assertEqual(self.recorded(client).permission_id, perm["id"])
+        # the feed reports the sharing as a change of the file: nothing to do for Odoo
+        downloads = self.emu.counters["files.download"]
+        client._enqueue_backward()
+        self.run_queue()
+        self.assertEqual(self.emu.counters["files.download"], downloads)
+        self.assertEqual(len(self.recorded(client)), 1)
+        self.assertEqual(self.Attachment.search_count([("res_model", "=", "res.partner"),
+                                                       ("res_id", "=", self.partner.id)]), 1)
         item_id = doc.cloud_item_id
         client.action_reset()
         self.run_queue()

@@ -1095,6 +1095,7 @@ class DriveEmulator(Emulator):
         if not parent.is_folder:
             raise DriveHTTPError(400, "invalid", "The specified parent is not a folder.",
                                  location="parents")
+        self._check_writer(parent)
         return parent
 
     def _apply_metadata(self, f, metadata):
@@ -1381,6 +1382,7 @@ class DriveEmulator(Emulator):
         if self._is_root(f):
             raise DriveHTTPError(403, "insufficientFilePermissions", "The user does not have "
                                  "sufficient permissions for this file.")
+        self._check_writer(f)
         add = [p for p in (query.get("addParents") or "").split(",") if p]
         remove = [p for p in (query.get("removeParents") or "").split(",") if p]
         add = [self._me.root_id if p == "root" else p for p in add]
@@ -1392,6 +1394,7 @@ class DriveEmulator(Emulator):
             [p for p in add if p not in f.parents]
         for pid in add:
             parent = self._get(pid, query)
+            self._check_writer(parent)
             if not parent.is_folder:
                 raise DriveHTTPError(400, "invalid", "The specified parent is not a folder.",
                                      location="addParents")
@@ -1433,6 +1436,7 @@ class DriveEmulator(Emulator):
         if self._is_root(f):
             raise DriveHTTPError(403, "insufficientFilePermissions", "The user does not have "
                                  "sufficient permissions for this file.")
+        self._check_writer(f)
         self._delete(f)
         return Response(204)
 
@@ -1478,15 +1482,25 @@ class DriveEmulator(Emulator):
     def _permission_file(self, request):
         """The file of a permissions route, which the request's account may share."""
         f = self._get(self._file_id_of(request), request.query)
-        access = self._access(f)
-        writer = access == "listed" and any(
-            p["type"] == "user" and p.get("emailAddress") == self._me.email
-            and p["role"] in ("writer", "fileOrganizer", "organizer")
-            for p in f.permissions.values())
-        if access not in ("owner", "member") and not writer:
-            raise DriveHTTPError(403, "insufficientFilePermissions", "The user does not have "
-                                 "sufficient permissions for this file.")
+        self._check_writer(f)
         return f
+
+    def _check_writer(self, f):
+        """The request's account may change ``f``: its owner, a member of its shared drive,
+        or a writer it is shared with (a reader, or a link, may only read)."""
+        access = self._access(f)
+        if access in ("owner", "member"):
+            return
+        node, seen = f, set()
+        while node is not None and node.id not in seen:
+            seen.add(node.id)
+            if any(p["type"] == "user" and p.get("emailAddress") == self._me.email
+                   and p["role"] in ("writer", "fileOrganizer", "organizer")
+                   for p in node.permissions.values()):
+                return
+            node = self._files.get(node.parents[0]) if node.parents else None
+        raise DriveHTTPError(403, "insufficientFilePermissions", "The user does not have "
+                             "sufficient permissions for this file.")
 
     def _permission_id_of(self, request):
         _, path = self._split(request.path)

@@ -499,6 +499,11 @@ def test_permissions_create_list_delete(emu, drive):
     with pytest.raises(HttpError) as excinfo:  # only who may share manages the sharing
         stranger.permissions().delete(fileId=file_id, permissionId="anyoneWithLink").execute()
     assert reason_of(excinfo) == "insufficientFilePermissions"
+    for change in (lambda: stranger.files().update(fileId=file_id, body={"name": "b"}),
+                   lambda: stranger.files().delete(fileId=file_id)):
+        with pytest.raises(HttpError) as excinfo:  # a link lets one read, not change
+            change().execute()
+        assert reason_of(excinfo) == "insufficientFilePermissions"
     with pytest.raises(HttpError) as excinfo:
         drive.permissions().delete(fileId=file_id, permissionId=emu.default_user.id).execute()
     assert reason_of(excinfo) == "cannotRemoveOwner"
