@@ -92,7 +92,11 @@ class GoogleDriveProvider(Provider):
         self._resolve_shared_drive(client)
 
     def _check_account(self, client):
-        facts = client._gdrive_plain_adapter().check_connection()
+        try:
+            adapter = client._get_adapter()
+        except cloud.InvalidRequest:  # e.g. the shared drive is still to be looked up
+            adapter = client._gdrive_plain_adapter()
+        facts = adapter.check_connection()
         email = (facts.get("account") or "").strip()
         vals = {}
         if email and client.gdrive_account != email:
