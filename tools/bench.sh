@@ -16,8 +16,8 @@ shell() {
   CLOUD_BASE_ALLOW_MEMORY_STORAGE=1 .venv/bin/python "$ODOO_PATH/odoo-bin" shell "${args[@]}" \
       --log-level=warn < "$1"
 }
-# BENCH_PARTS=core,transfers,memory,feeds limits what runs
-parts=${BENCH_PARTS:-core,transfers,memory,feeds}
+# BENCH_PARTS=core,transfers,memory,feeds,gdrive limits what runs
+parts=${BENCH_PARTS:-core,transfers,memory,feeds,gdrive}
 [[ ,$parts, == *,core,* ]] && shell tests/bench/bench_core.py
 # uploads: sequential runner, concurrent runner, adapter-only limit (memory, ownCloud, Dropbox)
 [[ ,$parts, == *,transfers,* ]] && shell tests/bench/bench_transfers.py
@@ -25,4 +25,7 @@ parts=${BENCH_PARTS:-core,transfers,memory,feeds}
 [[ ,$parts, == *,memory,* ]] && shell tests/bench/bench_memory.py
 # change feeds through the merge base, real adapters against their emulators (no database)
 [[ ,$parts, == *,feeds,* ]] && .venv/bin/python tests/bench/bench_feeds.py
+# a 50 MiB resumable upload to Google Drive through a failed chunk and a rate limit: its peak
+# memory (the emulator in its own process)
+[[ ,$parts, == *,gdrive,* ]] && .venv/bin/python tests/bench/bench_gdrive_upload.py
 true

@@ -104,6 +104,10 @@ SAFE_METHODS = ("GET", "HEAD")
 RATE_REASONS = {"userRateLimitExceeded", "rateLimitExceeded", "sharingRateLimitExceeded"}
 #: R-SEC-5: no sharing / anyone in the Google Workspace domain / anyone with the link
 LINK_POLICIES = ("none", "domain", "anyone")
+#: Drive takes at most this many calls in one batch request (and no media)
+BATCH_LIMIT = 100
+#: roles that let a grantee at least read the item
+READER_OR_MORE = ("reader", "commenter", "writer", "fileOrganizer", "organizer", "owner")
 
 
 class NotExportable(InvalidRequest):
@@ -525,37 +529,11 @@ class GoogleDriveAdapter(StorageAdapter):
     def list_children(self, parent_id, page_token=None):
         """Pages ordered by creation time, cut after the last creation time listed (a key,
         not an offset: children added or removed between pages shift nothing)."""
-        after, seen = None, []
-        if page_token:
-            try:
-                state = json.loads(page_token)
-                after, seen = state["t"], list(state["x"])
-                if not isinstance(after, str) or not all(isinstance(i, str) for i in seen):
-                    raise ValueError(page_token)
-            except (TypeError, ValueError, KeyError):
-                raise InvalidRequest("Malformed page token", code="bad_token",
-                                     path=parent_id) from None
-        q = "%s in parents and trashed = false" % escape_q(parent_id)
-        if after:
-            q += " and createdTime >= %s" % escape_q(after)
-        want = min(1000, self.page_size + len(seen) + 1)
-        result = self._execute(lambda s: s.files().list(
-            q=q, fields=LIST_FIELDS, pageSize=want, orderBy="createdTime",
-            **self._list_params()), path=parent_id)
-        files = [f for f in result.get("files", []) if f["id"] not in seen
-                 and not f.get("trashed")]
-        page = files[:self.page_size]
-        more = len(files) > self.page_size or bool(result.get("nextPageToken"))
-        if not page and not page_token:
+        page = _ChildrenPage(self, parent_id, page_token)
+        items, next_token = page.read(self._execute(page.request, path=parent_id))
+        if not items and not page_token:
             self._folder(parent_id)  # an empty answer: is it a folder at all?
-        next_token = None
-        if more and page:
-            last = page[-1].get("createdTime") or ""
-            same = [f["id"] for f in page if f.get("createdTime") == last]
-            if last == after:
-                same = seen + same
-            next_token = json.dumps({"t": last, "x": same})
-        return [self._item(f) for f in page], next_token
+        return items, next_token
 
     def _create_folder(self, parent_id, name):
         body = {"name": name, "mimeType": FOLDER_MIME, "parents": [parent_id]}
@@ -866,12 +844,86 @@ class GoogleDriveAdapter(StorageAdapter):
         return CURSOR_PREFIX + token
 
     def _walk(self, folder_id):
-        todo = [folder_id]
+        """Everything below ``folder_id`` (NotFound if it is gone). The listings of up to
+        :data:`BATCH_LIMIT` folders (or next pages) go out in one batch request."""
+        todo = [(folder_id, None)]
+        first = True
         while todo:
-            for item in self.iter_children(todo.pop()):
-                yield item
-                if item.is_folder:
-                    todo.append(item.id)
+            pending, todo = todo[:BATCH_LIMIT], todo[BATCH_LIMIT:]
+            pages = [_ChildrenPage(self, parent, token) for parent, token in pending]
+            answers = self._execute_batch([page.request for page in pages],
+                                          path=folder_id)
+            for page, answer in zip(pages, answers, strict=True):
+                if isinstance(answer, CloudError):
+                    if isinstance(answer, NotFound) and not first:
+                        continue  # a folder trashed meanwhile: its content went with it
+                    raise answer
+                items, next_token = page.read(answer)
+                if first and not items and not page.token:
+                    self._folder(folder_id)
+                for item in items:
+                    yield item
+                    if item.is_folder:
+                        todo.append((item.id, None))
+                if next_token:
+                    todo.append((page.parent_id, next_token))
+            first = False
+
+    def _execute_batch(self, make_requests, path=None):
+        """Run metadata requests (``make_request(service)`` each, no media) in batch
+        requests of at most :data:`BATCH_LIMIT`: one answer (result or
+        :class:`CloudError`) per request, in order. Parts refused by a rate limit go again
+        after a back-off; a single request goes alone."""
+        if len(make_requests) == 1:
+            try:
+                return [self._execute(make_requests[0], path=path)]
+            except CloudError as exc:
+                return [exc]
+        answers = [None] * len(make_requests)
+        todo = list(range(len(make_requests)))
+        attempt = 0
+        while todo:
+            retry = []
+            for start in range(0, len(todo), BATCH_LIMIT):
+                group = todo[start:start + BATCH_LIMIT]
+                outcomes = self._send_batch([make_requests[i] for i in group], path, attempt)
+                for index, outcome in zip(group, outcomes, strict=True):
+                    if isinstance(outcome, RateLimited) and \
+                            attempt < self.rate_limit_retries:
+                        retry.append(index)
+                    answers[index] = outcome
+            if retry:
+                self.sleep(min(backoff_delay(attempt), self.max_sleep))
+                attempt += 1
+            todo = retry
+        return answers
+
+    def _send_batch(self, make_requests, path, attempt):
+        service = self.service
+        outcomes = {}
+
+        def collect(request_id, response, exception):
+            outcomes[request_id] = translate(exception, path=path, attempt=attempt) \
+                if exception is not None else response
+
+        batch = service.new_batch_http_request(callback=collect)
+        for number, make_request in enumerate(make_requests):
+            batch.add(make_request(service), request_id=str(number))
+        while True:
+            try:
+                with self._refresh_guard():
+                    batch.execute()
+                break
+            except Exception as exc:  # noqa: BLE001 - translated
+                error = translate(exc, path=path, attempt=attempt)
+            if isinstance(error, RateLimited) and attempt < self.rate_limit_retries:
+                self.sleep(min(backoff_delay(attempt), self.max_sleep))
+                attempt += 1
+                continue
+            raise error
+        return [outcomes.get(str(number), Transient("No answer in the batch",
+                                                    code="batch", path=path))
+                for number in range(len(make_requests))]
 
     def _decode_cursor(self, cursor):
         if not isinstance(cursor, str) or not cursor.startswith(CURSOR_PREFIX) \
@@ -984,28 +1036,94 @@ class GoogleDriveAdapter(StorageAdapter):
         return "https://drive.google.com/file/d/%s/view" % item.id
 
     def share_link(self, item_id):
-        """The item's ``webViewLink``; under the ``domain``/``anyone`` policies a reader
-        permission is added first (``permissions.create``), so the link opens for them."""
-        data = self._get_raw(item_id, fields="id, mimeType, webViewLink, trashed")
-        if self.link_policy != "none":
-            body = {"type": self.link_policy, "role": "reader", "allowFileDiscovery": False}
-            if self.link_policy == "domain":
-                body["domain"] = self.link_domain
-            self._execute(lambda s: s.permissions().create(
-                fileId=item_id, body=body, fields="id", supportsAllDrives=True),
-                path=item_id)
-        return data.get("webViewLink") or self.web_url(self._item(data))
+        """The item's ``webViewLink``, readable per the link policy (see :meth:`share`)."""
+        return self.share(item_id)[0]
 
-    def revoke_link(self, item_id):
-        """Remove the ``anyone``/``domain`` reader permissions the policy added."""
-        result = self._execute(lambda s: s.permissions().list(
-            fileId=item_id, fields="permissions(id, type, role)", supportsAllDrives=True),
+    def _link_grant(self):
+        """The permission body the link policy asks for (None: no sharing)."""
+        if self.link_policy == "none":
+            return None
+        body = {"type": self.link_policy, "role": "reader", "allowFileDiscovery": False}
+        if self.link_policy == "domain":
+            body["domain"] = self.link_domain
+        return body
+
+    def share(self, item_id):
+        """``(webViewLink, permission id or None)``. Under the ``domain``/``anyone``
+        policies the item gets a reader permission of that kind, unless it already has one
+        (a person's, which is left alone); the id is that of the permission created here,
+        the one :meth:`revoke_link` may remove later."""
+        data = self._get_raw(item_id, fields="id, mimeType, webViewLink, trashed")
+        url = data.get("webViewLink") or self.web_url(self._item(data))
+        grant = self._link_grant()
+        if grant is None:
+            return url, None
+        existing = self._execute(lambda s: s.permissions().list(
+            fileId=item_id, fields="permissions(id, type, role, domain)",
+            supportsAllDrives=True), path=item_id).get("permissions") or []
+        if any(p.get("type") == grant["type"] and p.get("role") in READER_OR_MORE
+               and (grant["type"] != "domain" or p.get("domain") == grant["domain"])
+               for p in existing):
+            return url, None
+        created = self._execute(lambda s: s.permissions().create(
+            fileId=item_id, body=grant, fields="id", supportsAllDrives=True),
             path=item_id)
-        for perm in result.get("permissions", []):
-            if perm.get("type") in ("anyone", "domain") and perm.get("role") == "reader":
-                self._execute(lambda s, pid=perm["id"]: s.permissions().delete(
-                    fileId=item_id, permissionId=pid, supportsAllDrives=True), path=item_id)
+        return url, created["id"]
+
+    def revoke_link(self, item_id, permission_id):
+        """Remove a permission :meth:`share` created; one already gone (or the item) is
+        fine."""
+        try:
+            self._execute(lambda s: s.permissions().delete(
+                fileId=item_id, permissionId=permission_id, supportsAllDrives=True),
+                path=item_id)
+        except NotFound:
+            pass
         return True
+
+
+class _ChildrenPage:
+    """One page of a folder's live children: the request, then what it means (the key after
+    the last creation time listed, see :meth:`GoogleDriveAdapter.list_children`)."""
+
+    def __init__(self, adapter, parent_id, token=None):
+        self.adapter, self.parent_id, self.token = adapter, parent_id, token
+        self.after, self.seen = None, []
+        if token:
+            try:
+                state = json.loads(token)
+                self.after, self.seen = state["t"], list(state["x"])
+                if not isinstance(self.after, str) or \
+                        not all(isinstance(i, str) for i in self.seen):
+                    raise ValueError(token)
+            except (TypeError, ValueError, KeyError):
+                raise InvalidRequest("Malformed page token", code="bad_token",
+                                     path=parent_id) from None
+        q = "%s in parents and trashed = false" % escape_q(parent_id)
+        if self.after:
+            q += " and createdTime >= %s" % escape_q(self.after)
+        self.q = q
+        self.want = min(1000, adapter.page_size + len(self.seen) + 1)
+
+    def request(self, service):
+        return service.files().list(q=self.q, fields=LIST_FIELDS, pageSize=self.want,
+                                    orderBy="createdTime", **self.adapter._list_params())
+
+    def read(self, result):
+        """``(items, next page token or None)`` of the answer."""
+        size = self.adapter.page_size
+        files = [f for f in result.get("files", []) if f["id"] not in self.seen
+                 and not f.get("trashed")]
+        page = files[:size]
+        more = len(files) > size or bool(result.get("nextPageToken"))
+        next_token = None
+        if more and page:
+            last = page[-1].get("createdTime") or ""
+            same = [f["id"] for f in page if f.get("createdTime") == last]
+            if last == self.after:
+                same = self.seen + same
+            next_token = json.dumps({"t": last, "x": same})
+        return [self.adapter._item(f) for f in page], next_token
 
 
 class _NullContext:

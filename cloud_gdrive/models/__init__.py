@@ -1,1 +1,2 @@
 from . import cloud_client
+from . import cloud_gdrive_permission

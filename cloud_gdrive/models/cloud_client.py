@@ -4,7 +4,7 @@ policy R-SEC-5)."""
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.cloud_base.lib import adapter as cloud
 from odoo.addons.cloud_base.lib import http as cloud_http
@@ -27,6 +27,8 @@ LINK_POLICY_SELECTION = [
     ("domain", "Anyone in the Google Workspace domain"),
     ("anyone", "Anyone with the link"),
 ]
+#: the domains of personal (consumer) Google accounts: no Workspace domain to share with
+CONSUMER_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 
 class GoogleDriveProvider(Provider):
@@ -65,7 +67,9 @@ class GoogleDriveProvider(Provider):
             client_secret=client._get_secret("gdrive_client_secret") or None,
             drive_id=client.gdrive_shared_drive_id if client.gdrive_use_shared_drive else None,
             base_url=client.api_base_url or None, link_policy=policy,
-            link_domain=client.gdrive_link_domain or None,
+            # empty: the connected account's own domain
+            link_domain=client.gdrive_link_domain
+            or (client.gdrive_account or "").rpartition("@")[2] or None,
             page_size=options.get("page_size", 1000),
             chunk_threshold=options.get("chunk_threshold"),
             chunk_size=options.get("chunk_size"),
@@ -81,6 +85,34 @@ class GoogleDriveProvider(Provider):
 
     # -- connection --------------------------------------------------------------------------
     def prepare_connect(self, client):
+        """The account is known before anything is made in Drive: the domain link policy
+        is refused on a personal account (or for another domain), and the shared drive
+        typed by name is looked up."""
+        self._check_account(client)
+        self._resolve_shared_drive(client)
+
+    def _check_account(self, client):
+        try:
+            adapter = client._get_adapter()
+        except cloud.InvalidRequest:  # e.g. the shared drive is still to be looked up
+            adapter = client._gdrive_plain_adapter()
+        facts = adapter.check_connection()
+        email = (facts.get("account") or "").strip()
+        vals = {}
+        if email and client.gdrive_account != email:
+            vals["gdrive_account"] = email
+        if client.gdrive_link_policy == "domain":
+            own = email.rpartition("@")[2].lower()
+            domain = (client.gdrive_link_domain or "").strip().lower() or own
+            problem = client._gdrive_link_domain_problem(email, domain)
+            if problem:
+                raise cloud.InvalidRequest(problem, code="link_policy_domain")
+            if client.gdrive_link_domain != domain:
+                vals["gdrive_link_domain"] = domain
+        if vals:
+            client.write(vals)
+
+    def _resolve_shared_drive(self, client):
         """A shared drive typed by name (or not chosen yet) is looked up among the account's
         shared drives; a wrong name is refused with the names that exist."""
         if not client.gdrive_use_shared_drive or client.gdrive_shared_drive_id:
@@ -108,24 +140,58 @@ class GoogleDriveProvider(Provider):
 
     # -- links (R-SEC-5) ---------------------------------------------------------------------
     def item_url(self, client, adapter, item):
+        """Under the domain/anyone policies the file is shared first (a permission the
+        suite records, to remove it later); folders are never shared."""
         if (client.gdrive_link_policy or "none") == "none" or item.is_folder:
             return None  # the adapter's own: the item's page in Drive
         try:
-            return adapter.share_link(item.id)
+            url, created = adapter.share(item.id)
         except cloud.CloudError as exc:
             _logger.warning("Google Drive client %s: no shared link for %s: %s", client.id,
                             item.id, exc)
+            client._log("warning", client.env._(
+                "The file %(item)s could not be shared per the link policy: %(error)s",
+                item=item.name, error=exc), path=item.id)
             return None
+        if created:
+            client.env["cloud.gdrive.permission"].sudo().create({
+                "client_id": client.id, "item_id": item.id, "permission_id": created})
+        return url
 
     def item_released(self, client, item_id):
-        if (client.gdrive_link_policy or "none") == "none":
+        still_synced = client.env["ir.attachment"].sudo().search_count([
+            ("cloud_client_id", "=", client.id), ("cloud_item_id", "=", item_id)])
+        if not still_synced:
+            self._revoke(client, client.env["cloud.gdrive.permission"].sudo().search([
+                ("client_id", "=", client.id), ("item_id", "=", item_id)]))
+
+    def reset_finishing(self, client):
+        if client.state in ("connected", "error"):
+            # also the sharing of files that went away meanwhile (replaced, deleted)
+            self._revoke(client, client.env["cloud.gdrive.permission"].sudo().search([
+                ("client_id", "=", client.id)]))
+
+    def _revoke(self, client, permissions):
+        """Remove permissions the suite added; a failure is logged, never blocks the
+        caller (the record stays for the next reset)."""
+        if not permissions:
             return
         try:
-            client._get_adapter().revoke_link(item_id)
+            adapter = client._get_adapter()
         except (cloud.CloudError, UserError) as exc:
             client._log("warning", client.env._(
-                "The sharing of %(item)s could not be removed: %(error)s", item=item_id,
-                error=exc), path=item_id)
+                "The sharing of %(count)s Google Drive files could not be removed: "
+                "%(error)s", count=len(permissions), error=exc))
+            return
+        for permission in permissions:
+            try:
+                adapter.revoke_link(permission.item_id, permission.permission_id)
+            except cloud.CloudError as exc:
+                client._log("warning", client.env._(
+                    "The sharing of %(item)s could not be removed: %(error)s",
+                    item=permission.item_id, error=exc), path=permission.item_id)
+                continue
+            permission.unlink()
 
     # -- OAuth consent (the round trip itself is the core's) ---------------------------------
     def _flow(self, client, redirect_uri, code_verifier=None):
@@ -237,14 +303,60 @@ class CloudClientGoogleDrive(models.Model):
         groups="base.group_system",
         help="No sharing: each attachment links to the file in Drive; opening it needs a "
              "Google account with access. Domain: the file is made readable by everyone in "
-             "the Google Workspace domain below. Anyone: readable by anyone who gets the "
-             "link. Sharing Odoo added is removed when a file comes back into Odoo.")
-    gdrive_link_domain = fields.Char("Workspace domain", groups="base.group_system",
-                                     help="e.g. example.com (domain sharing only)")
+             "the Google Workspace domain of the connected account (not possible with a "
+             "personal Google account). Anyone: readable by anyone who gets the link. "
+             "Folders are never shared. Sharing Odoo added is removed when the client is "
+             "reset or a file comes back into Odoo; sharing people added stays.")
+    gdrive_link_domain = fields.Char(
+        "Workspace domain", groups="base.group_system",
+        help="The connected account's own Google Workspace domain, e.g. example.com (domain "
+             "sharing only; empty: the domain of the connected account).")
+    gdrive_account = fields.Char("Google account", readonly=True, copy=False,
+                                 groups="base.group_system",
+                                 help="The e-mail of the Google account Odoo is connected to.")
 
     @api.model
     def _cloud_providers(self):
         return super()._cloud_providers() + [GDRIVE]
+
+    @api.constrains("gdrive_link_policy", "gdrive_link_domain", "gdrive_account")
+    def _check_gdrive_link_policy(self):
+        for client in self.sudo():
+            if client.provider != "gdrive" or client.gdrive_link_policy != "domain" \
+                    or not client.gdrive_account:
+                continue
+            problem = client._gdrive_link_domain_problem(
+                client.gdrive_account, (client.gdrive_link_domain or "").strip().lower())
+            if problem:
+                raise ValidationError(problem)
+
+    def _gdrive_link_domain_problem(self, email, domain):
+        """Why Drive would refuse domain sharing for the account ``email`` (None: fine)."""
+        own = (email or "").rpartition("@")[2].lower()
+        if own in CONSUMER_DOMAINS:
+            return self.env._(
+                "Sharing with a domain needs a Google Workspace account, but %(client)s is "
+                "connected to the personal Google account %(account)s. Choose 'No sharing' "
+                "(or, deliberately, 'Anyone with the link').", client=self.name,
+                account=email)
+        if domain and own and domain != own:
+            return self.env._(
+                "Google Drive shares with the connected account's own Workspace domain "
+                "(%(own)s) only, not with %(domain)s.", own=own, domain=domain)
+        return None
+
+    def _gdrive_plain_adapter(self):
+        """An adapter of the client's authorization that shares nothing (for what is read
+        before the client's own adapter can be built)."""
+        client = self.sudo()
+        refresh_token = client._oauth_token()
+        if not refresh_token:
+            raise cloud.AuthExpired(self.env._("Not authorized by Google yet: press Connect."),
+                                    code="no_refresh_token")
+        return GoogleDriveAdapter(
+            refresh_token=refresh_token, client_id=client.gdrive_client_id,
+            client_secret=client._get_secret("gdrive_client_secret") or None,
+            base_url=client.api_base_url or None, rate_limit_retries=1)
 
     def _compute_gdrive_status(self):
         for client in self:
@@ -273,16 +385,11 @@ class CloudClientGoogleDrive(models.Model):
         """Refresh the list of shared drives the connected account is a member of."""
         self.ensure_one()
         client = self.sudo()
-        refresh_token = client._oauth_token()
-        if not refresh_token:
+        if not client._oauth_token():
             raise cloud.AuthExpired(self.env._("Connect the client first: the list of shared "
                                                "drives is read with its authorization."),
                                     code="no_refresh_token")
-        lister = GoogleDriveAdapter(
-            refresh_token=refresh_token, client_id=client.gdrive_client_id,
-            client_secret=client._get_secret("gdrive_client_secret") or None,
-            base_url=client.api_base_url or None, rate_limit_retries=1)
-        drives = lister.list_shared_drives()
+        drives = client._gdrive_plain_adapter().list_shared_drives()
         Drive = self.env["cloud.gdrive.drive"].sudo()
         known = {d.drive_id: d for d in Drive.search([("client_id", "=", client.id)])}
         for drive in drives:

@@ -16,9 +16,10 @@ def gdrive_client_values(emu, name="Google Drive test", drive_id=None, **vals):
     return values
 
 
-def connect_with_grant(client, emu):
+def connect_with_grant(client, emu, user=None):
     """What the /google_drive_token callback does, without the browser: a refresh token of
-    a consent, then the connection."""
-    client._set_secret(TOKEN_SECRET, emu.issue_tokens()["refresh_token"])
+    a consent (by ``user``, the emulator's default account if None), then the
+    connection."""
+    client._set_secret(TOKEN_SECRET, emu.issue_tokens(user=user)["refresh_token"])
     client.with_context(cloud_oauth_done=True).action_connect()
     return client

@@ -14,40 +14,61 @@ from odoo.addons.cloud_base.tests import emulators  # noqa: F401 - makes tests/ 
 
 from cloud_emulators.gdrive import DriveEmulator
 
+from odoo.addons.cloud_gdrive.models.cloud_client import TOKEN_SECRET
+
 from .common import connect_with_grant, gdrive_client_values
 
-#: a second account (a change of credentials, a rule moved to a second client) needs a backend
-#: that can make one (``Backend.spawn``); the Drive emulator (one fixed user) cannot yet, so
-#: these two are exercised on memory, Dropbox and ownCloud only
-NEEDS_SECOND_ACCOUNT = {"change_credentials", "rule_client"}
-GDRIVE_OPERATIONS = (ALL_OPERATIONS - set(KNOWN_BUGS) - set(KNOWN_ADAPTER_BUGS)
-                     - NEEDS_SECOND_ACCOUNT)
+GDRIVE_OPERATIONS = ALL_OPERATIONS - set(KNOWN_BUGS) - set(KNOWN_ADAPTER_BUGS)
 
 
 class GoogleDriveBackend(Backend):
-    """A fresh emulator (one empty My Drive) per example; paths are resolved by name from
-    My Drive's root (the suite never makes two items of one name)."""
+    """One Google account's My Drive: a fresh emulator per example, another account of the
+    same emulator for :meth:`spawn` (it is the same Google: only the login changes). Paths
+    are resolved by name from the account's root (the suite never makes two items of one
+    name)."""
 
     name = "gdrive"
+    emu = None
+    user = None
+    owns_emulator = False
 
     def setup(self, case):
         self.emu = DriveEmulator().start()
+        self.user = self.emu.default_user
+        self.owns_emulator = True
+        return self.create_client(case)
+
+    def spawn(self):
+        """Another Google account (its own, empty My Drive) on the same emulator."""
+        other = GoogleDriveBackend()
+        other.emu = self.emu
+        other.user = self.emu.add_user()
+        return other
+
+    def create_client(self, case):
         client = case.env["cloud.client"].create(gdrive_client_values(
             self.emu, name="Google Drive %s" % uuid.uuid4().hex[:6]))
-        return connect_with_grant(client, self.emu)
+        return connect_with_grant(client, self.emu, user=self.user)
+
+    def point(self, client):
+        """The administrator signs in to Google with this account and gives the consent: the
+        client holds this account's grant (its other settings stay)."""
+        client._set_secret(TOKEN_SECRET, self.emu.issue_tokens(user=self.user)["refresh_token"])
 
     def teardown(self):
-        threading.Thread(target=self.emu.stop, daemon=True).start()
+        if self.owns_emulator:
+            threading.Thread(target=self.emu.stop, daemon=True).start()
 
     def reconnect(self, client):
-        """Reconnect needs Google's consent page: play the callback's part."""
+        """Reconnect needs Google's consent page: play the callback's part (this account's
+        consent)."""
         if client.state == "connected":
             client.action_connect()
             return
-        connect_with_grant(client, self.emu)
+        connect_with_grant(client, self.emu, user=self.user)
 
     def _id_at(self, path):
-        node = self.emu.root_id
+        node = self.user.root_id
         for name in [part for part in path.split("/") if part]:
             found = self.emu.find(name, parent=node)
             if not found:
@@ -58,7 +79,8 @@ class GoogleDriveBackend(Backend):
     def items(self, below):
         prefix = below.rstrip("/") + "/"
         return {path: "folder" if data is None else "file"
-                for path, data in self.emu.tree().items() if path.startswith(prefix)}
+                for path, data in self.emu.tree(root=self.user.root_id).items()
+                if path.startswith(prefix)}
 
     def read(self, path):  # pylint: disable=method-required-super
         return self.emu.content(self._id_at(path))
@@ -90,7 +112,7 @@ class GoogleDriveBackend(Backend):
 
     def path_of(self, item_id):
         names, node = [], self.emu.item(item_id)
-        while node is not None and node["id"] != self.emu.root_id:
+        while node is not None and node["id"] != self.user.root_id:
             if node.get("trashed"):
                 return None
             names.append(node["name"])

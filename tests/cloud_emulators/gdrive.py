@@ -23,13 +23,23 @@ Route names (for :meth:`inject`, the fault helpers and ``counters``): ``authoriz
 resumable session URI), ``files.get``, ``files.download`` (``alt=media``), ``files.export``,
 ``files.list``, ``files.update``, ``files.delete``, ``files.emptyTrash``,
 ``changes.getStartPageToken``, ``changes.list``, ``drives.list``, ``drives.get``,
-``drives.create``.
+``drives.create``, ``permissions.create``, ``permissions.list``, ``permissions.get``,
+``permissions.update``, ``permissions.delete``, ``batch`` (``POST /batch/drive/v3``: each part
+is also counted, and takes faults, under its own route).
+
+Accounts: the emulator starts with one account (``default_user``, a consumer account unless
+``workspace_domain`` is given); :meth:`DriveEmulator.add_user` makes more, each with its own My
+Drive. Tokens belong to the account that consented (``issue_tokens(user=...)``, or the
+``signed_in`` account / ``login_hint`` on the consent page). An account reaches its own items,
+the shared drives it is a member of and what is shared with it (a ``user`` permission lists the
+item; an ``anyone``/``domain`` permission only opens it by id); anything else answers 404.
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import hashlib
+import http.client
 import itertools
 import json
 import re
@@ -336,9 +346,30 @@ def _compare(f, field, op, operand):
 
 
 # -- state -----------------------------------------------------------------------------------
+class DUser:
+    """A Google account: its My Drive (``root_id``) and, for a Google Workspace account, its
+    ``domain`` (None: a consumer account such as ...@gmail.com)."""
+
+    def __init__(self, email, display_name, root_id, domain=None):
+        self.email = email
+        self.display_name = display_name
+        self.id = "%020d" % secrets.randbelow(10 ** 20)  # the permissionId
+        self.root_id = root_id
+        self.domain = domain
+
+    def json(self, me=False):
+        return {"kind": "drive#user", "displayName": self.display_name,
+                "emailAddress": self.email, "me": me, "permissionId": self.id}
+
+
 class DFile:
-    def __init__(self, file_id, name, mime_type, parents, content=b"", drive_id=None):
+    def __init__(self, file_id, name, mime_type, parents, content=b"", drive_id=None,
+                 owner=None):
         self.id = file_id
+        #: the owning DUser's id (My Drive items; None on a shared drive)
+        self.owner = owner
+        #: permission id -> permission resource, besides the owner's
+        self.permissions = {}
         self.name = name
         self.mime_type = mime_type
         self.parents = list(parents)
@@ -365,8 +396,9 @@ class DFile:
 
 
 class ResumableSession:
-    def __init__(self, sid, metadata, query, file_id, content_type, total):
+    def __init__(self, sid, metadata, query, file_id, content_type, total, user):
         self.id = sid
+        self.user = user  # the account that started it
         self.metadata = metadata
         self.query = query
         self.file_id = file_id  # files.update with media
@@ -383,7 +415,8 @@ class DriveEmulator(Emulator):
 
     def __init__(self, host="127.0.0.1", port=0, latency=0.0,
                  client_id="gdrive-client-id.apps.googleusercontent.com",
-                 client_secret="gdrive-client-secret", access_token_lifetime=3599):
+                 client_secret="gdrive-client-secret", access_token_lifetime=3599,
+                 email=None, display_name="Test User", workspace_domain=None):
         super().__init__(host, port, latency)
         self.client_id = client_id
         self.client_secret = client_secret
@@ -392,12 +425,11 @@ class DriveEmulator(Emulator):
         #: False: the code exchange gives no refresh token, as Google does for an account
         #: that consented before when the consent screen was not shown again
         self.issue_refresh_tokens = True
-        self.user = {"kind": "drive#user", "displayName": "Test User",
-                     "emailAddress": "test.user@example.com", "me": True,
-                     "permissionId": "01234567890123456789"}
         self.quota_limit = 15 * 1024 ** 3  # bytes, My Drive (None: unlimited)
         self.default_page_size = 100
         self.upload_chunk_sizes = []
+        self._chunk_requests = 0
+        self._chunk_faults = {}  # chunk request number -> (status, reason, message)
         self.report_deleted_descendants = True
         self._codes = {}
         self._access_tokens = {}
@@ -409,16 +441,50 @@ class DriveEmulator(Emulator):
         self._last_seq = 0
         self._min_page_token = 1
         self._list_epoch = 1
-        root = DFile(_new_id("0A") + "Uk9PVA", "My Drive", FOLDER, [])
-        self._files[root.id] = root
-        self.root_id = root.id
+        self._users = {}  # permissionId -> DUser
+        #: the account the emulator's first consent is given by (``signed_in``: the account
+        #: the browser is logged in to, for the consent page)
+        self.default_user = self.signed_in = self.add_user(
+            email, display_name, workspace_domain=workspace_domain)
+        self.root_id = self.default_user.root_id
+        self._me = self.default_user  # the account of the request being handled
 
     # -- setup / inspection helpers --------------------------------------------------------
-    def add_shared_drive(self, name):
-        """Create a shared drive; its id is also the id of its root folder."""
+    @property
+    def user(self):
+        """The ``drive#user`` resource of the default account."""
+        return self.default_user.json(me=True)
+
+    def add_user(self, email=None, display_name=None, workspace_domain=None):
+        """Another Google account with its own, empty My Drive. ``workspace_domain``: a
+        Google Workspace account of that domain (its e-mail is in it); None: a consumer
+        account (...@gmail.com)."""
+        with self.lock:
+            tag = secrets.token_hex(3)
+            if email is None:
+                email = "user.%s@%s" % (tag, workspace_domain or "gmail.com")
+            elif workspace_domain and not email.endswith("@" + workspace_domain):
+                raise ValueError("a Workspace account's e-mail is in its domain")
+            root = DFile(_new_id("0A") + "Uk9PVA", "My Drive", FOLDER, [])
+            user = DUser(email, display_name or "User %s" % tag, root.id,
+                         domain=workspace_domain)
+            root.owner = user.id
+            self._files[root.id] = root
+            self._users[user.id] = user
+            return user
+
+    def user_of(self, email):
+        with self.lock:
+            return next((u for u in self._users.values() if u.email == email), None)
+
+    def add_shared_drive(self, name, members=None):
+        """Create a shared drive (members: DUsers, the default account if None); its id is
+        also the id of its root folder."""
         with self.lock:
             drive_id = _new_id("0A") + "Uk9PVA"
-            self._drives[drive_id] = {"id": drive_id, "name": name, "created": time.time()}
+            self._drives[drive_id] = {"id": drive_id, "name": name, "created": time.time(),
+                                      "members": {u.id for u in members or
+                                                  [self.default_user]}}
             root = DFile(drive_id, name, FOLDER, [], drive_id=drive_id)
             self._files[drive_id] = root
             return drive_id
@@ -497,15 +563,49 @@ class DriveEmulator(Emulator):
         with self.lock:
             self._delete(self._files[file_id])
 
-    def used(self):
+    def used(self, user=None):
+        """Bytes of the My Drive files ``user`` (the default account) owns."""
+        owner = (user or self.default_user).id
         with self.lock:
             return sum(len(f.content) for f in self._files.values()
-                       if not f.removed and f.drive_id is None)
+                       if not f.removed and f.drive_id is None and f.owner == owner)
+
+    def share(self, file_id, kind, role="reader", domain=None, email=None,
+              discoverable=False):
+        """What a person does in Drive's Share dialog: a ``kind`` (anyone, domain, user)
+        permission on the file; returns its id."""
+        with self.lock:
+            f = self._files[file_id]
+            perm = {"kind": "drive#permission", "type": kind, "role": role}
+            if kind == "anyone":
+                perm.update(id="anyone" if discoverable else "anyoneWithLink",
+                            allowFileDiscovery=discoverable)
+            elif kind == "domain":
+                perm.update(id=_domain_permission_id(domain), domain=domain,
+                            displayName=domain, allowFileDiscovery=discoverable)
+            else:
+                grantee = self.user_of(email)
+                perm.update(id=grantee.id if grantee else _new_id("0"), emailAddress=email)
+            f.permissions[perm["id"]] = perm
+            self._shared_changed(f)
+            return perm["id"]
+
+    def can_open(self, file_id, user):
+        """Does the link of the file open for ``user`` (a DUser)?"""
+        with self.lock:
+            f = self._files.get(file_id)
+            return bool(f and not f.removed and not f.trashed and self._access(f, user))
+
+    def permissions(self, file_id):
+        """The sharing permissions of a file (the owner's left out)."""
+        with self.lock:
+            return [dict(p) for p in self._files[file_id].permissions.values()]
 
     # -- token helpers ---------------------------------------------------------------------
-    def issue_tokens(self, scope="https://www.googleapis.com/auth/drive"):
+    def issue_tokens(self, scope="https://www.googleapis.com/auth/drive", user=None):
+        """Tokens of a consent given by ``user`` (the default account)."""
         with self.lock:
-            return self._mint(scope, offline=True)
+            return self._mint(scope, offline=True, user=user or self.default_user)
 
     def expire_access_tokens(self):
         with self.lock:
@@ -555,6 +655,26 @@ class DriveEmulator(Emulator):
     def not_found(self, route, file_id="unknown", count=1):
         self.fail(route, 404, "notFound", "File not found: %s." % file_id, count)
 
+    def fail_chunk(self, number, status, reason, message=None):
+        """The ``number``-th resumable chunk request from now (1: the next one; status
+        queries count too) is answered with that error instead of being stored."""
+        with self.lock:
+            self._chunk_faults[self._chunk_requests + number] = (status, reason,
+                                                                 message or reason)
+
+    def _take_fault(self, route):
+        if route == "upload_chunk":
+            with self.lock:
+                self._chunk_requests += 1
+                planned = self._chunk_faults.pop(self._chunk_requests, None)
+            if planned:
+                status, reason, message = planned
+                response = drive_error(status, reason, message, domain="usageLimits"
+                                       if status in (403, 429) else "global")
+                return Fault("status", status=status, body=response.body,
+                             headers=response.headers)
+        return super()._take_fault(route)
+
     def drop_after_apply(self, route, count=1):
         self.inject(route, Fault("drop_after_apply", count=count))
 
@@ -575,10 +695,16 @@ class DriveEmulator(Emulator):
         f.seq = next(self._seq)
         self._last_seq = f.seq
 
-    def _create(self, name, mime_type, parent_id, content=b"", file_id=None):
+    def _create(self, name, mime_type, parent_id, content=b"", file_id=None, owner=None):
+        """A new item; on My Drive owned by ``owner`` (a person's own: the parent's owner)."""
         parent = self._files.get(parent_id)
-        f = DFile(file_id or _new_id(), name, mime_type, [parent_id], content,
-                  parent.drive_id if parent else None)
+        drive_id = parent.drive_id if parent else None
+        if drive_id:
+            owner = None
+        elif owner is None:
+            owner = parent.owner if parent else self.default_user.id
+        f = DFile(file_id or _new_id(), name, mime_type, [parent_id], content, drive_id,
+                  owner=owner)
         self._files[f.id] = f
         f.seq = next(self._seq)
         self._last_seq = f.seq
@@ -614,7 +740,36 @@ class DriveEmulator(Emulator):
         self._changed(f)
 
     def _is_root(self, f):
-        return f.id == self.root_id or f.id in self._drives
+        return f.id in self._drives or (not f.parents and f.owner in self._users
+                                        and self._users[f.owner].root_id == f.id)
+
+    def _grants(self, f, user):
+        """Does a permission of ``f`` or of a folder above it reach ``user``? ``"listed"``
+        when it is shared with the account itself, ``"link"`` when only through a link
+        (anyone, or the account's domain), None otherwise."""
+        best, node, seen = None, f, set()
+        while node is not None and node.id not in seen:
+            seen.add(node.id)
+            for perm in node.permissions.values():
+                if perm["type"] == "user" and perm.get("emailAddress") == user.email:
+                    return "listed"
+                if perm["type"] == "anyone" or (perm["type"] == "domain" and user.domain
+                                                and perm.get("domain") == user.domain):
+                    best = "link"
+            node = self._files.get(node.parents[0]) if node.parents else None
+        return best
+
+    def _access(self, f, user=None):
+        """How ``user`` (the request's account) reaches ``f``: ``"owner"``, ``"member"`` (of
+        its shared drive), ``"listed"``, ``"link"`` or None (Drive answers 404)."""
+        user = user or self._me
+        if f.drive_id:
+            drive = self._drives.get(f.drive_id)
+            if drive and user.id in drive["members"]:
+                return "member"
+        elif f.owner == user.id:
+            return "owner"
+        return self._grants(f, user)
 
     def _is_descendant(self, f, ancestor_id):
         todo, seen = [f], set()
@@ -629,9 +784,9 @@ class DriveEmulator(Emulator):
 
     def _get(self, file_id, query, allow_trashed=True):
         if file_id == "root":
-            file_id = self.root_id
+            file_id = self._me.root_id
         f = self._files.get(file_id)
-        if f is None or f.removed:
+        if f is None or f.removed or self._access(f) is None:
             raise _not_found(file_id)
         if f.drive_id and not _flag(query, "supportsAllDrives", "supportsTeamDrives"):
             raise _not_found(file_id)
@@ -647,7 +802,7 @@ class DriveEmulator(Emulator):
                 "webViewLink": self._web_view_link(f),
                 "iconLink": "https://drive-thirdparty.googleusercontent.com/16/type/" +
                 f.mime_type,
-                "spaces": ["drive"], "shared": False,
+                "spaces": ["drive"],
                 "capabilities": {"canEdit": True, "canDelete": True, "canTrash": True,
                                  "canRename": True, "canAddChildren": f.is_folder,
                                  "canDownload": True},
@@ -659,8 +814,11 @@ class DriveEmulator(Emulator):
         if f.drive_id:
             data["driveId"] = f.drive_id
         else:
-            data["owners"] = [dict(self.user)]
-            data["ownedByMe"] = True
+            owner = self._users[f.owner]
+            data["owners"] = [owner.json(me=owner is self._me)]
+            data["ownedByMe"] = owner is self._me
+        data["shared"] = bool(f.permissions)
+        data["permissionIds"] = ([f.owner] if f.owner else []) + list(f.permissions)
         if not f.is_folder and not f.is_native:
             data.update({"size": str(len(f.content)),
                          "quotaBytesUsed": str(len(f.content)),
@@ -690,10 +848,11 @@ class DriveEmulator(Emulator):
     def _render_file(self, f, query, default=DEFAULT_FILE_FIELDS):
         return apply_fields(self._file_json(f), parse_fields(query.get("fields") or default))
 
-    def _check_quota(self, f_drive_id, extra, replacing=None):
+    def _check_quota(self, f_drive_id, extra, replacing=None, owner=None):
         if f_drive_id or self.quota_limit is None:
             return
-        used = self.used() - (len(replacing.content) if replacing else 0)
+        user = self._users.get(replacing.owner if replacing else owner) or self._me
+        used = self.used(user) - (len(replacing.content) if replacing else 0)
         if used + extra > self.quota_limit:
             raise DriveHTTPError(403, "storageQuotaExceeded", "The user's Drive storage "
                                  "quota has been exceeded.", domain="usageLimits")
@@ -720,6 +879,8 @@ class DriveEmulator(Emulator):
             if "upload_id" in request.query:
                 return "upload_chunk"
             return "files.upload"
+        if path == "/batch/drive/v3":
+            return "batch" if method == "POST" else "unknown"
         if not path.startswith("/drive/v3/"):
             return "unknown"
         rest = path[len("/drive/v3/"):].strip("/")
@@ -738,6 +899,11 @@ class DriveEmulator(Emulator):
                 return "files.create" if method == "POST" else "files.list"
             if parts[1] == "trash":
                 return "files.emptyTrash"
+            if len(parts) >= 3 and parts[2] == "permissions":
+                if len(parts) == 3:
+                    return "permissions.create" if method == "POST" else "permissions.list"
+                return {"GET": "permissions.get", "DELETE": "permissions.delete",
+                        "PATCH": "permissions.update"}.get(method, "unknown")
             if len(parts) == 3 and parts[2] == "export":
                 return "files.export"
             if method == "GET":
@@ -750,8 +916,8 @@ class DriveEmulator(Emulator):
         return "unknown"
 
     def handle(self, request):
-        try:
-            with self.lock:
+        with self.lock:
+            try:
                 route = request.route
                 if route == "authorize":
                     return self._authorize(request)
@@ -761,11 +927,20 @@ class DriveEmulator(Emulator):
                     return self._revoke(request)
                 if route == "unknown":
                     return drive_error(404, "notFound", "Not Found")
+                if route == "batch":  # each call is authorized on its own
+                    return self._batch(request)
                 denied = self._check_bearer(request)
                 if denied:
                     return denied
-                method = getattr(self, "_r_" + route.replace(".", "_"))
-                return method(request)
+                return self._route(request)
+            except DriveHTTPError as exc:
+                return exc.response
+            finally:
+                self._me = self.default_user
+
+    def _route(self, request):
+        try:
+            return getattr(self, "_r_" + request.route.replace(".", "_"))(request)
         except DriveHTTPError as exc:
             return exc.response
 
@@ -787,6 +962,9 @@ class DriveEmulator(Emulator):
                                  "challenge": q.get("code_challenge"),
                                  "method": q.get("code_challenge_method", "plain"),
                                  "offline": q.get("access_type") == "offline",
+                                 # the account signed in to the browser gives the consent
+                                 "user": (self.user_of(q.get("login_hint") or "")
+                                          or self.signed_in),
                                  "expires": time.time() + 600}
             params["code"] = code
             params["scope"] = q.get("scope", "")
@@ -828,25 +1006,25 @@ class DriveEmulator(Emulator):
                 if computed != info["challenge"]:
                     return self._token_error("invalid_grant", "Invalid code verifier.")
             return Response.json(self._mint(info["scope"], offline=info["offline"]
-                                            and self.issue_refresh_tokens))
+                                            and self.issue_refresh_tokens, user=info["user"]))
         if grant == "refresh_token":
             info = self._refresh_tokens.get(form.get("refresh_token", ""))
             if info is None or info["revoked"]:
                 return self._token_error("invalid_grant", "Token has been expired or "
                                          "revoked.")
-            result = self._mint(info["scope"], offline=False)
+            result = self._mint(info["scope"], offline=False, user=info["user"])
             return Response.json(result)
         return self._token_error("unsupported_grant_type", "Invalid grant_type: %s" % grant)
 
-    def _mint(self, scope, offline):
+    def _mint(self, scope, offline, user):
         access = "ya29." + _b64url(secrets.token_bytes(48))
         self._access_tokens[access] = {"expires": time.time() + self.access_token_lifetime,
-                                       "scope": scope}
+                                       "scope": scope, "user": user}
         result = {"access_token": access, "expires_in": self.access_token_lifetime,
                   "scope": scope, "token_type": "Bearer"}
         if offline:
             refresh = "1//0" + _b64url(secrets.token_bytes(48))
-            self._refresh_tokens[refresh] = {"scope": scope, "revoked": False}
+            self._refresh_tokens[refresh] = {"scope": scope, "revoked": False, "user": user}
             result["refresh_token"] = refresh
         return result
 
@@ -884,6 +1062,7 @@ class DriveEmulator(Emulator):
             body["error"]["status"] = "UNAUTHENTICATED"
             resp.body = json.dumps(body).encode()
             return resp
+        self._me = info["user"]
         return None
 
     # -- Drive routes ----------------------------------------------------------------------
@@ -895,8 +1074,8 @@ class DriveEmulator(Emulator):
         return None
 
     def _r_about_get(self, request):
-        used = self.used()
-        data = {"kind": "drive#about", "user": dict(self.user),
+        used = self.used(self._me)
+        data = {"kind": "drive#about", "user": self._me.json(me=True),
                 "storageQuota": {"usage": str(used), "usageInDrive": str(used),
                                  "usageInDriveTrash": "0"}}
         if self.quota_limit is not None:
@@ -907,15 +1086,16 @@ class DriveEmulator(Emulator):
         return Response.json(apply_fields(data, parse_fields(request.query["fields"])))
 
     def _parent_for_create(self, metadata, query):
-        parents = metadata.get("parents") or [self.root_id]
+        parents = metadata.get("parents") or [self._me.root_id]
         if len(parents) != 1:
             raise DriveHTTPError(403, "cannotAddParent", "A shared drive item must have "
                                  "exactly one parent.")
-        parent_id = self.root_id if parents[0] == "root" else parents[0]
+        parent_id = self._me.root_id if parents[0] == "root" else parents[0]
         parent = self._get(parent_id, query)
         if not parent.is_folder:
             raise DriveHTTPError(400, "invalid", "The specified parent is not a folder.",
                                  location="parents")
+        self._check_writer(parent)
         return parent
 
     def _apply_metadata(self, f, metadata):
@@ -936,9 +1116,9 @@ class DriveEmulator(Emulator):
         if content is not None and mime == FOLDER:
             raise DriveHTTPError(400, "badContent", "A folder cannot have content.")
         data = content or b""
-        self._check_quota(parent.drive_id, len(data))
+        self._check_quota(parent.drive_id, len(data), owner=self._me.id)
         f = self._create(metadata.get("name") or "Untitled", mime, parent.id, data,
-                         file_id=metadata.get("id"))
+                         file_id=metadata.get("id"), owner=self._me.id)
         if f.is_native:
             f.text = data.decode("utf-8", "replace")
             f.content = b""
@@ -962,7 +1142,8 @@ class DriveEmulator(Emulator):
             sid = _b64url(secrets.token_bytes(24))
             self._sessions[sid] = ResumableSession(
                 sid, metadata or {}, dict(request.query), file_id,
-                request.header("x-upload-content-type"), int(total) if total else None)
+                request.header("x-upload-content-type"), int(total) if total else None,
+                self._me)
             prefix, path = self._split(request.path)
             query = dict(request.query, upload_id=sid)
             if prefix == "/www":
@@ -1064,6 +1245,7 @@ class DriveEmulator(Emulator):
 
     def _finish_session(self, request, session):
         content = bytes(session.data)
+        self._me = session.user
         if session.file_id:
             existing = self._get(session.file_id, session.query)
             resp = self._update_file(Request("PATCH", request.path, session.query, {}, b""),
@@ -1119,8 +1301,8 @@ class DriveEmulator(Emulator):
 
     def _visible(self, f, query):
         """Is ``f`` in the corpus of a files.list / changes.list call?"""
-        if f.removed or self._is_root(f):
-            return False
+        if f.removed or self._is_root(f) or self._access(f) in (None, "link"):
+            return False  # a link-only grant does not list the file (no file discovery)
         all_drives = _flag(query, "includeItemsFromAllDrives", "includeTeamDriveItems")
         drive_id = query.get("driveId") or query.get("teamDriveId")
         corpora = query.get("corpora", "user")
@@ -1148,7 +1330,8 @@ class DriveEmulator(Emulator):
                     "The includeItemsFromAllDrives and supportsAllDrives parameters must be "
                     "set to true when driveId is specified.",
                     location="includeItemsFromAllDrives")
-            if drive_id not in self._drives:
+            if drive_id not in self._drives or \
+                    self._me.id not in self._drives[drive_id]["members"]:
                 raise DriveHTTPError(404, "notFound", "Shared drive not found: %s" % drive_id,
                                      location="driveId")
 
@@ -1173,7 +1356,7 @@ class DriveEmulator(Emulator):
             if not self._visible(f, query):
                 continue
             view = self._file_json(f)
-            view["_parents_q"] = set(f.parents) | ({"root"} if self.root_id in f.parents
+            view["_parents_q"] = set(f.parents) | ({"root"} if self._me.root_id in f.parents
                                                    else set())
             view["_text"] = f.text
             if predicate(view):
@@ -1199,10 +1382,11 @@ class DriveEmulator(Emulator):
         if self._is_root(f):
             raise DriveHTTPError(403, "insufficientFilePermissions", "The user does not have "
                                  "sufficient permissions for this file.")
+        self._check_writer(f)
         add = [p for p in (query.get("addParents") or "").split(",") if p]
         remove = [p for p in (query.get("removeParents") or "").split(",") if p]
-        add = [self.root_id if p == "root" else p for p in add]
-        remove = [self.root_id if p == "root" else p for p in remove]
+        add = [self._me.root_id if p == "root" else p for p in add]
+        remove = [self._me.root_id if p == "root" else p for p in remove]
         if "parents" in metadata:
             raise DriveHTTPError(403, "fieldNotWritable", "The resource body includes fields "
                                  "which are not directly writable.", location="parents")
@@ -1210,6 +1394,7 @@ class DriveEmulator(Emulator):
             [p for p in add if p not in f.parents]
         for pid in add:
             parent = self._get(pid, query)
+            self._check_writer(parent)
             if not parent.is_folder:
                 raise DriveHTTPError(400, "invalid", "The specified parent is not a folder.",
                                      location="addParents")
@@ -1224,7 +1409,7 @@ class DriveEmulator(Emulator):
             raise DriveHTTPError(403, "teamDrivesParentLimit", "A shared drive item must "
                                  "have exactly one parent.")
         if not new_parents:
-            new_parents = [self.root_id] if not f.drive_id else f.parents
+            new_parents = [self._me.root_id] if not f.drive_id else f.parents
         if content is not None:
             self._check_quota(f.drive_id, len(content), f)
         f.parents = new_parents
@@ -1251,17 +1436,20 @@ class DriveEmulator(Emulator):
         if self._is_root(f):
             raise DriveHTTPError(403, "insufficientFilePermissions", "The user does not have "
                                  "sufficient permissions for this file.")
+        self._check_writer(f)
         self._delete(f)
         return Response(204)
 
     def _r_files_emptyTrash(self, request):
         for f in list(self._files.values()):
-            if f.explicitly_trashed and not f.removed and f.drive_id is None:
+            if f.explicitly_trashed and not f.removed and f.drive_id is None \
+                    and f.owner == self._me.id:
                 self._delete(f)
         return Response(204)
 
     def _r_drives_list(self, request):
-        drives = sorted(self._drives.values(), key=lambda d: d["created"])
+        drives = sorted((d for d in self._drives.values() if self._me.id in d["members"]),
+                        key=lambda d: d["created"])
         body = {"kind": "drive#driveList",
                 "drives": [self._drive_json(d) for d in drives]}
         fields = request.query.get("fields") or "kind,nextPageToken,drives(kind,id,name)"
@@ -1271,7 +1459,7 @@ class DriveEmulator(Emulator):
         _, path = self._split(request.path)
         drive_id = unquote(path.rstrip("/").rsplit("/", 1)[-1])
         drive = self._drives.get(drive_id)
-        if drive is None:
+        if drive is None or self._me.id not in drive["members"]:
             raise DriveHTTPError(404, "notFound", "Shared drive not found: %s" % drive_id,
                                  location="driveId")
         return Response.json(apply_fields(self._drive_json(drive), parse_fields(
@@ -1279,7 +1467,7 @@ class DriveEmulator(Emulator):
 
     def _r_drives_create(self, request):
         body = request.json() or {}
-        drive_id = self.add_shared_drive(body.get("name") or "Untitled")
+        drive_id = self.add_shared_drive(body.get("name") or "Untitled", members=[self._me])
         return Response.json(apply_fields(self._drive_json(self._drives[drive_id]),
                                           parse_fields(request.query.get("fields")
                                                        or "kind,id,name")))
@@ -1289,6 +1477,228 @@ class DriveEmulator(Emulator):
         return {"kind": "drive#drive", "id": drive["id"], "name": drive["name"],
                 "createdTime": _rfc3339(drive["created"]), "hidden": False,
                 "capabilities": {"canAddChildren": True, "canEdit": True}}
+
+    # -- permissions -------------------------------------------------------------------------
+    def _permission_file(self, request):
+        """The file of a permissions route, which the request's account may share."""
+        f = self._get(self._file_id_of(request), request.query)
+        self._check_writer(f)
+        return f
+
+    def _check_writer(self, f):
+        """The request's account may change ``f``: its owner, a member of its shared drive,
+        or a writer it is shared with (a reader, or a link, may only read)."""
+        access = self._access(f)
+        if access in ("owner", "member"):
+            return
+        node, seen = f, set()
+        while node is not None and node.id not in seen:
+            seen.add(node.id)
+            if any(p["type"] == "user" and p.get("emailAddress") == self._me.email
+                   and p["role"] in ("writer", "fileOrganizer", "organizer")
+                   for p in node.permissions.values()):
+                return
+            node = self._files.get(node.parents[0]) if node.parents else None
+        raise DriveHTTPError(403, "insufficientFilePermissions", "The user does not have "
+                             "sufficient permissions for this file.")
+
+    def _permission_id_of(self, request):
+        _, path = self._split(request.path)
+        return unquote(path.rstrip("/").rsplit("/", 1)[-1])
+
+    def _all_permissions(self, f):
+        """The owner's (or the shared drive members') permissions, then the file's own."""
+        if f.drive_id:
+            drive = self._drives[f.drive_id]
+            implied = [{"kind": "drive#permission", "id": u.id, "type": "user",
+                        "role": "organizer", "emailAddress": u.email,
+                        "displayName": u.display_name, "permissionDetails": [
+                            {"permissionType": "member", "role": "organizer",
+                             "inherited": True, "inheritedFrom": f.drive_id}]}
+                       for u in self._users.values() if u.id in drive["members"]]
+        else:
+            owner = self._users[f.owner]
+            implied = [{"kind": "drive#permission", "id": owner.id, "type": "user",
+                        "role": "owner", "emailAddress": owner.email,
+                        "displayName": owner.display_name}]
+        return implied + [dict(p) for p in f.permissions.values()]
+
+    def _r_permissions_create(self, request):
+        f = self._permission_file(request)
+        body = request.json() or {}
+        kind, role = body.get("type"), body.get("role")
+        if not kind:
+            raise DriveHTTPError(400, "required", "Permission type is required.",
+                                 location="permission.type", location_type="other")
+        if not role:
+            raise DriveHTTPError(400, "required", "Permission role is required.",
+                                 location="permission.role", location_type="other")
+        if kind not in GRANTEE_TYPES:
+            raise _invalid("permission.type", "Invalid permission type.")
+        if role not in ROLES:
+            raise _invalid("permission.role", "Invalid permission role.")
+        if role == "owner" and not _flag(request.query, "transferOwnership"):
+            raise DriveHTTPError(403, "forbidden", "The transferOwnership parameter must be "
+                                 "enabled when the permission role is 'owner'.")
+        if "allowFileDiscovery" in body and kind not in ("domain", "anyone"):
+            raise _invalid("permission.allowFileDiscovery")
+        perm = {"kind": "drive#permission", "type": kind, "role": role}
+        if kind == "domain":
+            domain = (body.get("domain") or "").strip().lower()
+            if not domain:
+                raise DriveHTTPError(400, "required", "Permission domain is required.",
+                                     location="permission.domain", location_type="other")
+            if domain != self._me.domain:
+                # a consumer account has no domain; a Workspace account shares with its own
+                raise DriveHTTPError(400, "invalid", "The specified domain is invalid or not "
+                                     "applicable for the given permission type.",
+                                     location="permission.domain", location_type="other")
+            perm.update(id=_domain_permission_id(domain), domain=domain, displayName=domain,
+                        allowFileDiscovery=bool(body.get("allowFileDiscovery", False)))
+        elif kind == "anyone":
+            discover = bool(body.get("allowFileDiscovery", False))
+            perm.update(id="anyone" if discover else "anyoneWithLink",
+                        allowFileDiscovery=discover)
+        else:
+            email = (body.get("emailAddress") or "").strip()
+            if not email:
+                raise DriveHTTPError(400, "required", "Permission emailAddress is required.",
+                                     location="permission.emailAddress", location_type="other")
+            grantee = self.user_of(email)
+            perm.update(id=grantee.id if grantee else "%020d" % (
+                int(hashlib.sha1(email.encode()).hexdigest(), 16) % 10 ** 20),
+                emailAddress=email)
+        if kind in ("domain", "anyone"):
+            # one link grant of a kind: a new one replaces the other (Drive keeps one)
+            for pid in [pid for pid, p in f.permissions.items()
+                        if p["type"] == kind and pid != perm["id"]]:
+                del f.permissions[pid]
+        f.permissions[perm["id"]] = perm
+        self._shared_changed(f)
+        return Response.json(apply_fields(perm, parse_fields(
+            request.query.get("fields") or DEFAULT_PERMISSION_FIELDS)))
+
+    def _r_permissions_list(self, request):
+        f = self._permission_file(request)
+        body = {"kind": "drive#permissionList", "permissions": self._all_permissions(f)}
+        fields = request.query.get("fields") or \
+            "kind,nextPageToken,permissions(%s)" % DEFAULT_PERMISSION_FIELDS
+        return Response.json(apply_fields(body, parse_fields(fields)))
+
+    def _find_permission(self, f, request):
+        pid = self._permission_id_of(request)
+        perm = next((p for p in self._all_permissions(f) if p["id"] == pid), None)
+        if perm is None:
+            raise DriveHTTPError(404, "notFound", "Permission not found: %s." % pid,
+                                 location="permissionId")
+        return perm
+
+    def _r_permissions_get(self, request):
+        f = self._permission_file(request)
+        return Response.json(apply_fields(self._find_permission(f, request), parse_fields(
+            request.query.get("fields") or DEFAULT_PERMISSION_FIELDS)))
+
+    def _r_permissions_update(self, request):
+        f = self._permission_file(request)
+        perm = self._find_permission(f, request)
+        if perm["id"] not in f.permissions:
+            raise DriveHTTPError(403, "cannotModifyInheritedPermission" if f.drive_id else
+                                 "forbidden", "The owner's permission cannot be changed.")
+        role = (request.json() or {}).get("role")
+        if role:
+            if role not in ROLES or role == "owner":
+                raise _invalid("permission.role", "Invalid permission role.")
+            f.permissions[perm["id"]]["role"] = role
+        self._shared_changed(f)
+        return Response.json(apply_fields(f.permissions[perm["id"]], parse_fields(
+            request.query.get("fields") or DEFAULT_PERMISSION_FIELDS)))
+
+    def _r_permissions_delete(self, request):
+        f = self._permission_file(request)
+        perm = self._find_permission(f, request)
+        if perm["id"] not in f.permissions:
+            if f.drive_id:
+                raise DriveHTTPError(403, "cannotDeleteInheritedPermission", "The permission "
+                                     "is inherited from the shared drive.")
+            raise DriveHTTPError(403, "cannotRemoveOwner", "The owner of a file cannot be "
+                                 "removed.")
+        del f.permissions[perm["id"]]
+        self._shared_changed(f)
+        return Response(204)
+
+    def _shared_changed(self, f):
+        """Sharing is not content: the version moves and the change feed reports the
+        file, its modifiedTime stays."""
+        f.version += 1
+        f.seq = next(self._seq)
+        self._last_seq = f.seq
+
+    # -- batch -------------------------------------------------------------------------------
+    def _batch(self, request):
+        """``multipart/mixed`` of ``application/http`` parts, each a Drive call answered in
+        a part of the same ``Content-ID`` (prefixed ``response-``), in order. The outer
+        request's Authorization applies to parts that carry none."""
+        match = re.search(r'boundary="?([^";]+)"?', request.header("content-type", ""))
+        if not request.header("content-type", "").startswith("multipart/mixed") or not match:
+            raise DriveHTTPError(400, "badRequest", "Batch requests must be multipart/mixed.")
+        delimiter = b"--" + match.group(1).encode()
+        parts = []
+        for chunk in request.body.split(delimiter)[1:]:
+            if chunk.startswith(b"--"):
+                break
+            parts.append(chunk.strip(b"\r\n"))
+        if len(parts) > BATCH_LIMIT:
+            raise DriveHTTPError(400, "badRequest", "A batch request cannot contain more "
+                                 "than %d calls." % BATCH_LIMIT)
+        outer_auth = request.header("authorization")
+        boundary = "batch_" + _b64url(secrets.token_bytes(12))
+        out = []
+        for part in parts:
+            head, _, inner = part.replace(b"\r\n", b"\n").partition(b"\n\n")
+            headers = _mime_headers(head)
+            if headers.get("content-type", "").split(";")[0].strip() != "application/http":
+                raise DriveHTTPError(400, "badRequest", "Each batch part must be "
+                                     "application/http.")
+            response = self._batch_call(inner, outer_auth)
+            content_id = headers.get("content-id", "")
+            if content_id.startswith("<"):
+                content_id = "<response-" + content_id[1:]
+            out.append(_http_part(content_id, response))
+        body = "".join("--%s\r\n%s" % (boundary, part) for part in out) + \
+            "--%s--\r\n" % boundary
+        return Response(200, body.encode("utf-8"),
+                        {"Content-Type": "multipart/mixed; boundary=%s" % boundary})
+
+    def _batch_call(self, inner, outer_auth):
+        """One call of a batch, as if it came alone (its own faults and counter)."""
+        line, _, rest = inner.partition(b"\n")
+        try:
+            method, target, _version = line.decode("latin-1").split(" ", 2)
+        except ValueError:
+            return drive_error(400, "badRequest", "Malformed batch part.")
+        head, _, body = rest.partition(b"\n\n")
+        headers = _mime_headers(head)
+        path, _, qs = target.partition("?")
+        query = {k: v[0] for k, v in parse_qs(qs, keep_blank_values=True).items()}
+        if "authorization" not in headers and outer_auth:
+            headers["authorization"] = outer_auth
+        sub = Request(method, "/www" + path, query, headers, body)
+        sub.route = self.route_of(sub)
+        self.counters[sub.route] += 1
+        self._me = self.default_user
+        if sub.route in ("files.upload", "upload_chunk", "files.download",
+                         "files.export") or path.startswith("/upload/"):
+            return drive_error(400, "badRequest", "Media upload and download are not "
+                               "supported in batch requests.")
+        if sub.route in ("unknown", "batch", "authorize", "token", "revoke"):
+            return drive_error(404, "notFound", "Not Found")
+        fault = self._take_fault(sub.route)
+        if fault is not None and fault.kind == "status":
+            return Response(fault.status, fault.body, dict(fault.headers))
+        denied = self._check_bearer(sub)
+        if denied:
+            return denied
+        return self._route(sub)
 
     # -- changes ---------------------------------------------------------------------------
     def _r_changes_getStartPageToken(self, request):
@@ -1318,7 +1728,8 @@ class DriveEmulator(Emulator):
                                      "includeItemsFromAllDrives and supportsAllDrives "
                                      "parameters must be set to true when driveId is "
                                      "specified.", location="includeItemsFromAllDrives")
-            if drive_id not in self._drives:
+            if drive_id not in self._drives or \
+                    self._me.id not in self._drives[drive_id]["members"]:
                 raise DriveHTTPError(404, "notFound", "Shared drive not found: %s" % drive_id,
                                      location="driveId")
         include_removed = query.get("includeRemoved", "true") != "false"
@@ -1336,6 +1747,10 @@ class DriveEmulator(Emulator):
                 continue
             if f.removed and not include_removed:
                 continue
+            mine = f.owner == self._me.id if not f.drive_id else \
+                self._me.id in self._drives[f.drive_id]["members"]
+            if not mine and (f.removed or self._access(f) in (None, "link")):
+                continue  # another account's item, not shared with this one
             changed.append(f)
         changed.sort(key=lambda f: f.seq)
         page = changed[:page_size]
@@ -1359,8 +1774,44 @@ class DriveEmulator(Emulator):
         return Response.json(apply_fields(body, parse_fields(fields)))
 
 
+#: permission roles Drive knows, and the grantee types
+ROLES = ("owner", "organizer", "fileOrganizer", "writer", "commenter", "reader")
+GRANTEE_TYPES = ("user", "group", "domain", "anyone")
+DEFAULT_PERMISSION_FIELDS = "kind,id,type,role"
+#: Drive answers a batch of more calls than this with an error
+BATCH_LIMIT = 100
+
+
+def _domain_permission_id(domain):
+    """Drive's id of a domain grantee: a stable number ending in ``k``."""
+    return "%020dk" % (int(hashlib.sha1(domain.encode()).hexdigest(), 16) % 10 ** 20)
+
+
 def _flag(query, *names):
     return any(query.get(n, "").lower() == "true" for n in names)
+
+
+def _mime_headers(head):
+    headers = {}
+    for line in head.decode("latin-1").splitlines():
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return headers
+
+
+def _http_part(content_id, response):
+    """A batch answer's part: the call's status line, headers and body."""
+    reason = http.client.responses.get(response.status, "")
+    lines = ["Content-Type: application/http", "Content-ID: %s" % content_id, "",
+             "HTTP/1.1 %d %s" % (response.status, reason)]
+    headers = dict(response.headers)
+    headers.setdefault("Content-Type", "application/json; charset=UTF-8")
+    body = response.body.decode("utf-8", "replace")
+    for name, value in headers.items():
+        lines.append("%s: %s" % (name, value))
+    lines.append("Content-Length: %d" % len(response.body))
+    return "\r\n".join(lines) + "\r\n\r\n" + body + "\r\n"
 
 
 def _digest(q):

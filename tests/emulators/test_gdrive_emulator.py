@@ -447,6 +447,157 @@ def test_drop_after_apply(emu, drive):
     assert len(emu.find("Twice")) == 2
 
 
+def service_of(emu, user):
+    """A Drive service with the tokens of ``user``'s consent."""
+    tokens = emu.issue_tokens(user=user)
+    return make_service(emu, Credentials(
+        tokens["access_token"], refresh_token=tokens["refresh_token"], token_uri=TOKEN_URI,
+        client_id=emu.client_id, client_secret=emu.client_secret, scopes=SCOPES))
+
+
+def test_accounts_have_their_own_drive(emu, drive):
+    other = emu.add_user(display_name="Bo")
+    bo = service_of(emu, other)
+    about = bo.about().get(fields="user(emailAddress, permissionId, me)").execute()["user"]
+    assert about == {"emailAddress": other.email, "permissionId": other.id, "me": True}
+    assert drive.about().get(fields="user(permissionId)").execute()["user"]["permissionId"] \
+        == emu.default_user.id != other.id
+    assert bo.files().get(fileId="root", fields="id").execute()["id"] == other.root_id
+    mine = mkdir(drive, "Mine")
+    with pytest.raises(HttpError) as excinfo:  # another account's item: as if absent
+        bo.files().get(fileId=mine, fields="id").execute()
+    assert excinfo.value.resp.status == 404
+    assert bo.files().list(q="name = 'Mine'", fields="files(id)").execute()["files"] == []
+    token = bo.changes().getStartPageToken().execute()["startPageToken"]
+    mkdir(drive, "Later")
+    assert bo.changes().list(pageToken=token, fields="changes(fileId)").execute()[
+        "changes"] == []
+    team = emu.add_shared_drive("Team")  # the default account's
+    assert bo.drives().list(fields="drives(id)").execute()["drives"] == []
+    with pytest.raises(HttpError):
+        bo.drives().get(driveId=team, fields="id").execute()
+
+
+def test_permissions_create_list_delete(emu, drive):
+    file_id = upload(drive, "a.txt", b"alpha")["id"]
+    created = drive.permissions().create(
+        fileId=file_id, body={"type": "anyone", "role": "reader", "allowFileDiscovery": False},
+        fields="id, type, role, allowFileDiscovery").execute()
+    assert created == {"id": "anyoneWithLink", "type": "anyone", "role": "reader",
+                       "allowFileDiscovery": False}
+    stranger = service_of(emu, emu.add_user())
+    assert stranger.files().get(fileId=file_id, fields="name").execute()["name"] == "a.txt"
+    # a link grant opens the file, it does not list it
+    assert stranger.files().list(q="name = 'a.txt'", fields="files(id)").execute()[
+        "files"] == []
+    listed = drive.permissions().list(fileId=file_id, fields="permissions(id, type, role, "
+                                      "emailAddress)").execute()["permissions"]
+    assert listed == [{"id": emu.default_user.id, "type": "user", "role": "owner",
+                       "emailAddress": emu.default_user.email},
+                      {"id": "anyoneWithLink", "type": "anyone", "role": "reader"}]
+    assert drive.files().get(fileId=file_id, fields="shared").execute()["shared"] is True
+    with pytest.raises(HttpError) as excinfo:  # only who may share manages the sharing
+        stranger.permissions().delete(fileId=file_id, permissionId="anyoneWithLink").execute()
+    assert reason_of(excinfo) == "insufficientFilePermissions"
+    for change in (lambda: stranger.files().update(fileId=file_id, body={"name": "b"}),
+                   lambda: stranger.files().delete(fileId=file_id)):
+        with pytest.raises(HttpError) as excinfo:  # a link lets one read, not change
+            change().execute()
+        assert reason_of(excinfo) == "insufficientFilePermissions"
+    with pytest.raises(HttpError) as excinfo:
+        drive.permissions().delete(fileId=file_id, permissionId=emu.default_user.id).execute()
+    assert reason_of(excinfo) == "cannotRemoveOwner"
+    drive.permissions().delete(fileId=file_id, permissionId="anyoneWithLink").execute()
+    with pytest.raises(HttpError) as excinfo:
+        stranger.files().get(fileId=file_id, fields="name").execute()
+    assert excinfo.value.resp.status == 404
+    with pytest.raises(HttpError) as excinfo:
+        drive.permissions().delete(fileId=file_id, permissionId="anyoneWithLink").execute()
+    assert reason_of(excinfo) == "notFound"
+
+
+def test_permission_errors(emu, drive):
+    file_id = upload(drive, "a.txt", b"alpha")["id"]
+    for body, reason in (({"role": "reader"}, "required"), ({"type": "anyone"}, "required"),
+                         ({"type": "anyone", "role": "boss"}, "invalid"),
+                         ({"type": "user", "role": "reader"}, "required"),
+                         ({"type": "user", "role": "owner",
+                           "emailAddress": "x@example.org"}, "forbidden"),
+                         ({"type": "domain", "role": "reader"}, "required"),
+                         # a consumer account has no Workspace domain to share with
+                         ({"type": "domain", "role": "reader", "domain": "example.com"},
+                          "invalid")):
+        with pytest.raises(HttpError) as excinfo:
+            drive.permissions().create(fileId=file_id, body=body).execute()
+        assert reason_of(excinfo) == reason, body
+    assert emu.permissions(file_id) == []
+
+
+def test_domain_permission_of_a_workspace_account():
+    emu = DriveEmulator(workspace_domain="example.com").start()
+    try:
+        drive = service_of(emu, emu.default_user)
+        file_id = upload(drive, "a.txt", b"alpha")["id"]
+        perm = drive.permissions().create(
+            fileId=file_id, body={"type": "domain", "role": "reader", "domain": "example.com"},
+            fields="id, type, domain, allowFileDiscovery").execute()
+        assert perm["type"] == "domain" and perm["domain"] == "example.com"
+        assert perm["id"].endswith("k") and perm["allowFileDiscovery"] is False
+        assert emu.can_open(file_id, emu.add_user(workspace_domain="example.com"))
+        assert not emu.can_open(file_id, emu.add_user(workspace_domain="other.org"))
+        assert not emu.can_open(file_id, emu.add_user())
+        with pytest.raises(HttpError) as excinfo:  # not the account's own domain
+            drive.permissions().create(fileId=file_id, body={
+                "type": "domain", "role": "reader", "domain": "other.org"}).execute()
+        assert reason_of(excinfo) == "invalid"
+    finally:
+        stop_soon(emu)
+
+
+def test_batch_of_metadata_calls(emu, drive):
+    ids = [upload(drive, "f%d.txt" % n, b"x")["id"] for n in range(3)]
+    answers = {}
+
+    def collect(request_id, response, exception):
+        answers[request_id] = exception or response
+
+    batch = drive.new_batch_http_request(callback=collect)
+    for file_id in ids + ["missing"]:
+        batch.add(drive.files().get(fileId=file_id, fields="id, name"))
+    batch.add(drive.files().update(fileId=ids[0], body={"name": "renamed.txt"},
+                                   fields="name"))
+    emu.counters.clear()
+    batch.execute()
+    assert emu.counters["batch"] == 1 and emu.counters["files.get"] == 4
+    assert [answers[str(n)]["name"] for n in (1, 2, 3)] == ["f0.txt", "f1.txt", "f2.txt"]
+    assert isinstance(answers["4"], HttpError) and answers["4"].resp.status == 404
+    assert answers["5"] == {"name": "renamed.txt"}
+    # a fault planned for a route reaches the part, not the whole batch
+    emu.rate_limit("files.get", status=403)
+    answers.clear()
+    batch = drive.new_batch_http_request(callback=collect)
+    for file_id in ids:
+        batch.add(drive.files().get(fileId=file_id, fields="id"))
+    batch.execute()
+    assert answers["1"].resp.status == 403 and answers["2"] == {"id": ids[1]}
+
+
+def test_batch_limits(emu, drive):
+    file_id = upload(drive, "a.txt", b"alpha")["id"]
+    batch = drive.new_batch_http_request()
+    for _ in range(101):
+        batch.add(drive.files().get(fileId=file_id, fields="id"))
+    with pytest.raises(HttpError) as excinfo:
+        batch.execute()
+    assert excinfo.value.resp.status == 400
+    answers = {}
+    batch = drive.new_batch_http_request(
+        callback=lambda rid, resp, exc: answers.__setitem__(rid, exc))
+    batch.add(drive.files().get_media(fileId=file_id))
+    batch.execute()
+    assert answers["1"].resp.status == 400  # no media in a batch
+
+
 def test_cli_starts():
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__)))
     proc = subprocess.Popen([sys.executable, "-m", "cloud_emulators.gdrive", "--port", "0"],
