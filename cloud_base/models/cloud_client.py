@@ -2,6 +2,7 @@ import logging
 import os
 import threading
 
+import odoo
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import config
@@ -11,6 +12,7 @@ from ..lib.memory_adapter import MemoryAdapter, get_store
 from ..lib.merge_base import RecordingAdapter
 from ..lib.provider import Capabilities, Provider
 from .cloud_item import DatabaseMergeBase
+from .cloud_upload_session import DatabaseUploadSessions
 
 _logger = logging.getLogger(__name__)
 
@@ -215,6 +217,17 @@ class CloudClient(models.Model):
                 _ADAPTERS[key] = adapter
         return adapter
 
+    def _upload_session_store(self, lifetime):
+        """Where this client's adapter keeps its unfinished upload sessions (a crash-safe
+        store, ``cloud.upload.session``); ``lifetime``: seconds the provider keeps a session
+        when it does not say."""
+        self.ensure_one()
+        # a test's own transaction: no second connection may see its records
+        in_test_transaction = bool(odoo.modules.module.current_test) \
+            and not self.env.registry.in_test_mode()
+        return DatabaseUploadSessions(self.env.cr.dbname, self.id, lifetime,
+                                      env=self.env if in_test_transaction else None)
+
     def _merge_base(self):
         """What this client's engines know of its cloud tree (``cloud.item``)."""
         self.ensure_one()
@@ -251,6 +264,7 @@ class CloudClient(models.Model):
         base go together."""
         for client in self.sudo():
             client._merge_base().clear()
+        self.env["cloud.upload.session"]._purge_clients(self)
         self.sudo().write({"change_cursor": False})
 
     def _drop_adapter(self):
