@@ -73,8 +73,10 @@ class DatabaseUploadSessions(UploadSessionStore):
             with self._env.cr.savepoint():
                 yield self._env["cloud.upload.session"].sudo()
             return
-        with Registry(self.dbname).cursor() as cr:
-            cr.execute("SET LOCAL lock_timeout = %s", [self.LOCK_TIMEOUT])
+        registry = Registry(self.dbname)
+        with registry.cursor() as cr:
+            if not registry.in_test_mode():  # a test cursor's transaction is the test's
+                cr.execute("SET LOCAL lock_timeout = %s", [self.LOCK_TIMEOUT])
             yield api.Environment(cr, SUPERUSER_ID, {})["cloud.upload.session"]
 
     def _rows(self, sessions, key):
