@@ -222,8 +222,9 @@ class CloudClient(models.Model):
         store, ``cloud.upload.session``); ``lifetime``: seconds the provider keeps a session
         when it does not say."""
         self.ensure_one()
-        # a test's own transaction: no second connection may see its records
-        in_test_transaction = bool(odoo.modules.module.current_test) \
+        # a test's own transaction (TransactionCase): no second connection sees its records
+        test = odoo.modules.module.current_test
+        in_test_transaction = self.env.cr is getattr(test, "cr", None) \
             and not self.env.registry.in_test_mode()
         return DatabaseUploadSessions(self.env.cr.dbname, self.id, lifetime,
                                       env=self.env if in_test_transaction else None)

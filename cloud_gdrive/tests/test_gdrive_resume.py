@@ -7,7 +7,10 @@ import io
 import os
 import threading
 
+from odoo import SUPERUSER_ID, api
+from odoo.modules.registry import Registry
 from odoo.tests import TransactionCase, tagged
+from odoo.tests.common import BaseCase, get_db_name
 
 from odoo.addons.cloud_base.lib.merge_base import MemoryMergeBase, RecordingAdapter
 from odoo.addons.cloud_base.tests import emulators  # noqa: F401 - cloud_emulators importable
@@ -101,3 +104,56 @@ class TestGoogleDriveResume(CloudTestMixin, TransactionCase):
         self.assertEqual(self.sent() - before, SIZE - 8 * MiB)
         self.assertEqual(self.started(), 2)
         self.assertFalse(self.sessions())
+
+
+@tagged("post_install", "-at_install")
+class TestGoogleDriveResumeAfterWorkerDeath(BaseCase):
+    """The same with committed data and real transactions, as in production: the dying
+    worker's transaction is rolled back, the session it kept survives in its own."""
+
+    def setUp(self):
+        super().setUp()
+        self.emu = DriveEmulator().start()
+        self.addCleanup(lambda: threading.Thread(target=self.emu.stop, daemon=True).start())
+        self.registry = Registry(get_db_name())
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+            client = connect_with_grant(
+                env["cloud.client"].create(gdrive_client_values(self.emu)), self.emu)
+            self.client_id, self.root_id = client.id, client.root_folder_id.cloud_id
+        self.addCleanup(self._delete_client)
+
+    def _delete_client(self):
+        with self.registry.cursor() as cr:
+            client = api.Environment(cr, SUPERUSER_ID, {})["cloud.client"].browse(self.client_id)
+            client._drop_adapter()
+            client.unlink()
+
+    @contextlib.contextmanager
+    def worker(self):
+        """A new worker process: its own transaction and a freshly built adapter."""
+        with self.registry.cursor() as cr:
+            client = api.Environment(cr, SUPERUSER_ID, {})["cloud.client"].browse(self.client_id)
+            client._drop_adapter()
+            yield client._get_adapter()
+
+    def kept_sessions(self):
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT count(*) FROM cloud_upload_session WHERE client_id = %s",
+                       [self.client_id])
+            return cr.fetchone()[0]
+
+    def test_session_survives_the_death_of_the_worker(self):
+        data = os.urandom(SIZE)
+        stream = DyingStream(data, 2, lambda: len(self.emu.upload_chunk_sizes))
+        with contextlib.suppress(WorkerDied), self.worker() as adapter:
+            adapter.upload(self.root_id, "big.bin", stream, SIZE)
+            self.fail("the worker did not die")
+        # the worker's transaction was rolled back with it: the session was not in it
+        self.assertEqual(self.kept_sessions(), 1)
+        with self.worker() as adapter:
+            item = adapter.upload(self.root_id, "big.bin", io.BytesIO(data), SIZE)
+        self.assertEqual(self.emu.content(item.id), data)
+        self.assertEqual(sum(self.emu.upload_chunk_sizes), SIZE)
+        self.assertEqual(self.emu.counters["files.upload"], 1)
+        self.assertEqual(self.kept_sessions(), 0)
