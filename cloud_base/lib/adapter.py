@@ -154,6 +154,9 @@ class StorageAdapter:
     #: uploads above this size go through the provider's chunked/resumable protocol
     chunk_threshold: int = 8 * 1024 * 1024
     chunk_size: int = 8 * 1024 * 1024
+    #: one instance may serve several threads at once (else the runner's transfer threads
+    #: get one instance each)
+    thread_safe: bool = False
 
     # -- account -------------------------------------------------------------------------
     def check_connection(self) -> dict:

@@ -189,6 +189,8 @@ class MemoryAdapter(StorageAdapter):
 
     hash_kind = "sha256"
     max_name_length = 255
+    #: one instance serves every transfer thread (the store has its lock)
+    thread_safe = True
 
     def __init__(self, store=None, page_size=100, latency=0.0, chunk_threshold=None,
                  chunk_size=None, base_url="memory://"):
@@ -205,8 +207,9 @@ class MemoryAdapter(StorageAdapter):
 
     # -- call accounting and faults --------------------------------------------------------
     def _call(self, operation, apply_fn):
-        self.calls[operation] += 1
-        self.store.calls[operation] += 1
+        with self.store.lock:
+            self.calls[operation] += 1
+            self.store.calls[operation] += 1
         if self.latency:
             time.sleep(self.latency)
         error, apply = self.faults.take(operation)

@@ -1,3 +1,4 @@
+import itertools
 import logging
 import os
 import threading
@@ -11,6 +12,7 @@ from ..lib import adapter as cloud
 from ..lib.memory_adapter import MemoryAdapter, get_store
 from ..lib.merge_base import RecordingAdapter
 from ..lib.provider import Capabilities, Provider
+from ..lib.transfers import MAX_TRANSFER_CONCURRENCY, AdapterPool, AdaptiveLimit, Prefetched
 from .cloud_item import DatabaseMergeBase
 from .cloud_upload_session import DatabaseUploadSessions
 
@@ -20,6 +22,8 @@ _logger = logging.getLogger(__name__)
 # between tasks; any change of the client's settings drops the cached one.
 _ADAPTERS = {}
 _ADAPTERS_LOCK = threading.Lock()
+#: (database, client id) -> AdaptiveLimit of its parallel transfers
+_LIMITS = {}
 
 #: a developer's explicit permission to use the in-memory storage outside the test suite
 MEMORY_STORAGE_FLAG = "CLOUD_BASE_ALLOW_MEMORY_STORAGE"
@@ -100,6 +104,11 @@ class CloudClient(models.Model):
         "Guard applies from", default=10,
         help="The mass-deletion guard only applies to clients with at least this many synced "
              "files.")
+    transfer_concurrency = fields.Integer(
+        "Parallel transfers", default=8,
+        help="How many uploads a queue run sends to this cloud at the same time. The suite "
+             "halves it for a while when the provider asks to slow down (429/503) and grows "
+             "it back as transfers succeed. 1 sends one file after the other.")
     deletion_confirmation_needed = fields.Boolean(readonly=True, copy=False)
     deletion_confirmation_given = fields.Boolean(readonly=True, copy=False)
     root_folder_id = fields.Many2one("cloud.folder", readonly=True, copy=False)
@@ -205,10 +214,12 @@ class CloudClient(models.Model):
     # ------------------------------------------------------------------------------------
     # Adapter
     # ------------------------------------------------------------------------------------
-    def _get_adapter(self):
-        """The storage adapter of this client (cached per process)."""
+    def _get_adapter(self, slot=0):
+        """The storage adapter of this client (cached per process). ``slot`` > 0: another
+        adapter of the same settings, for a transfer thread (SDK sessions are not all safe to
+        share between threads)."""
         self.ensure_one()
-        key = (self.env.cr.dbname, self.id)
+        key = (self.env.cr.dbname, self.id) + ((slot,) if slot else ())
         with _ADAPTERS_LOCK:
             adapter = _ADAPTERS.get(key)
         if adapter is None:
@@ -234,10 +245,15 @@ class CloudClient(models.Model):
         self.ensure_one()
         return DatabaseMergeBase(self.env, self.id)
 
-    def _sync_adapter(self, base=None):
+    def _sync_adapter(self, base=None, answers=None):
         """The adapter the engines drive: mutations and feed pages are recorded in the merge
-        base ``base`` (this client's by default); the caller flushes it before committing."""
-        return RecordingAdapter(self._get_adapter(), base or self._merge_base())
+        base ``base`` (this client's by default); the caller flushes it before committing.
+        ``answers``: what a transfer thread already asked the provider for this task
+        (:class:`~..lib.transfers.Prefetched`)."""
+        adapter = self._get_adapter()
+        if answers:
+            adapter = Prefetched(adapter, answers)
+        return RecordingAdapter(adapter, base or self._merge_base())
 
     def _measured_upload_rate(self, sample=500):
         """``(files per second, bytes per second)`` of this client's latest uploads (the span
@@ -269,9 +285,40 @@ class CloudClient(models.Model):
         self.sudo().write({"change_cursor": False})
 
     def _drop_adapter(self):
+        dropped = {(self.env.cr.dbname, client.id) for client in self}
         with _ADAPTERS_LOCK:
-            for client in self:
-                _ADAPTERS.pop((self.env.cr.dbname, client.id), None)
+            for key in [key for key in _ADAPTERS if key[:2] in dropped]:
+                del _ADAPTERS[key]
+            for key in [key for key in _LIMITS if key in dropped]:
+                del _LIMITS[key]
+
+    def _transfer_limit(self):
+        """The :class:`AdaptiveLimit` of this client's parallel transfers in this process
+        (it remembers a provider's request to slow down from one run to the next)."""
+        self.ensure_one()
+        key = (self.env.cr.dbname, self.id)
+        maximum = max(1, self.sudo().transfer_concurrency or 1)
+        with _ADAPTERS_LOCK:
+            limit = _LIMITS.get(key)
+            if limit is None:
+                limit = _LIMITS[key] = AdaptiveLimit(maximum)
+        if limit.maximum != maximum:
+            limit.set_maximum(maximum)
+        return limit
+
+    def _transfer_adapters(self):
+        """The adapters this client's transfer threads use (:class:`AdapterPool`)."""
+        self.ensure_one()
+        size = max(1, self.sudo().transfer_concurrency or 1)
+        slots = itertools.count(1)
+        return AdapterPool(self._get_adapter(), lambda: self._get_adapter(next(slots)), size)
+
+    @api.constrains("transfer_concurrency")
+    def _check_transfer_concurrency(self):
+        for client in self:
+            if not 1 <= client.transfer_concurrency <= MAX_TRANSFER_CONCURRENCY:
+                raise ValidationError(self.env._(
+                    "Parallel transfers must be between 1 and %s.", MAX_TRANSFER_CONCURRENCY))
 
     @api.constrains("provider")
     def _check_provider_allowed(self):

@@ -15,7 +15,9 @@ class CloudClientDirect(models.Model):
         self.ensure_one()
         if self.reset_pending:
             return False
-        return self.env["cloud.engine.planner"]._plan(self)
+        # the engine's view of the rules' records, not the record rules (e.g. companies) of
+        # the administrator who pressed Sync now
+        return self.env["cloud.engine.planner"].sudo()._plan(self.sudo())
 
     def _item_url(self, adapter, item):
         """The link stored on the attachment of a synced file or folder (providers extend it,

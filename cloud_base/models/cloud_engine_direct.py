@@ -6,6 +6,7 @@ from odoo import models
 
 from ..lib import adapter as cloud
 from ..lib.names import assign_unique, clean_name, temporary_name, with_counter
+from ..lib.transfers import UploadTransfer
 from ..lib.versions import content_differs
 from .cloud_task import Deferred
 
@@ -484,6 +485,59 @@ class CloudEngineDirect(models.AbstractModel):
                 "; the file stays in Odoo", remote=item.size, local=size),
                                   code="verify_failed", path=candidate)
         return item
+
+    def _upload_transfers(self, client, tasks, adapter):
+        """``{task id: UploadTransfer}``: the network part of those upload ``tasks`` (one
+        client's) that the runner may start ahead in a thread, with the name their handler
+        will choose first (:meth:`_upload_verified`). Tasks whose handler would not upload
+        (folder not made yet, file already synced, ...) and tasks that would pick a name
+        another one of them picks are left to their handler."""
+        candidates = []
+        for task in tasks:
+            attachment = task.attachment_id.sudo()
+            folder = task.folder_id
+            if (task.type != "file_upload" or not attachment or attachment.cloud_item_id
+                    or attachment.type != "binary" or not folder or folder.state == "detached"
+                    or not folder.cloud_id):
+                continue
+            candidates.append((task, attachment, folder))
+        if not candidates:
+            return {}
+        taken = self._taken_names_in(
+            {folder.id for _task, _attachment, folder in candidates})
+        unit = self._name_unit(client)
+        transfers, chosen, attachments = {}, set(), set()
+        for task, attachment, folder in candidates:
+            if attachment.id in attachments:
+                continue  # another upload of the same file (e.g. it moved): the first decides
+            attachments.add(attachment.id)
+            base = clean_name(attachment.name, max_length=adapter.max_name_length,
+                              keep_extension=True, unit=unit)
+            others = {name for attachment_id, name in taken.get(folder.id, ())
+                      if attachment_id != attachment.id}
+            name = assign_unique({0: (base, None)}, others, adapter.max_name_length,
+                                 keep_extension=True, unit=unit)[0]
+            slot = (folder.cloud_id, name.lower())
+            if slot in chosen:
+                continue  # a sibling of this batch wants the name: the handlers decide in turn
+            chosen.add(slot)
+            transfers[task.id] = UploadTransfer(folder.cloud_id, name,
+                                                attachment._cloud_local_opener(),
+                                                attachment.file_size)
+        return transfers
+
+    def _taken_names_in(self, folder_ids):
+        """``{folder id: [(attachment id, name)]}`` of the synced files Odoo knows in those
+        folders (one query for a batch of uploads)."""
+        self.env["ir.attachment"].flush_model(["cloud_folder_id", "cloud_item_id", "name"])
+        self.env.cr.execute("""
+            SELECT cloud_folder_id, id, name FROM ir_attachment
+             WHERE cloud_folder_id IN %s AND cloud_item_id IS NOT NULL AND cloud_item_id != ''
+        """, [tuple(folder_ids)])
+        taken = {}
+        for folder_id, attachment_id, name in self.env.cr.fetchall():
+            taken.setdefault(folder_id, []).append((attachment_id, name))
+        return taken
 
     def _taken_names(self, folder, attachment):
         """Names of the other synced files Odoo knows in ``folder`` (one query: this runs

@@ -129,15 +129,18 @@ class CloudEnginePlanner(models.AbstractModel):
             if folder:
                 self._plan_object_folder(rule, names[record.id], folder, run.queue)
 
-    def _plan_object_folder(self, rule, name, folder, queue):
-        """An existing object folder: bring it back, rename or move it as Odoo wants."""
+    def _plan_object_folder(self, rule, name, folder, queue, parent=None):
+        """An existing object folder: bring it back, rename or move it as Odoo wants, into
+        ``parent`` (the rule's folder by default; a placement nesting object folders passes
+        the folder of the record's parent)."""
+        parent = parent if parent is not None else rule.folder_id
         vals = {}
         if folder.state == "detached":
             vals["state"] = "synced" if folder.cloud_id else "pending"
         if folder.rule_id != rule:
             vals["rule_id"] = rule.id
-        if folder.parent_id != rule.folder_id:
-            vals["parent_id"] = rule.folder_id.id  # R-RULE-9 / R-DIR-7
+        if folder.parent_id != parent:
+            vals["parent_id"] = parent.id  # R-RULE-9 / R-DIR-7
         if folder.name != name:
             vals["name"] = name  # R-DIR-3
         if vals:
@@ -174,12 +177,15 @@ class CloudEnginePlanner(models.AbstractModel):
         by_model = {}
         for folder in folders:
             by_model.setdefault(folder.res_model, []).append(folder)
+        removed = set()  # folders gone with an object folder above them (nested placements)
         for model, model_folders in by_model.items():
             if model not in self.env:
                 continue
             existing = set(self.env[model].browse([f.res_id for f in model_folders])
                            .exists().ids)
             for folder in model_folders:
+                if folder.id in removed:
+                    continue
                 if folder.res_id not in existing:
                     if folder.cloud_id:
                         # "kind" is checked again when the task runs (R-SEC-1); the files
@@ -191,6 +197,8 @@ class CloudEnginePlanner(models.AbstractModel):
                                            "files": self._deleted_files_below(folder)})
                     # unlinking the folder record also drops the pending deletions of its
                     # files (cascade): the folder deletion takes them along (R-Q-6)
+                    below = self.env["cloud.folder"].search([("id", "child_of", folder.id)])
+                    removed.update(below.ids)
                     folder.child_ids.unlink()
                     folder.unlink()
                     continue

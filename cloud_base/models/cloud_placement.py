@@ -7,6 +7,14 @@ The planner asks it which folders and uploads a rule needs; the backward engine 
 ``cloud.folder._file_owner()``, whom a file put in one of the rule's folders belongs to; the rule
 asks it for its default folder name and for the condition its records must meet.
 
+A strategy may reserve a rule folder name (``reserved_folder_name``, e.g. the documents
+workspace's ``Odoo Docs``): the rules of that strategy use exactly that name, no other rule may
+take it (``cloud.sync.rule._check_reserved_folder_name``).
+
+Object folders (``kind == "object"``) of a strategy may be nested (a tree of records, each with
+its folder inside its parent's): the planner deletes the folders of deleted records with the
+folders below them once.
+
 The core has two: ``records`` (a folder per record, named by the rule's expression, with the
 rule's default subfolders; the record's attachments go in it) and ``flat`` (the records are
 stand-alone attachments, which go directly in the rule's folder). An add-on registers its own by
@@ -30,6 +38,8 @@ class Placement:
     label = None
     #: each record gets a folder named by the rule's name expression (preview shown)
     record_folders = False
+    #: the rule folder name this strategy's rules use and no other rule may take (or None)
+    reserved_folder_name = None
 
     def applies_to(self, model_name):
         """Is this the strategy of the rules on ``model_name``? (The first one saying so in

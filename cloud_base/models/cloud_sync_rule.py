@@ -7,7 +7,7 @@ from odoo.tools import format_date
 from odoo.tools.safe_eval import safe_eval
 
 from ..lib import name_template
-from ..lib.names import clean_name
+from ..lib.names import clean_name, name_key
 from ..lib.periods import periods_domain
 from ..lib.quantities import format_bytes, format_duration
 from . import cloud_placement
@@ -135,6 +135,28 @@ class CloudSyncRule(models.Model):
                     "The folder name %(name)s contains characters clouds refuse; "
                     "use for instance %(clean)s.",
                     name=rule.folder_name, clean=clean_name(rule.folder_name)))
+
+    @api.constrains("folder_name", "model_id")
+    def _check_reserved_folder_name(self):
+        """A folder name reserved by a placement strategy (``reserved_folder_name``) is the
+        folder of that strategy's rules and of no other (compared as the clouds compare
+        names: case-folded)."""
+        strategies = self._placement_strategies()
+        for rule in self:
+            for key, strategy in strategies.items():
+                reserved = strategy.reserved_folder_name
+                if not reserved:
+                    continue
+                taken = name_key(clean_name(rule.folder_name)) == name_key(reserved)
+                if rule.placement == key and rule.folder_name != reserved:
+                    raise ValidationError(self.env._(
+                        "The rules on %(model)s always use the folder %(reserved)s.",
+                        model=rule.model_id.name, reserved=reserved))
+                if rule.placement != key and taken:
+                    raise ValidationError(self.env._(
+                        "The folder name %(name)s is reserved (%(label)s); choose another "
+                        "name for this rule.", name=rule.folder_name,
+                        label=str(strategy.label)))
 
     # ------------------------------------------------------------------------------------
     # Matching records

@@ -14,6 +14,7 @@ from odoo.tools import SQL, config, create_index, mute_logger
 from odoo.tools.translate import LazyTranslate
 
 from ..lib import adapter as cloud
+from ..lib.transfers import MAX_TRANSFER_CONCURRENCY, Paused, TransferPool, is_throttled
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -124,6 +125,61 @@ class TaskBatch:
             self.new = []
             self.Task._wake_runner()
         return tasks
+
+
+class _TransfersAhead:
+    """The uploads of one run whose network part is sent ahead, in a :class:`TransferPool`
+    made when a batch first has one (a client with ``transfer_concurrency`` 1 never has)."""
+
+    def __init__(self, Task):
+        self.Task = Task
+        self.pool = None
+        self.considered = set()  # task ids looked at (sent ahead or left to their handler)
+
+    def claim_margin(self):
+        """Claim the next batch when this few tasks are left, so the threads keep busy."""
+        return CLAIM_BATCH // 2 if self.pool is not None else 0
+
+    def started(self, task_id):
+        return self.pool is not None and self.pool.submitted(task_id)
+
+    def start(self, claimed):
+        fresh = [task_id for task_id, _folders in claimed if task_id not in self.considered]
+        if not fresh:
+            return
+        self.considered.update(fresh)
+        tasks = self.Task.browse(fresh).exists().filtered(lambda t: t.type == "file_upload")
+        direct = self.Task.env["cloud.engine.direct"]
+        for client in tasks.client_id:
+            if client.state != "connected" or client.sudo().transfer_concurrency <= 1:
+                continue
+            mine = tasks.filtered(lambda t, c=client: t.client_id == c)
+            adapter = client._get_adapter()
+            transfers = direct._upload_transfers(client, mine, adapter)
+            if not transfers:
+                continue
+            if self.pool is None:
+                self.pool = TransferPool(MAX_TRANSFER_CONCURRENCY)
+            if not self.pool.has_client(client.id):
+                self.pool.add_client(client.id, client._transfer_adapters(),
+                                     client._transfer_limit())
+            for task_id, transfer in transfers.items():
+                self.pool.submit(task_id, client.id, transfer)
+
+    def structure_changed(self):
+        """A folder task ran: uploads waiting for it may be sent ahead now."""
+        if self.pool is not None:
+            self.considered = {task_id for task_id in self.considered
+                               if self.pool.submitted(task_id)}
+        else:
+            self.considered = set()
+
+    def answers(self, task_id):
+        return self.pool.answers(task_id) if self.pool is not None else {}
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.close()
 
 
 class CloudTask(models.Model):
@@ -340,7 +396,7 @@ class CloudTask(models.Model):
         self.invalidate_model(["state", "started_at", "lease_until", "claim_token",
                                "write_date", "write_uid"])
         buffer = self.env["cloud.log"]._buffered_now()
-        if buffer is not None:
+        if buffer is not None and len(buffer.ready) >= limit:
             buffer.flush(self.env)  # the lines of the previous batch, in this transaction
         self._commit()
         claimed = []
@@ -372,30 +428,45 @@ class CloudTask(models.Model):
         """Run tasks until the queue is empty, the budget is spent or ``max_tasks`` ran.
 
         Tasks are claimed in batches (:meth:`_claim`); each one runs and commits its result in
-        its own transaction (R-Q-3); success log lines are written once per batch."""
+        its own transaction (R-Q-3); success log lines are written once per batch. The
+        network part of the batch's uploads runs ahead in a pool of threads (issue 15 §1,
+        :mod:`..lib.transfers`): a task finds its answers waiting when its turn comes."""
         budget = time_budget if time_budget is not None else self._time_budget()
         deadline = time.monotonic() + budget
         done = 0
         claimed = []
+        more_to_claim = True
         finished = False
+        ahead = _TransfersAhead(self)
         with self.env["cloud.log"]._buffered() as logs:
             try:
-                while time.monotonic() < deadline and (max_tasks is None or done < max_tasks):
-                    if not claimed:
-                        limit = CLAIM_BATCH if max_tasks is None \
-                            else min(CLAIM_BATCH, max_tasks - done)
-                        try:
-                            claimed = self._claim(limit, client_ids, task_types)
-                        except psycopg2.errors.SerializationFailure:
-                            # another runner claimed a row between our snapshot and our lock
-                            # (repeatable read): start a fresh transaction and look again
-                            if not self._can_commit():
-                                raise
-                            self.env.cr.rollback()
-                            continue
-                        if not claimed:
+                while max_tasks is None or done < max_tasks:
+                    if time.monotonic() >= deadline:
+                        # what was sent ahead is committed; the rest waits for the next run
+                        if not claimed or not ahead.started(claimed[0][0]):
                             break
+                    elif not claimed or (more_to_claim
+                                         and len(claimed) <= ahead.claim_margin()):
+                        wanted = CLAIM_BATCH if max_tasks is None \
+                            else min(CLAIM_BATCH, max_tasks - done - len(claimed))
+                        if wanted > 0:
+                            try:
+                                batch = self._claim(wanted, client_ids, task_types)
+                            except psycopg2.errors.SerializationFailure:
+                                # another runner claimed a row between our snapshot and our
+                                # lock (repeatable read): start a fresh transaction, look again
+                                if not self._can_commit():
+                                    raise
+                                self.env.cr.rollback()
+                                continue
+                            more_to_claim = len(batch) == wanted
+                            claimed += batch
+                    if not claimed:
+                        break
+                    if time.monotonic() < deadline:
+                        ahead.start(claimed)
                     task_id, folder_ids = claimed.pop(0)
+                    answers = ahead.answers(task_id)
                     task = self.browse(task_id)
                     if folder_ids:
                         # the task's folder and its ancestors in one read (handlers and log
@@ -411,12 +482,16 @@ class CloudTask(models.Model):
                         self._release([task_id])
                         self._commit()
                         continue
-                    task._execute()
+                    task_type = task.type
+                    task._execute(answers=answers)
                     self._commit()
                     logs.keep()
                     done += 1
+                    if task_type.startswith("folder_"):
+                        ahead.structure_changed()
                 finished = True
             finally:
+                ahead.close()
                 self._end_run([task_id for task_id, _folders in claimed], logs,
                               failing=not finished)
         return done
@@ -468,22 +543,24 @@ class CloudTask(models.Model):
         if cron:
             cron.sudo()._trigger()
 
-    def _execute(self):
+    def _execute(self, answers=None):
         """Run the task's handler and record its result, in the current transaction (the
         runner commits it). A failing handler leaves nothing behind: its transaction is
-        rolled back (a savepoint when the runner may not commit)."""
+        rolled back (a savepoint when the runner may not commit). ``answers``: what a
+        transfer thread already asked the provider for this task."""
         self.ensure_one()
         client = self.client_id
         handler = self._task_types()[self.type].handler
         logs = self.env["cloud.log"]._buffered_now()
         try:
             base = client.sudo()._merge_base()
-            adapter = client._sync_adapter(base)
+            adapter = client._sync_adapter(base, answers)
             if logs is not None and self._can_commit():
                 # inside a run (the runner commits after each task): the task's transaction
                 # is its own, a failure rolls all of it back
                 try:
                     handler(client, self, adapter)
+                    self._remove_unused_uploads(client, adapter)
                     base.flush()  # the merge base changes with the task's other writes
                     self.env.flush_all()  # a database error belongs to the task
                 except Exception:
@@ -492,6 +569,7 @@ class CloudTask(models.Model):
             else:
                 with self.env.cr.savepoint():
                     handler(client, self, adapter)
+                    self._remove_unused_uploads(client, adapter)
                     base.flush()
         except Exception as exc:  # noqa: BLE001 - every failure is retried or surfaced
             if logs is not None:
@@ -501,9 +579,35 @@ class CloudTask(models.Model):
         self._mark_done()
         self._ended()
 
+    def _remove_unused_uploads(self, client, adapter):
+        """A file a transfer thread uploaded for this task that its handler did not take is
+        known to nobody (no attachment, no merge base entry): it is removed, else a backward
+        sync would bring it into Odoo as a new file."""
+        unused = adapter.unused_uploads() if hasattr(adapter, "unused_uploads") else []
+        if not unused:
+            return
+        known = set(self.env["ir.attachment"].sudo().search(
+            [("cloud_item_id", "in", [item.id for item in unused])]).mapped("cloud_item_id"))
+        for item in unused:
+            if item.id in known or adapter.merge_base.get(item.id) is not None:
+                continue
+            try:
+                adapter.delete(item.id)
+            except cloud.CloudError as exc:
+                client._log("warning", self.env._(
+                    "%(name)s was uploaded twice; the extra copy could not be removed: "
+                    "%(error)s", name=item.name, error=exc), path=item.id, task=self)
+
     def _handle_failure(self, exc):
         client = self.client_id
-        if isinstance(exc, Deferred):
+        if is_throttled(exc) and not getattr(exc, "counted_by_limit", False):
+            client._transfer_limit().throttled(exc.retry_after)  # fewer transfers at once
+        if isinstance(exc, Paused):
+            # not started: the client waits for the provider's delay, the task loses nothing
+            self.write({"state": "pending", "last_error": str(exc), "lease_until": False,
+                        "next_attempt": fields.Datetime.now()
+                        + datetime.timedelta(seconds=exc.retry_after or 1)})
+        elif isinstance(exc, Deferred):
             deferrals = self.deferrals + 1
             if deferrals > self._max_deferrals():
                 self.deferrals = deferrals

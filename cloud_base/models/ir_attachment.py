@@ -1,16 +1,18 @@
 import contextlib
+import functools
 import hashlib
 import io
+import itertools
 import logging
 import os
 import tempfile
-import weakref
 
 import werkzeug.exceptions
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.http import Stream
+from odoo.http import STATIC_CACHE_LONG, Response, Stream, request
+from odoo.tools._vendor.send_file import send_file
 
 from ..lib import adapter as cloud
 from ..lib.hashes import new_hasher
@@ -42,27 +44,106 @@ class CloudReadError(UserError):
     """The content of a synced file could not be read from the cloud."""
 
 
-class TemporaryFileStream(Stream):
-    """A stream over a temporary file, removed as soon as the response holds it open, and in
-    any case when the stream is dropped (``/web/image`` reads it and never asks for a response;
-    a placeholder may replace it)."""
+#: what the response reads from the cloud download at a time
+STREAM_PIECE = 1024 * 1024
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._temporary_path = self.path
-        self._cleanup = weakref.finalize(self, _remove_file, self.path)
 
-    def get_response(self, *args, **kwargs):
-        try:
-            return super().get_response(*args, **kwargs)
-        finally:
-            self._cleanup()
+class ChunkReader(io.RawIOBase):
+    """A read-only binary file over an iterator of byte chunks (a download in progress)."""
+
+    def __init__(self, chunks, on_error=None):
+        super().__init__()
+        self._chunks = iter(chunks)
+        self._pending = b""
+        self._on_error = on_error
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+            except Exception as exc:
+                if self._on_error is not None:
+                    self._on_error(exc)
+                raise
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def close(self):
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()  # a generator's download ends (its connection is given back)
+        super().close()
+
+
+class CloudStream(Stream):
+    """A synced file sent to the browser as it arrives from the cloud (issue 15 §5): no
+    temporary file, the first bytes leave as soon as the provider sends them, memory stays at
+    one piece of the download. ``chunks`` has already yielded nothing wrong for its first
+    piece (errors at the start are a clean 503); a failure later cuts the response short,
+    which the browser reports as a failed download (the Content-Length is not reached)."""
+
+    def __init__(self, chunks, on_error=None, **kwargs):
+        self._chunks = chunks
+        self._on_error = on_error
+        self._data = None
+        super().__init__(type="data", **kwargs)
+
+    @property
+    def data(self):
+        """The whole content, for who needs the bytes (``/web/image`` resizing): read once."""
+        if self._data is None:
+            self._data = b"".join(self._chunks)
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = value
 
     def read(self):
-        try:
-            return super().read()
-        finally:
-            self._cleanup()
+        return self.data
+
+    def get_response(self, as_attachment=None, immutable=None,
+                     content_security_policy="default-src 'none'", **send_file_kwargs):
+        if self._data is not None:  # read or replaced (a resized image): send those bytes
+            return super().get_response(as_attachment, immutable, content_security_policy,
+                                        **send_file_kwargs)
+        if as_attachment is None:
+            as_attachment = self.as_attachment
+        if immutable is None:
+            immutable = self.immutable
+        environ = request.httprequest.environ
+        reader = io.BufferedReader(ChunkReader(self._chunks, self._on_error),
+                                   buffer_size=STREAM_PIECE)
+        response = send_file(reader, **{
+            "mimetype": self.mimetype, "as_attachment": as_attachment,
+            "download_name": self.download_name, "conditional": False, "etag": self.etag,
+            "last_modified": self.last_modified,
+            "max_age": STATIC_CACHE_LONG if immutable else self.max_age,
+            "environ": environ, "response_class": Response, **send_file_kwargs})
+        response.content_length = self.size
+        if self.conditional:
+            # 304 on a matching ETag; a Range is served by skipping what precedes it
+            response = response.make_conditional(environ, accept_ranges=True,
+                                                 complete_length=self.size)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if content_security_policy:
+            response.headers["Content-Security-Policy"] = content_security_policy
+        if self.public:
+            if (response.cache_control.max_age or 0) > 0:
+                response.cache_control.public = True
+        else:
+            response.cache_control.pop("public", "")
+            response.cache_control.private = True
+        if immutable:
+            response.cache_control["immutable"] = None
+        return response
 
 
 class IrAttachment(models.Model):
@@ -162,30 +243,33 @@ class IrAttachment(models.Model):
             except CloudReadError as exc:
                 raise werkzeug.exceptions.ServiceUnavailable(str(exc)) from exc
             return Stream(type="data", data=data, size=len(data), **common)
-        # other files go through a temporary file, so that a large file never sits whole in
-        # memory on its way from the cloud to the browser
-        path = self._cloud_download_to_file()
-        return TemporaryFileStream(type="path", path=path, size=os.path.getsize(path), **common)
+        # other files stream from the cloud to the browser: never whole in memory, nor on disk
+        chunks = self._cloud_started_download()
+        # the response is sent after the request's transaction ended: a failure on the way is
+        # for the server log only
+        on_error = functools.partial(_logger.warning, "Download of cloud file %s (%s) broke "
+                                     "off: %s", self.id, self.name)
+        return CloudStream(chunks, on_error=on_error, size=self.cloud_size or self.file_size,
+                           **common)
 
-    def _cloud_download_to_file(self):
+    def _cloud_started_download(self):
+        """The download of the synced file, its first piece already received (a failure to
+        start it is a 503 with a clear message, not a broken response)."""
         self.ensure_one()
         client = self.sudo().cloud_client_id
         if not client:
             raise werkzeug.exceptions.ServiceUnavailable(
                 self.env._("The file %s lives in a cloud storage that is no longer configured.",
                   self.name))
-        handle = tempfile.NamedTemporaryFile(prefix="odoo-cloud-", delete=False)
         try:
-            with handle:
-                for chunk in client._get_adapter().download(self.cloud_item_id):
-                    handle.write(chunk)
+            chunks = iter(client._get_adapter().download(self.cloud_item_id))
+            first = next(chunks, b"")
         except (cloud.CloudError, UserError) as exc:
-            os.unlink(handle.name)
             self._cloud_read_failed(client, exc)
             raise werkzeug.exceptions.ServiceUnavailable(
                 self.env._("The file %s could not be read from the cloud; try again later.",
                   self.name)) from exc
-        return handle.name
+        return itertools.chain([first], chunks)
 
     # ------------------------------------------------------------------------------------
     # Transitions between local and cloud content
@@ -327,9 +411,15 @@ class IrAttachment(models.Model):
             return open(self._full_path(self.store_fname), "rb")
         return io.BytesIO(self.db_datas or b"")
 
-    # ------------------------------------------------------------------------------------
-    # Odoo-side changes of synced files
-    # ------------------------------------------------------------------------------------
+    def _cloud_local_opener(self):
+        """A callable returning a binary file object over the local content, usable outside
+        the ORM (in a transfer thread): the filestore path or the bytes are read now."""
+        self.ensure_one()
+        if self.store_fname:
+            return functools.partial(open, self._full_path(self.store_fname), "rb")
+        data = self.db_datas or b""
+        return functools.partial(io.BytesIO, data)
+
     # ------------------------------------------------------------------------------------
     # The cloud fields belong to the engine (R-SEC-1)
     # ------------------------------------------------------------------------------------

@@ -21,4 +21,6 @@ from . import test_loss_paths
 from . import test_migration_preview
 from . import test_latency
 from . import test_rule_client
+from . import test_transfers
+from . import test_placement_hooks
 from . import test_upload_sessions

@@ -5,6 +5,7 @@ import uuid
 from odoo.tests import TransactionCase
 
 from odoo.addons.cloud_base.lib.memory_adapter import drop_store, get_store
+from odoo.addons.cloud_base.models import cloud_client as cloud_client_module
 
 
 class WorkerDied(BaseException):
@@ -53,9 +54,11 @@ class CloudTestMixin:
         return self.env["cloud.task"]._run_queue(time_budget=kw.pop("time_budget", 120), **kw)
 
     def fast_forward(self):
-        """Make every waiting task due now (skips back-off delays)."""
+        """Make every waiting task due now (skips back-off delays, and the pauses a provider
+        asked of the transfer threads)."""
         self.env["cloud.task"].search([("state", "=", "pending")]).write(
             {"next_attempt": "2000-01-01"})
+        cloud_client_module._LIMITS.clear()
 
 
 class CloudCase(CloudTestMixin, TransactionCase):

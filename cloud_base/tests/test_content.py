@@ -2,6 +2,7 @@ import base64
 import glob
 import os
 import tempfile
+import threading
 
 from odoo.tests import HttpCase, tagged
 
@@ -47,7 +48,44 @@ class TestContentAccess(HttpCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.content, self.png)
 
-    def test_large_file_streamed_through_a_temporary_file(self):
+    def test_large_file_sent_while_it_arrives_from_the_cloud(self):
+        """Issue 15 §5: the first bytes reach the browser before the cloud sent the rest; a
+        Range is served; no temporary file."""
+        data = bytes(range(256)) * 8192  # 2 MiB: eight pieces of the in-memory download
+        big = self.env["ir.attachment"].create({
+            "name": "stream.bin", "raw": data, "res_model": "res.partner",
+            "res_id": self.partner.id, "mimetype": "application/octet-stream"})
+        self.client._prepare_direct()
+        self.env["cloud.task"]._run_queue(time_budget=60)
+        big.invalidate_recordset()
+        adapter = self.client._get_adapter()
+        original = type(adapter).download
+        release = threading.Event()
+        sent = []
+
+        def slow_download(self_, item_id):
+            for n, piece in enumerate(original(self_, item_id)):
+                if n == 1:
+                    release.wait(20)  # the cloud stalls after its first piece
+                sent.append(len(piece))
+                yield piece
+
+        self.patch(type(adapter), "download", slow_download)
+        self.authenticate("admin", "admin")
+        url = "%s/web/content/%d?download=true" % (self.base_url(), big.id)
+        response = self.opener.get(url, stream=True, timeout=20)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(int(response.headers["Content-Length"]), len(data))
+        first = response.raw.read(1024)
+        self.assertEqual(first, data[:1024])
+        self.assertEqual(len(sent), 1)  # only the first piece has left the cloud
+        release.set()
+        self.assertEqual(first + response.raw.read(), data)
+        response = self.opener.get(url, headers={"Range": "bytes=300000-300099"}, timeout=20)
+        self.assertEqual(response.status_code, 206)
+        self.assertEqual(response.content, data[300000:300100])
+
+    def test_large_file_streamed_without_temporary_file(self):
         data = bytes(range(256)) * 40000  # 10 MiB, not an image
         big = self.env["ir.attachment"].create({
             "name": "big.bin", "raw": data, "res_model": "res.partner",

@@ -56,3 +56,23 @@ class TestPlanningErrors(CloudCase):
         self.sync()
         self.assertEqual(self.folder_of(partner), folder)
         self.assertSynced(doc, b"kept")
+
+    def test_sync_now_by_an_administrator_of_one_company_keeps_every_company_synced(self):
+        """Planning sees every record of the rules, whoever presses Sync now: an
+        administrator working in one company must not unsync the records of another (the
+        company record rules are theirs, not the engine's)."""
+        other = self.env["res.company"].create({"name": "Other company"})
+        admin = self.env.ref("base.user_admin")
+        admin.company_ids |= other
+        far = self.Partner.create({"name": "Far", "company_id": other.id})
+        self.make_rule(domain="[('id', '=', %s)]" % far.id)
+        doc = self.attach(far, "far.txt", b"far")
+        self.sync()
+        folder = self.folder_of(far)
+        self.assertEqual(folder.state, "synced")
+        self.client.with_user(admin).with_context(
+            allowed_company_ids=[admin.company_id.id]).action_sync_now()
+        self.run_queue()
+        folder.invalidate_recordset()
+        self.assertEqual(folder.state, "synced")
+        self.assertSynced(doc, b"far")

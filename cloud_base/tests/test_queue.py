@@ -27,9 +27,9 @@ class TestQueue(CloudCase):
         done_order = []
         original = self.Task.__class__._execute
 
-        def spy(task):
+        def spy(task, **kwargs):
             done_order.append(task.type)
-            return original(task)
+            return original(task, **kwargs)
 
         self.patch(self.Task.__class__, "_execute", spy)
         self.run_queue()
@@ -56,6 +56,7 @@ class TestQueue(CloudCase):
         self.assertEqual(self.client.task_pending_count, 1)  # the backward run
 
     def test_r_q_3_stops_before_time_budget(self):
+        self.client.transfer_concurrency = 1  # one call after the other: 50 ms each
         for i in range(5):
             self.attach(self.ann, "f%d.txt" % i, b"x")
         self.client._prepare_direct()
@@ -212,10 +213,10 @@ class TestConcurrentRunners(BaseCase):
         Task = registry["cloud.task"]
         original = Task._execute
 
-        def spy(task):
+        def spy(task, **kwargs):
             with lock:
                 seen.append(task.id)
-            return original(task)
+            return original(task, **kwargs)
 
         self.patch(Task, "_execute", spy)
 

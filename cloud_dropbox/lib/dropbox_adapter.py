@@ -258,6 +258,9 @@ class DropboxAdapter(StorageAdapter):
     """
 
     hash_kind = "dropbox"
+    #: shared by the runner's transfer threads and Odoo's HTTP workers:
+    #: one SDK client (requests session); its own state behind a lock
+    thread_safe = True
     max_name_length = 255
     chunk_threshold = 8 * MiB
     chunk_size = 8 * MiB

@@ -289,6 +289,9 @@ class GoogleDriveAdapter(StorageAdapter):
     """
 
     hash_kind = "md5"
+    #: shared by the runner's transfer threads and Odoo's HTTP workers:
+    #: httplib2 and the Drive service are made per thread; token refresh serialized
+    thread_safe = True
     max_name_length = 255
     chunk_threshold = 5 * MiB
     chunk_size = 8 * MiB

@@ -194,6 +194,9 @@ class GraphAdapter(StorageAdapter):
     """
 
     hash_kind = "quickxor"
+    #: shared by the runner's transfer threads and Odoo's HTTP workers:
+    #: requests session and msal's token cache; its own state behind a lock
+    thread_safe = True
     max_name_length = GRAPH_MAX_NAME
     chunk_threshold = 4 * MiB
     chunk_size = 32 * CHUNK_UNIT  # 10 MiB

@@ -306,6 +306,9 @@ class OwnCloudAdapter(StorageAdapter):
     """
 
     hash_kind = "sha1"
+    #: shared by the runner's transfer threads and Odoo's HTTP workers:
+    #: one requests session (urllib3's pool) and the path cache behind a lock
+    thread_safe = True
     max_name_length = 250
 
     def __init__(self, server_url, login, password, timeout=60, page_size=500,

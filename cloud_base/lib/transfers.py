@@ -1,0 +1,282 @@
+"""Concurrent transfers inside one queue run (issue 15 §1).
+
+The runner executes tasks one after the other, each in its own transaction. What makes a task
+slow is its network part: one to three provider round trips. The runner therefore hands the
+network part of the transfers it claimed (uploads today) to a bounded pool of threads ahead of
+time, and each task, when its turn comes in the main thread, finds its answers waiting:
+
+* :class:`UploadTransfer` is the network part of an upload task, decided in the main thread
+  (parent folder id, file name, how to open the local content, size) and run in a thread: look
+  the name up, upload when it is free. No ORM and no cursor in the thread.
+* :class:`Prefetched` wraps the adapter a task's handler gets: a call whose answer a transfer
+  already has returns it (or raises its error, with its traceback) once; any other call goes
+  to the provider. The handlers are the same ones that run without a pool, so the rules about
+  losing nothing do not change: a task commits its result in the main thread, and an upload
+  that happened but was never committed is found and adopted by the retry (R-SAFE-3).
+* :class:`AdaptiveLimit` bounds a client's transfers in flight: a throttled answer (429, 503,
+  Retry-After) halves it and pauses new transfers until the provider's delay is over, every
+  run of successes as long as the limit grows it back by one (additive increase,
+  multiplicative decrease); refused credentials stop the client's transfers not yet started
+  (it waits for Reconnect).
+* :class:`TransferPool` runs transfers on adapters lent by an :class:`AdapterPool` (one
+  adapter per thread unless the adapter is thread-safe).
+"""
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from .errors import AuthExpired, RateLimited, Transient
+
+#: more threads than this only add load: a queue run is one Odoo worker
+MAX_TRANSFER_CONCURRENCY = 32
+#: a pause longer than this is not waited for in a thread: the transfer fails with
+#: RateLimited and its task is retried after the provider's delay
+MAX_WAIT_IN_THREAD = 2.0
+
+
+class Paused(RateLimited):
+    """A transfer was not started: the client waits for the provider's delay (no attempt is
+    counted against the task)."""
+
+
+def is_throttled(error):
+    """The provider asked us to slow down (429, 503 or a Retry-After)."""
+    if isinstance(error, RateLimited):
+        return True
+    return isinstance(error, Transient) and (
+        error.retry_after is not None or str(error.code) in ("429", "503"))
+
+
+class AdaptiveLimit:
+    """How many transfers of one client may be in flight (see the module's documentation)."""
+
+    def __init__(self, maximum, clock=time.monotonic):
+        self.maximum = max(1, int(maximum))
+        self.current = self.maximum
+        self.in_flight = 0
+        self.paused_until = 0.0
+        self._successes = 0
+        self._refusal = None  # the credentials were refused: nothing more is sent
+        self._clock = clock
+        self._condition = threading.Condition()
+
+    def set_maximum(self, maximum):
+        with self._condition:
+            self.maximum = max(1, int(maximum))
+            self.current = min(self.current, self.maximum)
+            self._condition.notify_all()
+
+    def pause_left(self):
+        return max(0.0, self.paused_until - self._clock())
+
+    def acquire(self):
+        """Wait for a free slot. Raises RateLimited when the client is paused for longer than
+        a thread should wait."""
+        with self._condition:
+            while True:
+                if self._refusal is not None:
+                    raise AuthExpired(self._refusal, code="refused_before")
+                pause = self.pause_left()
+                if pause > MAX_WAIT_IN_THREAD:
+                    raise Paused("The provider asked to slow down; waiting %d s" % pause,
+                                      code="throttled", retry_after=int(pause) + 1)
+                if pause > 0:
+                    self._condition.wait(pause)
+                    continue
+                if self.in_flight < self.current:
+                    self.in_flight += 1
+                    return
+                self._condition.wait(1.0)
+
+    def release(self, error=None):
+        """A transfer ended; ``error``: what it raised, if anything."""
+        with self._condition:
+            self.in_flight -= 1
+            if isinstance(error, AuthExpired):
+                self._refusal = error.message
+            elif error is not None and is_throttled(error):
+                self.throttled(error.retry_after)
+            elif error is None:
+                self.succeeded()
+            self._condition.notify_all()
+
+    def throttled(self, retry_after=None):
+        with self._condition:
+            self.current = max(1, self.current // 2)
+            self._successes = 0
+            if retry_after:
+                self.paused_until = max(self.paused_until, self._clock() + float(retry_after))
+            self._condition.notify_all()
+
+    def succeeded(self):
+        with self._condition:
+            self._successes += 1
+            if self._successes >= self.current and self.current < self.maximum:
+                self.current += 1
+                self._successes = 0
+                self._condition.notify_all()
+
+
+class AdapterPool:
+    """Adapters of one client lent to threads: the one adapter when it is thread-safe, else
+    one per thread, made on demand by ``factory()`` (in the main thread, before the run)."""
+
+    def __init__(self, adapter, factory, size):
+        self.shared = adapter if getattr(adapter, "thread_safe", False) else None
+        self._free = queue.SimpleQueue()
+        if self.shared is None:
+            self._free.put(adapter)
+            for _slot in range(1, size):
+                self._free.put(factory())
+
+    def borrow(self):
+        return self.shared if self.shared is not None else self._free.get()
+
+    def give_back(self, adapter):
+        if self.shared is None:
+            self._free.put(adapter)
+
+
+class UploadTransfer:
+    """The network part of one upload: ``find_child`` then ``upload`` when the name is free.
+
+    ``open_local()`` returns a binary file object over the local content (a filestore path
+    opened in the thread, or bytes)."""
+
+    kind = "upload"
+
+    def __init__(self, parent_id, name, open_local, size):
+        self.parent_id = parent_id
+        self.name = name
+        self.open_local = open_local
+        self.size = size
+
+    def run(self, adapter):
+        """``{call key: result or error}`` of the calls made."""
+        answers = {}
+        lookup = Prefetched.key("find_child", self.parent_id, self.name)
+        try:
+            existing = adapter.find_child(self.parent_id, self.name)
+        except Exception as exc:  # noqa: BLE001 - re-raised in the main thread
+            answers[lookup] = exc
+            return answers
+        answers[lookup] = existing
+        if existing is None:
+            upload = Prefetched.key("upload", self.parent_id, self.name, self.size)
+            try:
+                with self.open_local() as stream:
+                    answers[upload] = adapter.upload(self.parent_id, self.name, stream,
+                                                     self.size)
+            except Exception as exc:  # noqa: BLE001 - re-raised in the main thread
+                answers[upload] = exc
+        return answers
+
+
+class Prefetched:
+    """An adapter whose ``find_child`` and ``upload`` answer from ``answers`` (each once)
+    before asking the provider."""
+
+    _own = frozenset({"_adapter", "_answers"})
+
+    def __init__(self, adapter, answers):
+        object.__setattr__(self, "_adapter", adapter)
+        object.__setattr__(self, "_answers", dict(answers or {}))
+
+    @staticmethod
+    def key(operation, *arguments):
+        return (operation,) + tuple(str(a) if a is not None else None for a in arguments)
+
+    def __getattr__(self, name):
+        return getattr(self._adapter, name)
+
+    def __setattr__(self, name, value):
+        if name in self._own:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._adapter, name, value)
+
+    def _answer(self, key, call):
+        if key in self._answers:
+            answer = self._answers.pop(key)
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer
+        return call()
+
+    def unused_uploads(self):
+        """Items a thread uploaded that the task did not take (its handler decided otherwise,
+        e.g. the file was synced by an earlier task of the batch)."""
+        return [answer for key, answer in self._answers.items()
+                if key[0] == "upload" and answer is not None
+                and not isinstance(answer, BaseException)]
+
+    def find_child(self, parent_id, name):
+        return self._answer(self.key("find_child", parent_id, name),
+                            lambda: self._adapter.find_child(parent_id, name))
+
+    def upload(self, parent_id, name, stream, size):
+        return self._answer(self.key("upload", parent_id, name, size),
+                            lambda: self._adapter.upload(parent_id, name, stream, size))
+
+
+class TransferPool:
+    """A bounded pool of threads running transfers for the tasks of one run.
+
+    ``submit(task_id, client_key, transfer)`` starts one; ``answers(task_id)`` waits for it
+    and returns its answers (empty when the task had none). Each client has its adapters
+    (``add_client``) and its :class:`AdaptiveLimit`."""
+
+    def __init__(self, size):
+        self.size = size
+        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="cloud-transfer")
+        self._futures = {}
+        self._clients = {}
+        self.counts = collections.Counter()
+
+    def add_client(self, client_key, adapters, limit):
+        self._clients[client_key] = (adapters, limit)
+
+    def has_client(self, client_key):
+        return client_key in self._clients
+
+    def submit(self, task_id, client_key, transfer):
+        adapters, limit = self._clients[client_key]
+        self._futures[task_id] = self._executor.submit(self._run, adapters, limit, transfer)
+        self.counts["submitted"] += 1
+
+    def submitted(self, task_id):
+        return task_id in self._futures
+
+    @staticmethod
+    def _run(adapters, limit, transfer):
+        try:
+            limit.acquire()
+        except (Paused, AuthExpired) as exc:
+            exc.counted_by_limit = True  # the pause is already there: don't halve again
+            return {Prefetched.key("find_child", transfer.parent_id, transfer.name): exc}
+        adapter = adapters.borrow()
+        error = None
+        try:
+            answers = transfer.run(adapter)
+            error = next((a for a in answers.values() if isinstance(a, BaseException)), None)
+            if error is not None and is_throttled(error):
+                error.counted_by_limit = True  # halved here, at once, not again by the task
+            return answers
+        finally:
+            adapters.give_back(adapter)
+            limit.release(error)
+
+    def answers(self, task_id):
+        future = self._futures.pop(task_id, None)
+        if future is None:
+            return {}
+        return future.result()
+
+    def close(self):
+        """Wait for what is in flight (an upload is never left running behind a run)."""
+        self._executor.shutdown(wait=True)
+        self._futures.clear()

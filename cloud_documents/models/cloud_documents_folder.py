@@ -1,0 +1,286 @@
+"""Folders of the documents workspace (R-DOC-1): a tree with access by user groups, whose files
+are its attachments, mirrored under ``Root / Odoo Docs`` of its cloud client."""
+from collections import defaultdict
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from odoo.addons.cloud_base.lib.names import assign_unique, clean_name, name_key
+
+from .documents_placement import DOCS_FOLDER
+
+#: what the cloud mirror follows: a change of one of these fields is planned within a minute
+MIRRORED_FIELDS = frozenset({"name", "parent_id", "client_id"})
+
+
+class CloudDocumentsFolder(models.Model):
+    _name = "cloud.documents.folder"
+    _description = "Documents folder"
+    _parent_store = True
+    _order = "sequence, name, id"
+    _rec_name = "complete_name"
+
+    name = fields.Char(required=True)
+    complete_name = fields.Char("Path", compute="_compute_complete_name", store=True,
+                                recursive=True)
+    parent_id = fields.Many2one("cloud.documents.folder", "Parent folder", index=True,
+                                ondelete="cascade")
+    parent_path = fields.Char(index=True)
+    child_ids = fields.One2many("cloud.documents.folder", "parent_id", "Subfolders")
+    sequence = fields.Integer(default=10)
+    company_id = fields.Many2one("res.company", index=True,
+                                 default=lambda self: self.env.company,
+                                 help="Empty: the folder is shared by every company.")
+    description = fields.Text()
+    tag_ids = fields.Many2many("cloud.documents.tag", "cloud_documents_folder_tag_rel",
+                               "folder_id", "tag_id", string="Tags")
+    res_model = fields.Char("Linked model", index=True,
+                            help="The record this folder is about, if any (e.g. a project).")
+    res_id = fields.Many2oneReference("Linked record id", model_field="res_model", index=True)
+    res_name = fields.Char("Linked record", compute="_compute_res_name")
+
+    # -- access by user groups, inherited by subfolders unless overridden --------------------
+    own_access = fields.Boolean(
+        "Own access groups",
+        help="Set the groups of this folder here instead of taking those of its parent "
+             "(a top folder always has its own).")
+    read_group_ids = fields.Many2many(
+        "res.groups", "cloud_documents_folder_read_group_rel", "folder_id", "group_id",
+        string="Read groups",
+        help="Who may see the folder and its files. Empty: every internal user.")
+    write_group_ids = fields.Many2many(
+        "res.groups", "cloud_documents_folder_write_group_rel", "folder_id", "group_id",
+        string="Write groups",
+        help="Who may change the folder and its files (they may read them too). Empty: "
+             "whoever may read.")
+    effective_read_group_ids = fields.Many2many(
+        "res.groups", "cloud_documents_folder_effective_read_rel", "folder_id", "group_id",
+        string="Effective read groups", compute="_compute_effective_groups", store=True,
+        recursive=True)
+    effective_write_group_ids = fields.Many2many(
+        "res.groups", "cloud_documents_folder_effective_write_rel", "folder_id", "group_id",
+        string="Effective write groups", compute="_compute_effective_groups", store=True,
+        recursive=True)
+
+    # -- files ---------------------------------------------------------------------------------
+    attachment_ids = fields.One2many("ir.attachment", "documents_folder_id", "Files")
+    file_count = fields.Integer("Number of files", compute="_compute_file_count")
+
+    # -- cloud mirror (administrators only: clients are theirs) ----------------------------------
+    client_id = fields.Many2one(
+        "cloud.client", "Cloud client", ondelete="set null", groups="base.group_system",
+        help="The storage this folder and its subfolders are mirrored to, under Root / Odoo "
+             "Docs. Empty: the parent's.")
+    cloud_client_id = fields.Many2one(
+        "cloud.client", "Mirrored to", compute="_compute_cloud_client_id", store=True,
+        recursive=True, index=True, groups="base.group_system",
+        help="The folder's own client, else its nearest ancestor's.")
+
+    @api.depends("name", "parent_id.complete_name")
+    def _compute_complete_name(self):
+        for folder in self:
+            folder.complete_name = "%s / %s" % (folder.parent_id.complete_name, folder.name) \
+                if folder.parent_id else folder.name
+
+    @api.depends("res_model", "res_id")
+    def _compute_res_name(self):
+        for folder in self:
+            record = folder.res_model in self.env and folder.res_id and \
+                self.env[folder.res_model].browse(folder.res_id).exists()
+            # the name of a record the user may not read stays hidden
+            folder.res_name = record.display_name if record and record.has_access("read") \
+                else False
+
+    @api.depends("own_access", "read_group_ids", "write_group_ids",
+                 "parent_id.effective_read_group_ids", "parent_id.effective_write_group_ids")
+    def _compute_effective_groups(self):
+        for folder in self:
+            if folder.parent_id and not folder.own_access:
+                folder.effective_read_group_ids = folder.parent_id.effective_read_group_ids
+                folder.effective_write_group_ids = folder.parent_id.effective_write_group_ids
+            else:
+                folder.effective_read_group_ids = folder.read_group_ids
+                folder.effective_write_group_ids = folder.write_group_ids
+
+    @api.depends("client_id", "parent_id.cloud_client_id")
+    def _compute_cloud_client_id(self):
+        for folder in self:
+            folder.cloud_client_id = folder.client_id or folder.parent_id.cloud_client_id
+
+    def _compute_file_count(self):
+        counts = dict(self.env["ir.attachment"]._read_group(
+            [("documents_folder_id", "in", self.ids)], ["documents_folder_id"], ["__count"]))
+        for folder in self:
+            folder.file_count = counts.get(folder, 0)
+
+    def action_open_files(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "cloud_documents.action_documents_files")
+        action["domain"] = [("documents_folder_id", "=", self.id)]
+        action["context"] = {"default_documents_folder_id": self.id}
+        return action
+
+    # ------------------------------------------------------------------------------------
+    # Validation
+    # ------------------------------------------------------------------------------------
+    @api.constrains("parent_id")
+    def _check_parent_id(self):
+        if self._has_cycle():
+            raise ValidationError(self.env._("A folder cannot be placed inside itself."))
+
+    @api.constrains("name", "parent_id", "company_id")
+    def _check_unique_name(self):
+        for folder in self:
+            # among the folders the user sees: a hidden one is told apart in the cloud only
+            siblings = self.search([("parent_id", "=", folder.parent_id.id),
+                                    ("company_id", "=", folder.company_id.id),
+                                    ("id", "!=", folder.id)])
+            if any(name_key(s.name) == name_key(folder.name) for s in siblings):
+                raise ValidationError(self.env._(
+                    "A folder named %s exists already here.", folder.name))
+
+    # ------------------------------------------------------------------------------------
+    # Life cycle: moves need write access on the target; the cloud follows
+    # ------------------------------------------------------------------------------------
+    def _check_target_parent(self, parent_id):
+        """A folder is made or moved only into a folder the user may change (record rules
+        check the folder itself, not where it goes)."""
+        if parent_id:
+            self.browse(parent_id).check_access("write")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_target_parent(vals.get("parent_id"))
+        folders = super().create(vals_list)
+        folders._cloud_ensure_rules()
+        if any(folders.sudo().mapped("cloud_client_id")):
+            self.env["cloud.client"]._plan_soon()
+        return folders
+
+    def write(self, vals):
+        if "parent_id" in vals:
+            self._check_target_parent(vals["parent_id"])
+        follows_client = bool({"client_id", "parent_id"} & set(vals))
+        before = self._cloud_clients_below() if follows_client else {}
+        res = super().write(vals)
+        if follows_client:
+            self._cloud_client_changed(before)
+            self._cloud_ensure_rules()
+        if MIRRORED_FIELDS & set(vals) and (any(before.values()) or any(self.sudo().mapped(
+                "cloud_client_id"))):
+            self.env["cloud.client"]._plan_soon()  # R-Q-8: a rename reaches the cloud soon
+        return res
+
+    def unlink(self):
+        # the subfolders go too, through the ORM, so that their files are deleted with them
+        # (and in the cloud, R-DIR-5); Odoo's check then covers each of them: a folder
+        # holding a subfolder the user may not delete is not deleted
+        below = self.sudo().search([("id", "child_of", self.ids)])
+        return super(CloudDocumentsFolder, self.browse(below.ids)).unlink()
+
+    # ------------------------------------------------------------------------------------
+    # Cloud client: the folder's own or its nearest ancestor's
+    # ------------------------------------------------------------------------------------
+    def _cloud_clients_below(self):
+        """``{folder id: effective client id}`` of these folders and their subfolders."""
+        below = self.sudo().search([("id", "child_of", self.ids)])
+        return {folder.id: folder.cloud_client_id.id for folder in below}
+
+    def _cloud_client_changed(self, before):
+        """Folders whose effective client changed (``before``: as
+        :meth:`_cloud_clients_below` gave it): their mirror at the former client stops being
+        synced and its files come back into Odoo (R-REV-1); the new client's planning then
+        makes the folders there and uploads the files (reverse, then direct). The former
+        client's cloud folders stay where they are (a reset never deletes)."""
+        folders = self.sudo().browse(list(before))
+        changed = folders.filtered(lambda f: f.cloud_client_id.id != before[f.id])
+        if not changed:
+            return
+        mirrors = self.env["cloud.folder"].sudo().search([
+            ("res_model", "=", self._name), ("res_id", "in", changed.ids),
+            ("kind", "=", "object"), ("state", "!=", "detached")])
+        current = {folder.id: folder.cloud_client_id for folder in changed}
+        gone = mirrors.filtered(lambda m: m.client_id != current[m.res_id])
+        for client in gone.client_id:
+            client._enqueue_reverse_for_folders(gone.filtered(lambda m, c=client:
+                                                              m.client_id == c))
+        gone.write({"state": "detached"})
+
+    def _cloud_ensure_rules(self):
+        """Each client a folder is mirrored to has the rule of the workspace (its folder is
+        ``Odoo Docs``); an archived one is left archived (the administrator paused it)."""
+        clients = self.sudo().mapped("cloud_client_id")
+        if not clients:
+            return
+        Rule = self.env["cloud.sync.rule"].sudo().with_context(active_test=False)
+        covered = Rule.search([("model", "=", self._name),
+                               ("client_id", "in", clients.ids)]).client_id
+        missing = clients - covered
+        # a rule made before this add-on may hold the name (the constraint came with it)
+        holder = Rule.search([("client_id", "in", missing.ids)]).filtered(
+            lambda r: name_key(r.folder_name) == name_key(DOCS_FOLDER))[:1]
+        if holder:
+            raise UserError(self.env._(
+                "The sync rule %(rule)s of %(client)s uses the folder name %(name)s, which the "
+                "documents workspace needs there: rename that rule's folder first.",
+                rule=holder.display_name, client=holder.client_id.display_name,
+                name=DOCS_FOLDER))
+        model = self.env["ir.model"]._get(self._name)
+        Rule.create([{"model_id": model.id, "folder_name": DOCS_FOLDER, "client_id": client.id}
+                     for client in missing])
+
+    # ------------------------------------------------------------------------------------
+    # Planning the mirror (called by the workspace placement, documents_placement.py)
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _cloud_plan_mirror(self, planner, run, rule, ids):
+        """Queue the folder tasks that give the rule's client the tree of the folders ``ids``
+        (those the rule owns): each folder in the object folder of its parent when the
+        parent is owned too, else in the rule's folder; names unique among siblings."""
+        owned = set(ids)
+        folders = self.sudo().browse(ids)
+        mirrors = {res_id: mirror for (model, res_id), mirror in run.by_record.items()
+                   if model == self._name and res_id in owned}
+        by_parent = defaultdict(list)
+        for folder in folders:
+            by_parent[folder.parent_id.id if folder.parent_id.id in owned else None] \
+                .append(folder)
+        level = [None]
+        while level:  # parents first: their object folders exist when the children's go in
+            following = []
+            for key in level:
+                parent = rule.folder_id if key is None else mirrors[key]
+                siblings = by_parent.get(key, [])
+                self._cloud_plan_siblings(planner, run, rule, parent, siblings, mirrors)
+                following += [folder.id for folder in siblings if folder.id in by_parent]
+            level = following
+
+    @api.model
+    def _cloud_plan_siblings(self, planner, run, rule, parent, siblings, mirrors):
+        if not siblings:
+            return
+        wanted = {}
+        for folder in siblings:
+            mirror = mirrors.get(folder.id)
+            current = mirror.name if mirror and mirror.parent_id == parent else None
+            wanted[folder.id] = (clean_name(folder.name, max_length=run.max_len,
+                                            unit=run.name_unit), current)
+        taken = [f.name for f in parent.child_ids
+                 if f.res_model != self._name or f.res_id not in wanted]
+        names = assign_unique(wanted, taken, max_length=run.max_len, unit=run.name_unit)
+        new = [folder for folder in siblings if folder.id not in mirrors]
+        created = self.env["cloud.folder"].create([{
+            "name": names[folder.id], "client_id": run.client.id, "kind": "object",
+            "parent_id": parent.id, "rule_id": rule.id, "res_model": self._name,
+            "res_id": folder.id,
+        } for folder in new])
+        for folder, mirror in zip(new, created, strict=True):
+            mirrors[folder.id] = mirror
+            run.by_record[(self._name, folder.id)] = mirror
+            run.queue.add("folder_create", folder=mirror)
+        for folder in siblings:
+            if folder not in new:
+                planner._plan_object_folder(rule, names[folder.id], mirrors[folder.id],
+                                            run.queue, parent=parent)

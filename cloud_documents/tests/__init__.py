@@ -1,0 +1,3 @@
+from . import test_access
+from . import test_mirror
+from . import test_owncloud_mirror
