@@ -235,10 +235,11 @@ class CloudClient(models.Model):
         self.ensure_one()
         # a test's own transaction (TransactionCase): no second connection sees its records
         test = odoo.modules.module.current_test
-        in_test_transaction = self.env.cr is getattr(test, "cr", None) \
-            and not self.env.registry.in_test_mode()
+        test_mode = self.env.registry.in_test_mode()
+        in_test_transaction = self.env.cr is getattr(test, "cr", None) and not test_mode
         return DatabaseUploadSessions(self.env.cr.dbname, self.id, lifetime,
-                                      env=self.env if in_test_transaction else None)
+                                      env=self.env if in_test_transaction else None,
+                                      thread_bound=test_mode)
 
     def _merge_base(self):
         """What this client's engines know of its cloud tree (``cloud.item``)."""

@@ -10,11 +10,12 @@ process. Session addresses are bearer secrets: only system administrators may re
 import contextlib
 import datetime
 import logging
+import threading
 
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.modules.registry import Registry
 
-from ..lib.upload_sessions import UploadSessionStore
+from ..lib.upload_sessions import MemoryUploadSessions, UploadSessionStore
 
 _logger = logging.getLogger(__name__)
 
@@ -54,18 +55,26 @@ class DatabaseUploadSessions(UploadSessionStore):
 
     Adapters are cached per process and outlive transactions: the store keeps the database
     name and the client id, and opens a cursor of its own for each call (committed when the
-    call ends). ``env`` is for a test's own transaction, which no second connection may see:
-    the calls then go through it (and are rolled back with it)."""
+    call ends); calls may come from any thread (the runner's transfer threads).
+
+    In tests the database is the test's: ``env`` is a test's own transaction, which no second
+    connection may see (the calls go through it, and are rolled back with it), and in test
+    mode (``HttpCase``) a new cursor is a test cursor holding the test's lock. ``thread_bound``:
+    only the thread that made the store uses the database then; the others (which may not use
+    the test's cursor, or would wait for a lock held by the thread waiting for them) keep
+    their sessions in this process."""
 
     #: a store call waits this long for a lock, never forever (the caller's transaction may
     #: be the one holding it, in the same thread)
     LOCK_TIMEOUT = "5s"
 
-    def __init__(self, dbname, client_id, lifetime, env=None):
+    def __init__(self, dbname, client_id, lifetime, env=None, thread_bound=False):
         self.dbname = dbname
         self.client_id = client_id
         self.lifetime = lifetime  # seconds
         self._env = env
+        self._thread = threading.get_ident() if thread_bound or env is not None else None
+        self._other_threads = MemoryUploadSessions(lifetime)
 
     @contextlib.contextmanager
     def _sessions(self):
@@ -82,7 +91,13 @@ class DatabaseUploadSessions(UploadSessionStore):
     def _rows(self, sessions, key):
         return sessions.search([("client_id", "=", self.client_id), ("key", "=", key)])
 
+    def _other_thread(self):
+        """A call of a thread that may not use the test's database (see above)."""
+        return self._thread is not None and threading.get_ident() != self._thread
+
     def get(self, key):
+        if self._other_thread():
+            return self._other_threads.get(key)
         try:
             with self._sessions() as sessions:
                 row = self._rows(sessions, key)
@@ -99,6 +114,8 @@ class DatabaseUploadSessions(UploadSessionStore):
             expires = expires.replace(tzinfo=None)
         else:
             expires = fields.Datetime.now() + datetime.timedelta(seconds=self.lifetime)
+        if self._other_thread():
+            return self._other_threads.put(key, url, expires_at, size)
         vals = {"url": url, "expires_at": expires, "size": size or 0.0}
         try:
             with self._sessions() as sessions:
@@ -112,6 +129,8 @@ class DatabaseUploadSessions(UploadSessionStore):
                             self.client_id, exc_info=True)
 
     def drop(self, key):
+        if self._other_thread():
+            return self._other_threads.drop(key)
         try:
             with self._sessions() as sessions:
                 self._rows(sessions, key).unlink()

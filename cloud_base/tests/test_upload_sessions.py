@@ -2,6 +2,7 @@
 of the task that wrote them, purged once past their lifetime, on reset and with the client,
 readable by system administrators only."""
 import datetime
+import threading
 import time
 import uuid
 
@@ -75,6 +76,23 @@ class TestUploadSessionStore(CloudCase):
         with self.assertRaises(AccessError):
             self.rows().with_user(user).read(["url"])
         self.assertEqual(self.rows().read(["url"])[0]["url"], SECRET_URL)
+
+    def test_transfer_threads_never_use_the_test_cursor(self):
+        """Uploads run in the runner's transfer threads: during a test they may not use its
+        cursor (the main thread uses it meanwhile), their sessions stay in the process."""
+        seen = []
+
+        def transfer():
+            self.store.put("k:thread", SECRET_URL)
+            seen.append(self.store.get("k:thread"))
+            self.store.drop("k:other")
+
+        thread = threading.Thread(target=transfer)
+        thread.start()
+        thread.join(10)
+        self.assertEqual(seen, [SECRET_URL])
+        self.assertFalse(self.rows())
+        self.assertIsNone(self.store.get("k:thread"))  # the main thread reads the database
 
     def test_store_of_the_client_belongs_to_its_database_rows(self):
         store = self.client._upload_session_store(3600)
