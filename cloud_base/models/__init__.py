@@ -1,4 +1,5 @@
 from . import cloud_client_secret
+from . import cloud_upload_session
 from . import cloud_client
 from . import cloud_client_oauth
 from . import cloud_log

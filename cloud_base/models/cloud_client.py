@@ -3,6 +3,7 @@ import logging
 import os
 import threading
 
+import odoo
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import config
@@ -13,6 +14,7 @@ from ..lib.merge_base import RecordingAdapter
 from ..lib.provider import Capabilities, Provider
 from ..lib.transfers import MAX_TRANSFER_CONCURRENCY, AdapterPool, AdaptiveLimit, Prefetched
 from .cloud_item import DatabaseMergeBase
+from .cloud_upload_session import DatabaseUploadSessions
 
 _logger = logging.getLogger(__name__)
 
@@ -226,6 +228,19 @@ class CloudClient(models.Model):
                 _ADAPTERS[key] = adapter
         return adapter
 
+    def _upload_session_store(self, lifetime):
+        """Where this client's adapter keeps its unfinished upload sessions (a crash-safe
+        store, ``cloud.upload.session``); ``lifetime``: seconds the provider keeps a session
+        when it does not say."""
+        self.ensure_one()
+        # a test's own transaction (TransactionCase): no second connection sees its records
+        test = odoo.modules.module.current_test
+        test_mode = self.env.registry.in_test_mode()
+        in_test_transaction = self.env.cr is getattr(test, "cr", None) and not test_mode
+        return DatabaseUploadSessions(self.env.cr.dbname, self.id, lifetime,
+                                      env=self.env if in_test_transaction else None,
+                                      thread_bound=test_mode)
+
     def _merge_base(self):
         """What this client's engines know of its cloud tree (``cloud.item``)."""
         self.ensure_one()
@@ -267,6 +282,7 @@ class CloudClient(models.Model):
         base go together."""
         for client in self.sudo():
             client._merge_base().clear()
+        self.env["cloud.upload.session"]._purge_clients(self)
         self.sudo().write({"change_cursor": False})
 
     def _drop_adapter(self):

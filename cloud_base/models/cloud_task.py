@@ -727,6 +727,7 @@ class CloudTask(models.Model):
         limit = fields.Datetime.now() - datetime.timedelta(days=days)
         self.search([("state", "in", ("done", "cancelled")), ("write_date", "<", limit)]).unlink()
         self.env["cloud.log"]._gc_old_logs()
+        self.env["cloud.upload.session"]._purge_expired()
         self._clean_incoming()
 
     @api.model

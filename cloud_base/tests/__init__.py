@@ -23,3 +23,4 @@ from . import test_latency
 from . import test_rule_client
 from . import test_transfers
 from . import test_placement_hooks
+from . import test_upload_sessions

@@ -1,10 +1,32 @@
 import base64
+import io
 import uuid
 
 from odoo.tests import TransactionCase
 
 from odoo.addons.cloud_base.lib.memory_adapter import drop_store, get_store
 from odoo.addons.cloud_base.models import cloud_client as cloud_client_module
+
+
+class WorkerDied(BaseException):
+    """The worker process is killed: no handler of the code under test runs (not an
+    Exception, so nothing catches it on the way)."""
+
+
+class DyingStream(io.BytesIO):
+    """The content of an upload whose worker dies once the provider accepted ``chunks``
+    more chunks (``accepted()`` counts them, e.g. the length of an emulator's
+    ``upload_chunk_sizes``): the next read raises :class:`WorkerDied`."""
+
+    def __init__(self, data, chunks, accepted):
+        super().__init__(data)
+        self.accepted = accepted
+        self.limit = accepted() + chunks
+
+    def read(self, size=-1):
+        if self.accepted() >= self.limit:
+            raise WorkerDied("killed after %d chunks" % self.limit)
+        return super().read(size)
 
 
 class CloudTestMixin:

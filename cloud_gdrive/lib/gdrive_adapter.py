@@ -16,8 +16,11 @@ Drive different from the other providers:
 * **Uploads**: multipart up to ``chunk_threshold`` (5 MiB), else a resumable session sent in
   chunks of ``chunk_size`` (a multiple of 256 KiB, 8 MiB by default), read from the stream one
   chunk at a time. A chunk that fails is resumed from the offset the session reports; the
-  session URI can be kept in a ``session_store`` so that a new process resumes it. The result
-  is verified (size and ``md5Checksum``) before it is returned.
+  session URI is kept in the ``session_store`` (the client's is crash-safe) so that a later
+  upload of the same file (folder, name, size and content), in any process, asks the session
+  where it stands (``Content-Range: bytes */size``) and sends only the rest; a session Drive
+  no longer knows (404, 410: they last about a week) is started again. The result is verified
+  (size and ``md5Checksum``) before it is returned.
 * **Google-native documents** (Docs, Sheets, Slides, Drawings) have no bytes:
   :meth:`download` exports them (:data:`EXPORT_FORMATS`); those without an export (Forms,
   Sites, ...) raise :class:`NotExportable`.
@@ -52,6 +55,9 @@ from odoo.addons.cloud_base.lib.adapter import (
 )
 from odoo.addons.cloud_base.lib.merge_base import BaseEntry
 from odoo.addons.cloud_base.lib.streams import read_exact
+from odoo.addons.cloud_base.lib.upload_sessions import (
+    MemoryUploadSessions, content_fingerprint, session_key,
+)
 
 try:
     import google.auth.exceptions as gauth_exc
@@ -78,6 +84,8 @@ MiB = 1024 * KiB
 #: resumable chunks must be multiples of this (except the last one)
 CHUNK_UNIT = 256 * KiB
 CURSOR_PREFIX = "gd1:"
+#: how long Drive keeps a resumable session (seconds): about a week
+SESSION_LIFETIME = 7 * 24 * 3600
 #: what every item lookup asks for
 FILE_FIELDS = ("id, name, mimeType, parents, size, md5Checksum, modifiedTime, createdTime, "
                "version, trashed, webViewLink, driveId")
@@ -272,30 +280,6 @@ def translate(exc, path=None, attempt=0):
 
 
 # ------------------------------------------------------------------------------------------
-# Resumable sessions kept between attempts
-# ------------------------------------------------------------------------------------------
-class MemorySessionStore:
-    """Session URIs of unfinished resumable uploads, in this process. The Odoo provider gives
-    a store kept in the database instead (it survives a crash of the worker)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._uris = {}
-
-    def get(self, key):
-        with self._lock:
-            return self._uris.get(key)
-
-    def put(self, key, uri):
-        with self._lock:
-            self._uris[key] = uri
-
-    def drop(self, key):
-        with self._lock:
-            self._uris.pop(key, None)
-
-
-# ------------------------------------------------------------------------------------------
 # The adapter
 # ------------------------------------------------------------------------------------------
 class GoogleDriveAdapter(StorageAdapter):
@@ -347,7 +331,8 @@ class GoogleDriveAdapter(StorageAdapter):
         self.chunk_retries = int(chunk_retries)
         self.max_sleep = max_sleep
         self.sleep = sleep
-        self.sessions = session_store or MemorySessionStore()
+        self.sessions = session_store if session_store is not None else \
+            MemoryUploadSessions(SESSION_LIFETIME)
         self.credentials = credentials or Credentials(
             access_token, refresh_token=refresh_token, token_uri=TOKEN_URI,
             client_id=client_id, client_secret=client_secret, scopes=[SCOPE])
@@ -691,14 +676,20 @@ class GoogleDriveAdapter(StorageAdapter):
     def _resumable(self, parent_id, name, metadata, stream, size):
         """A resumable upload in chunks of ``chunk_size``: at most one chunk in memory; a
         failed chunk is sent again from the offset the session acknowledges."""
-        key = "%s/%s/%d" % (parent_id, name, size)
-        uri = self.sessions.get(key)
+        key = self._session_key(parent_id, name, stream, size)
+        uri = self.sessions.get(key) if key else None
         offset = 0
         if uri:
             try:
                 offset, done = self._session_status(uri, size, name)
-            except (Transient, NotFound):
+            except (Transient, RateLimited, AuthExpired) as exc:
+                if exc.code != "sessionExpired":
+                    raise  # Drive could not tell just now: the task retries, session kept
                 uri, offset, done = None, 0, None
+            except CloudError:  # refused: this session cannot be continued
+                uri, offset, done = None, 0, None
+            if uri is None:
+                self.sessions.drop(key)
             if done is not None:
                 # the earlier attempt finished: the caller verifies it against the stream
                 hasher = hashlib.md5()
@@ -706,9 +697,12 @@ class GoogleDriveAdapter(StorageAdapter):
                     hasher.update(piece)
                 self.sessions.drop(key)
                 return done, hasher.hexdigest()
+            if uri:
+                _logger.info("Resuming the upload of %s at byte %d", name, offset)
         if not uri:
             uri = self._start_session(metadata, size, name)
-            self.sessions.put(key, uri)
+            if key:
+                self.sessions.put(key, uri, size=size)
         hasher = hashlib.md5()
         position = 0
         result = None
@@ -726,10 +720,22 @@ class GoogleDriveAdapter(StorageAdapter):
                     raise Transient("The upload session did not finish", code="incomplete",
                                     path=name)
         except InvalidRequest:
-            self.sessions.drop(key)  # the stream itself is wrong: start afresh next time
+            if key:
+                self.sessions.drop(key)  # the stream itself is wrong: start afresh next time
             raise
-        self.sessions.drop(key)
+        if key:
+            self.sessions.drop(key)
         return result, hasher.hexdigest()
+
+    @staticmethod
+    def _session_key(parent_id, name, stream, size):
+        """The key of this upload's session: folder, name, size and a digest of the content,
+        so another file of the same name and size never continues it; None when the stream
+        cannot seek (the session is then not kept)."""
+        fingerprint = content_fingerprint(stream, size)
+        if fingerprint is None:
+            return None
+        return session_key("gdrive", parent_id, name, size, fingerprint)
 
     def _send_chunk(self, uri, data, offset, size, path):
         """PUT ``data`` at ``offset``; ``(finished file or None, new offset)``. Failures of

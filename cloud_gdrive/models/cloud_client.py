@@ -10,7 +10,9 @@ from odoo.addons.cloud_base.lib import adapter as cloud
 from odoo.addons.cloud_base.lib import http as cloud_http
 from odoo.addons.cloud_base.lib.provider import Capabilities, OAuthRefused, OAuthSpec, Provider
 
-from ..lib.gdrive_adapter import HOST_PREFIXES, SCOPE, TOKEN_URI, GoogleDriveAdapter
+from ..lib.gdrive_adapter import (
+    HOST_PREFIXES, SCOPE, SESSION_LIFETIME, TOKEN_URI, GoogleDriveAdapter,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -74,7 +76,8 @@ class GoogleDriveProvider(Provider):
             chunk_threshold=options.get("chunk_threshold"),
             chunk_size=options.get("chunk_size"),
             rate_limit_retries=options.get("rate_limit_retries", 3),
-            chunk_retries=options.get("chunk_retries", 3))
+            chunk_retries=options.get("chunk_retries", 3),
+            session_store=client._upload_session_store(SESSION_LIFETIME))
 
     def account_fingerprint(self, client, facts):
         """The Google account and the drive: another shared drive is another storage."""

@@ -9,10 +9,12 @@ Graph addresses items by id, like the core, so nothing here maps paths to ids:
   renames and moves are one ``PATCH``;
 * uploads: one ``PUT`` up to ``chunk_threshold`` (4 MiB), above it an upload session whose
   chunks are multiples of 320 KiB (about 10 MiB), read from the stream one chunk at a time; a
-  chunk that fails is resent from where the service says it stands; a session the service
-  still holds is resumed by a later upload of the same file (same folder, name and size) in
-  this process; every upload is verified (size, quickXorHash, else SHA-256/SHA-1) before it
-  is reported;
+  chunk that fails is resent from where the service says it stands; the session's
+  ``uploadUrl`` is kept in the ``session_store`` (the client's is crash-safe) so that a later
+  upload of the same file (same folder, name, size and content), in any process, continues it
+  from the session's ``nextExpectedRanges``; a session the service no longer knows (404, 410)
+  is started again; every upload is verified (size, quickXorHash, else SHA-256/SHA-1) before
+  it is reported;
 * downloads follow the 302 to the pre-authenticated URL without the token, streamed;
 * the change feed is ``/drives/{d}/root/delta``; the cursor is the delta (or next) link and
   nothing else. Delta items carry their parent's id but no path: whether an item is below the
@@ -27,6 +29,7 @@ backs off by itself); listings ask for small pages and few properties (``$select
 from __future__ import annotations
 
 import collections
+import datetime
 import logging
 import threading
 import time
@@ -41,6 +44,9 @@ from odoo.addons.cloud_base.lib.adapter import (
 )
 from odoo.addons.cloud_base.lib.hashes import new_hasher
 from odoo.addons.cloud_base.lib.streams import STREAM_CHUNK, as_stream, iter_response, read_exact
+from odoo.addons.cloud_base.lib.upload_sessions import (
+    MemoryUploadSessions, content_fingerprint, session_key,
+)
 
 from .names import GRAPH_MAX_NAME, check_graph_name
 
@@ -67,6 +73,8 @@ SHAREPOINT_SCOPES = ("Files.ReadWrite.All", "Sites.ReadWrite.All", "User.Read")
 SELECT = ("id,name,size,parentReference,file,folder,package,root,deleted,eTag,cTag,"
           "lastModifiedDateTime,webUrl")
 CURSOR_PREFIX = "graph1:"
+#: how long an upload session is kept when Graph gives no expirationDateTime (seconds)
+SESSION_LIFETIME = 24 * 3600
 #: R-SEC-5: no sharing links / organization-only view links / anonymous view links
 LINK_POLICIES = ("none", "organization", "anonymous")
 #: Graph error codes that mean "throttled" whatever the status
@@ -181,6 +189,8 @@ class GraphAdapter(StorageAdapter):
     :param link_policy: R-SEC-5: ``none`` (the item's webUrl, nothing shared),
         ``organization`` or ``anonymous`` view links
     :param base_url: the emulator the production hosts go to (tests, demo)
+    :param session_store: where upload sessions are kept between attempts
+        (``lib.upload_sessions``); None: in this process only
     """
 
     hash_kind = "quickxor"
@@ -194,7 +204,8 @@ class GraphAdapter(StorageAdapter):
     def __init__(self, client_id, client_secret, token_cache=None, token_saver=None,
                  drive_id=None, sharepoint=False, link_policy="none", base_url=None,
                  page_size=200, chunk_threshold=None, chunk_size=None, timeout=60,
-                 authority=AUTHORITY, chunk_retries=2, max_wait=10.0, session=None):
+                 authority=AUTHORITY, chunk_retries=2, max_wait=10.0, session=None,
+                 session_store=None):
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_cache = token_cache
@@ -221,8 +232,9 @@ class GraphAdapter(StorageAdapter):
         self._cache = None
         self._token = None
         self._lock = threading.RLock()
-        #: (parent id, name, size) -> upload url of a session the service may still hold
-        self._sessions = {}
+        #: upload urls of sessions the service may still hold (see :func:`_session_key`)
+        self.sessions = session_store if session_store is not None else \
+            MemoryUploadSessions(SESSION_LIFETIME)
         #: item id -> webUrl, from every item seen (links without an extra request)
         self._web_urls = collections.OrderedDict()
 
@@ -587,9 +599,9 @@ class GraphAdapter(StorageAdapter):
                             code="hash_mismatch", path=name)
 
     def _upload_session(self, parent_id, name, stream, size):
-        key = (parent_id, name, size)
+        key = self._session_key(parent_id, name, stream, size)
         hashers = self._hashers()
-        upload_url, offset = self._resume(key, stream, hashers)
+        upload_url, offset = self._resume(key, stream, size, hashers, name)
         if upload_url is None:
             body = {"item": {"@microsoft.graph.conflictBehavior": "fail", "name": name,
                              "fileSize": size}}
@@ -599,8 +611,9 @@ class GraphAdapter(StorageAdapter):
             except Conflict as exc:
                 raise self._name_taken(parent_id, name, exc) from exc
             upload_url, offset = session["uploadUrl"], 0
-        with self._lock:
-            self._sessions[key] = upload_url
+            if key:
+                self.sessions.put(key, upload_url, size=size,
+                                  expires_at=_timestamp(session.get("expirationDateTime")))
         remaining = size - offset
         result = None
         for piece in read_exact(stream, remaining, self.chunk_size, path=name):
@@ -608,54 +621,77 @@ class GraphAdapter(StorageAdapter):
                 hasher.update(piece)
             result = self._send_chunk(upload_url, piece, offset, size, name)
             offset += len(piece)
-        with self._lock:
-            self._sessions.pop(key, None)
+        if key:
+            self.sessions.drop(key)
         if not result or "id" not in result:
             raise Transient("The upload session ended without the file", code="no_item",
                             path=name)
         return result, hashers
 
-    def _resume(self, key, stream, hashers):
+    @staticmethod
+    def _session_key(parent_id, name, stream, size):
+        """The key of this upload's session: folder, name, size and a digest of the content,
+        so another file of the same name and size never continues it; None when the stream
+        cannot seek (nothing to resume from)."""
+        fingerprint = content_fingerprint(stream, size)
+        if fingerprint is None:
+            return None
+        return session_key("graph", parent_id, name, size, fingerprint)
+
+    def _resume(self, key, stream, size, hashers, name):
         """``(upload url, offset)`` of a session of an earlier attempt the service still
         holds, the stream advanced (and hashed) to that offset; ``(None, 0)`` otherwise."""
-        with self._lock:
-            upload_url = self._sessions.pop(key, None)
-        if upload_url is None or not hasattr(stream, "seek"):
+        upload_url = self.sessions.get(key) if key else None
+        if upload_url is None:
             return None, 0
-        offset = self._next_expected(upload_url, key[1])
-        if offset is None:
+        status = self._session_status(upload_url, name)
+        if status is None or status[0] > size:
+            self.sessions.drop(key)  # gone (expired, finished or cancelled): start again
             return None, 0
+        offset, expires = status
         try:
             start = stream.tell()
         except (OSError, ValueError):
             return None, 0
         done = 0
-        for piece in read_exact(_Prefix(stream, offset), offset, STREAM_CHUNK, path=key[1]):
+        for piece in read_exact(_Prefix(stream, offset), offset, STREAM_CHUNK, path=name):
             for hasher in hashers.values():
                 hasher.update(piece)
             done += len(piece)
         if done != offset:
             stream.seek(start)
             return None, 0
-        _logger.info("Resuming the upload of %s at byte %d", key[1], offset)
+        if expires:  # each fragment the service received pushed the expiry back
+            self.sessions.put(key, upload_url, expires_at=expires, size=size)
+        _logger.info("Resuming the upload of %s at byte %d", name, offset)
         return upload_url, offset
+
+    def _session_status(self, upload_url, name):
+        """``(next expected byte, expiry as POSIX time or None)`` of an upload session, or
+        None when the service no longer has it; a service that cannot tell just now raises
+        (the task retries later, the session kept)."""
+        response = self._send("GET", upload_url, path=name, auth=False)
+        if response.status_code == 429 or response.status_code >= 500:
+            raise translate_response(response, name)
+        if response.status_code != 200:
+            return None  # 404/410: expired, finished or cancelled
+        try:
+            status = response.json() or {}
+        except ValueError:
+            return None
+        offset = _range_start(status.get("nextExpectedRanges"))
+        if offset is None:
+            return None
+        return offset, _timestamp(status.get("expirationDateTime"))
 
     def _next_expected(self, upload_url, name, unknown=None):
         """Where the service stands in an upload session; None when it is gone, ``unknown``
         when the service could not tell just now."""
         try:
-            response = self._send("GET", upload_url, path=name, auth=False)
+            status = self._session_status(upload_url, name)
         except CloudError:
             return unknown
-        if response.status_code != 200:
-            return None if response.status_code == 404 else unknown
-        ranges = (response.json() or {}).get("nextExpectedRanges") or []
-        if not ranges:
-            return None
-        try:
-            return int(str(ranges[0]).split("-")[0])
-        except ValueError:
-            return None
+        return status[0] if status else None
 
     def _send_chunk(self, upload_url, piece, offset, size, name):
         """PUT one fragment (no Authorization header: the URL is pre-authenticated); a
@@ -800,6 +836,26 @@ class GraphAdapter(StorageAdapter):
                                      "link policy", code=exc.code, path=item_id) from exc
             raise
         return data["link"]["webUrl"]
+
+
+def _range_start(ranges):
+    """The first byte of the first of ``nextExpectedRanges`` (``["12345-"]``), or None."""
+    if not ranges:
+        return None
+    try:
+        return int(str(ranges[0]).split("-")[0])
+    except ValueError:
+        return None
+
+
+def _timestamp(value):
+    """POSIX time of an ISO 8601 ``expirationDateTime``, or None."""
+    if not value:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def response_is_final(error):

@@ -14,7 +14,8 @@ from odoo.addons.cloud_base.lib import adapter as cloud
 from odoo.addons.cloud_base.lib.provider import Capabilities, OAuthRefused, OAuthSpec, Provider
 
 from ..lib.graph_adapter import (
-    AUTHORITY, ONEDRIVE_SCOPES, SHAREPOINT_SCOPES, GraphAdapter, make_session, msal, rewrite_url,
+    AUTHORITY, ONEDRIVE_SCOPES, SESSION_LIFETIME, SHAREPOINT_SCOPES, GraphAdapter, make_session,
+    msal, rewrite_url,
 )
 
 _logger = logging.getLogger(__name__)
@@ -77,7 +78,8 @@ class OneDriveProvider(Provider):
             base_url=client.api_base_url or None, authority=self._authority(client),
             page_size=options.get("page_size", 200),
             chunk_threshold=options.get("chunk_threshold"),
-            chunk_size=options.get("chunk_size"))
+            chunk_size=options.get("chunk_size"),
+            session_store=client._upload_session_store(SESSION_LIFETIME))
 
     @staticmethod
     def _authority(client):

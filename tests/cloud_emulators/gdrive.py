@@ -64,6 +64,7 @@ FOLDER = "application/vnd.google-apps.folder"
 GOOGLE_DOC = "application/vnd.google-apps.document"
 GOOGLE_SHEET = "application/vnd.google-apps.spreadsheet"
 CHUNK_UNIT = 256 * 1024
+SESSION_LIFETIME = 7 * 24 * 3600
 EXPORTS = {
     GOOGLE_DOC: {"text/plain", "application/pdf", "text/html", "application/rtf",
                  "application/vnd.oasis.opendocument.text",
@@ -406,6 +407,8 @@ class ResumableSession:
         self.total = total
         self.data = bytearray()
         self.done = None
+        # Drive keeps a resumable session URI for about a week
+        self.expires = time.time() + SESSION_LIFETIME
 
 
 class DriveEmulator(Emulator):
@@ -611,6 +614,12 @@ class DriveEmulator(Emulator):
         with self.lock:
             for info in self._access_tokens.values():
                 info["expires"] = 0
+
+    def expire_upload_sessions(self):
+        """Every resumable session opened so far is past its lifetime (404 from now on)."""
+        with self.lock:
+            for session in self._sessions.values():
+                session.expires = 0
 
     def revoke_refresh_tokens(self, token=None):
         with self.lock:
@@ -1201,7 +1210,7 @@ class DriveEmulator(Emulator):
     def _r_upload_chunk(self, request):
         sid = request.query.get("upload_id")
         session = self._sessions.get(sid)
-        if session is None:
+        if session is None or session.expires < time.time():
             raise DriveHTTPError(404, "notFound", "Upload session not found or expired.")
         if session.done is not None:
             return Response.json(session.done)

@@ -218,6 +218,23 @@ def test_resumable_upload_and_chunked_download(emu, drive):
     assert empty["size"] == "0"
 
 
+def test_resumable_session_status_and_expiry(emu, drive):
+    """A session tells how far it got (``bytes */total``: 308 and ``Range``); once past its
+    lifetime (about a week) it is unknown: 404, the upload starts again."""
+    data = os.urandom(2 * 256 * KIB + 10)
+    request = drive.files().create(body={"name": "big.bin"}, media_body=MediaIoBaseUpload(
+        io.BytesIO(data), "application/octet-stream", resumable=True, chunksize=256 * KIB),
+        fields="id")
+    _, response = request.next_chunk()
+    assert response is None and request.resumable_uri
+    status = {"Content-Range": "bytes */%d" % len(data), "Content-Length": "0"}
+    resp, _ = drive._http.request(request.resumable_uri, "PUT", body=b"", headers=status)
+    assert resp.status == 308 and resp["range"] == "bytes=0-%d" % (256 * KIB - 1)
+    emu.expire_upload_sessions()
+    resp, _ = drive._http.request(request.resumable_uri, "PUT", body=b"", headers=status)
+    assert resp.status == 404
+
+
 def test_google_doc_export(emu, drive):
     doc = emu.add_google_doc("Notes", "hello doc")
     with pytest.raises(HttpError) as excinfo:
