@@ -1084,7 +1084,7 @@ class GoogleDriveAdapter(StorageAdapter):
                 fileId=item_id, permissionId=permission_id, supportsAllDrives=True),
                 path=item_id)
         except NotFound:
-            pass
+            _logger.debug("Permission %s of %s was already gone", permission_id, item_id)
         return True
 
 
@@ -1115,7 +1115,7 @@ class _ChildrenPage:
         return service.files().list(q=self.q, fields=LIST_FIELDS, pageSize=self.want,
                                     orderBy="createdTime", **self.adapter._list_params())
 
-    def read(self, result):
+    def read(self, result):  # pylint: disable=method-required-super
         """``(items, next page token or None)`` of the answer."""
         size = self.adapter.page_size
         files = [f for f in result.get("files", []) if f["id"] not in self.seen
