@@ -67,6 +67,8 @@ SHAREPOINT_SCOPES = ("Files.ReadWrite.All", "Sites.ReadWrite.All", "User.Read")
 SELECT = ("id,name,size,parentReference,file,folder,package,root,deleted,eTag,cTag,"
           "lastModifiedDateTime,webUrl")
 CURSOR_PREFIX = "graph1:"
+#: Graph's alias of a drive's root folder (``/drives/{d}/items/root``)
+ROOT_ALIAS = "root"
 #: R-SEC-5: no sharing links / organization-only view links / anonymous view links
 LINK_POLICIES = ("none", "organization", "anonymous")
 #: Graph error codes that mean "throttled" whatever the status
@@ -89,6 +91,27 @@ def make_session(base_url=None, timeout=60):
 
 def rewrite_url(url, base_url):
     return http.rewrite_url(url, base_url, HOST_PREFIXES)
+
+
+class DiscoveryCache(dict):
+    """msal's ``http_cache`` shared by the adapters of one process: it keeps the answers of
+    the discovery GETs (the authority's OpenID configuration, valid a day) so that an adapter
+    built for a task does not fetch them again; the throttled or refused token answers msal
+    also caches stay with each adapter's own application (they are not kept here)."""
+
+    def __setitem__(self, key, value):
+        if isinstance(key, str) and (key.startswith("GET ") or key == "_index_"):
+            super().__setitem__(key, value)
+
+
+_DISCOVERY_CACHES = {}
+_DISCOVERY_LOCK = threading.Lock()
+
+
+def discovery_cache(base_url, authority):
+    """The shared :class:`DiscoveryCache` of an authority (per emulator in tests)."""
+    with _DISCOVERY_LOCK:
+        return _DISCOVERY_CACHES.setdefault((base_url or "", authority), DiscoveryCache())
 
 
 # ------------------------------------------------------------------------------------------
@@ -240,7 +263,8 @@ class GraphAdapter(StorageAdapter):
                 # its constructor reads the authority's OpenID configuration: built lazily
                 self._app = msal.ConfidentialClientApplication(
                     self.client_id, client_credential=self.client_secret,
-                    authority=self.authority, token_cache=cache, http_client=self.session)
+                    authority=self.authority, token_cache=cache, http_client=self.session,
+                    http_cache=discovery_cache(self.base_url, self.authority))
             except ValueError as exc:
                 raise InvalidRequest("Microsoft refused the application settings: %s" % exc,
                                      code="msal_config") from exc
@@ -394,6 +418,11 @@ class GraphAdapter(StorageAdapter):
                          modified=data.get("lastModifiedDateTime"),
                          mimetype=file.get("mimeType"), path=path)
 
+    @staticmethod
+    def _real_id(parent_id):
+        """The parent id an item gets (None: read from its parentReference)."""
+        return None if parent_id == ROOT_ALIAS else parent_id
+
     def _get(self, item_id):
         return self._call("GET", self._item_url(item_id), params={"$select": SELECT},
                           path=item_id)
@@ -445,10 +474,10 @@ class GraphAdapter(StorageAdapter):
 
     def ensure_root(self, name):
         self._check_name(name)
-        top = self.top_id
-        existing = self.find_child(top, name)
+        # the drive's root by its alias: its id is not needed (one request less)
+        existing = self.find_child(ROOT_ALIAS, name)
         if existing is None:
-            return self.create_folder(top, name)
+            return self.create_folder(ROOT_ALIAS, name)
         if not existing.is_folder:
             raise Conflict("A file is in the way of the root folder", existing_id=existing.id,
                            code="nameAlreadyExists", path=name)
@@ -464,9 +493,10 @@ class GraphAdapter(StorageAdapter):
             data = self._call("GET", self._child_url(parent_id, name),
                               params={"$select": SELECT}, path=name)
         except NotFound:
-            self._get(parent_id)  # NotFound when the folder itself is gone
+            if parent_id != ROOT_ALIAS:  # the drive's root is always there
+                self._get(parent_id)  # NotFound when the folder itself is gone
             return None
-        return self._item(data, parent_id)
+        return self._item(data, self._real_id(parent_id))
 
     def list_children(self, parent_id, page_token=None):
         if page_token:
@@ -497,7 +527,7 @@ class GraphAdapter(StorageAdapter):
                 return existing  # retry-safe: the folder is there (adopted)
             raise Conflict("A file with that name exists", existing_id=existing.id,
                            code=exc.code, path=name) from exc
-        return self._item(data, parent_id)
+        return self._item(data, self._real_id(parent_id))
 
     def _patch(self, item_id, body, name=None):
         try:

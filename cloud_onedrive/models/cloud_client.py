@@ -14,7 +14,8 @@ from odoo.addons.cloud_base.lib import adapter as cloud
 from odoo.addons.cloud_base.lib.provider import Capabilities, OAuthRefused, OAuthSpec, Provider
 
 from ..lib.graph_adapter import (
-    AUTHORITY, ONEDRIVE_SCOPES, SHAREPOINT_SCOPES, GraphAdapter, make_session, msal, rewrite_url,
+    AUTHORITY, ONEDRIVE_SCOPES, SHAREPOINT_SCOPES, GraphAdapter, discovery_cache, make_session,
+    msal, rewrite_url,
 )
 
 _logger = logging.getLogger(__name__)
@@ -190,7 +191,9 @@ class OneDriveProvider(Provider):
                 client.onedrive_client_id,
                 client_credential=client._get_secret("onedrive_client_secret"),
                 authority=self._authority(client), token_cache=cache,
-                http_client=make_session(client.api_base_url or None))
+                http_client=make_session(client.api_base_url or None),
+                http_cache=discovery_cache(client.api_base_url or None,
+                                           self._authority(client)))
         except ValueError as exc:
             raise UserError(client.env._("Microsoft refused the settings: %s", exc)) from exc
 

@@ -77,21 +77,27 @@ class HarnessEmulator(GraphEmulator):
         return fault
 
 
-def consent_cache(emu, scopes, redirect_uri=REDIRECT_URI):
+def consent_cache(emu, scopes, redirect_uri=REDIRECT_URI, user_id=None):
     """A serialized msal token cache, as the consent round trip leaves it: msal's auth code
-    flow against the emulator's authorize and token endpoints."""
+    flow against the emulator's authorize and token endpoints (``user_id``: the account that
+    signs in, else the emulator's default user)."""
     import msal
 
     session = make_session(emu.base_url, timeout=10)
     cache = msal.SerializableTokenCache()
     app = msal.ConfidentialClientApplication(
         emu.client_id, client_credential=emu.client_secret,
-        authority=graph_adapter.AUTHORITY, token_cache=cache, http_client=session)
+        authority=graph_adapter.AUTHORITY, token_cache=cache, http_client=session,
+        http_cache=graph_adapter.discovery_cache(emu.base_url, graph_adapter.AUTHORITY))
     with warnings.catch_warnings():
         # msal recommends response_mode=form_post; the redirect URL answers GET (query)
         warnings.filterwarnings("ignore", message="response_mode=", category=UserWarning)
         flow = app.initiate_auth_code_flow(list(scopes), redirect_uri=redirect_uri)
-    answer = session.get(flow["auth_uri"], allow_redirects=False)
+    emu.signing_in = user_id
+    try:
+        answer = session.get(flow["auth_uri"], allow_redirects=False)
+    finally:
+        emu.signing_in = None
     assert answer.status_code == 302, answer.text
     params = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
     result = app.acquire_token_by_auth_code_flow(flow, params)

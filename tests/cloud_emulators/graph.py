@@ -239,6 +239,11 @@ class GraphEmulator(Emulator):
         self.user = {"id": "5c0e1b6a-1f7d-4c2a-9a57-2e3f5b7c9d11", "displayName": "Test User",
                      "userPrincipalName": "test.user@contoso.onmicrosoft.com",
                      "mail": "test.user@contoso.onmicrosoft.com"}
+        #: every account of the tenant: user id -> (user JSON, drive id or None for the
+        #: default user, whose drive is ``me_drive_id``)
+        self.users = {self.user["id"]: (self.user, None)}
+        #: who signs in on the authorize page (None: the default user)
+        self.signing_in = None
         self.approve = True  # authorize endpoint: approve (True) or deny (False)
         self.allow_anonymous_links = True
         self.simple_upload_limit = 250 * 1024 * 1024
@@ -303,6 +308,27 @@ class GraphEmulator(Emulator):
                     lib, "documentLibrary", site.web_url + "/" + quote(lib),
                     {"group": {"displayName": display_name}}))
             return site.id
+
+    def add_user(self, display_name, principal):
+        """Another account of the tenant with its own, empty OneDrive; return the user id
+        (sign in as it with ``signing_in``)."""
+        with self.lock:
+            user_id = str(uuid.uuid4())
+            user = {"id": user_id, "displayName": display_name,
+                    "userPrincipalName": principal, "mail": principal}
+            slug = principal.replace("@", "_").replace(".", "_")
+            owner = {"user": {"displayName": display_name, "id": user_id,
+                              "email": principal}}
+            drive_id = self.add_drive("OneDrive", "business",
+                                      "https://contoso-my.sharepoint.com/personal/%s/Documents"
+                                      % slug, owner)
+            self.users[user_id] = (user, drive_id)
+            return user_id
+
+    def user_drive_id(self, user_id=None):
+        """The OneDrive of an account (``/me/drive`` when it signed in)."""
+        user, drive_id = self.users[user_id or self.user["id"]]
+        return drive_id or self.me_drive_id
 
     @property
     def site_drive_ids(self):
@@ -402,10 +428,10 @@ class GraphEmulator(Emulator):
                        if i.drive_id == drive.id and not i.deleted and not i.is_folder)
 
     # -- token helpers ---------------------------------------------------------------------
-    def issue_tokens(self, scope="Files.ReadWrite.All"):
+    def issue_tokens(self, scope="Files.ReadWrite.All", user_id=None):
         """Mint an access + refresh token pair without the OAuth dance (for adapter tests)."""
         with self.lock:
-            return self._mint_tokens(scope)
+            return self._mint_tokens(scope, user_id=user_id)
 
     def expire_access_tokens(self):
         """Every access token issued so far is now expired (401 InvalidAuthenticationToken)."""
@@ -752,7 +778,7 @@ class GraphEmulator(Emulator):
                              "challenge": q.get("code_challenge"),
                              "method": q.get("code_challenge_method", "plain"),
                              "nonce": q.get("nonce"), "expires": time.time() + 600,
-                             "used": False}
+                             "used": False, "user": self.signing_in or self.user["id"]}
         params = {"code": code}
         if "state" in q:
             params["state"] = q["state"]
@@ -808,7 +834,7 @@ class GraphEmulator(Emulator):
             info["used"] = True
             scope = form.get("scope") or info["scope"]
             return Response.json(self._mint_tokens(scope, nonce=info["nonce"],
-                                                   id_token=True))
+                                                   id_token=True, user_id=info["user"]))
         if grant == "refresh_token":
             info = self._refresh_tokens.get(form.get("refresh_token", ""))
             if info is None:
@@ -820,18 +846,21 @@ class GraphEmulator(Emulator):
                                   "needed. The user might have changed or reset their "
                                   "password.", [50173], suberror="bad_token")
             scope = form.get("scope") or info["scope"]
-            return Response.json(self._mint_tokens(scope, id_token=True))
+            return Response.json(self._mint_tokens(scope, id_token=True,
+                                                   user_id=info["user"]))
         return _aad_error(400, "unsupported_grant_type", "AADSTS70003: The app requested an "
                           "unsupported grant type '%s'." % grant, [70003])
 
-    def _mint_tokens(self, scope, nonce=None, id_token=False):
+    def _mint_tokens(self, scope, nonce=None, id_token=False, user_id=None):
         now = int(time.time())
+        user_id = user_id or self.user["id"]
+        user = self.users[user_id][0]
         access = "eyJ0eXAiOiJKV1QiLCJub25jZSI6" + _b64url(secrets.token_bytes(32))
         refresh = "1.A" + _b64url(secrets.token_bytes(48))
         granted = " ".join(s for s in scope.split() if s not in MSAL_RESERVED_SCOPES) or scope
         self._access_tokens[access] = {"expires": now + self.access_token_lifetime,
-                                       "scope": granted}
-        self._refresh_tokens[refresh] = {"scope": scope, "revoked": False}
+                                       "scope": granted, "user": user_id}
+        self._refresh_tokens[refresh] = {"scope": scope, "revoked": False, "user": user_id}
         result = {"token_type": "Bearer", "scope": granted,
                   "expires_in": self.access_token_lifetime,
                   "ext_expires_in": self.access_token_lifetime,
@@ -840,9 +869,9 @@ class GraphEmulator(Emulator):
             claims = {"aud": self.client_id,
                       "iss": "%s/%s/v2.0" % (LOGIN_HOST, self.tenant_id),
                       "iat": now, "nbf": now, "exp": now + 3600,
-                      "name": self.user["displayName"], "oid": self.user["id"],
-                      "preferred_username": self.user["userPrincipalName"],
-                      "sub": _b64url(hashlib.sha256(self.user["id"].encode()).digest()),
+                      "name": user["displayName"], "oid": user["id"],
+                      "preferred_username": user["userPrincipalName"],
+                      "sub": _b64url(hashlib.sha256(user["id"].encode()).digest()),
                       "tid": self.tenant_id, "ver": "2.0",
                       "uti": _b64url(secrets.token_bytes(16))}
             if nonce:
@@ -851,7 +880,7 @@ class GraphEmulator(Emulator):
             result["id_token"] = "%s.%s." % (_b64url(json.dumps(header).encode()),
                                              _b64url(json.dumps(claims).encode()))
             result["client_info"] = _b64url(json.dumps(
-                {"uid": self.user["id"], "utid": self.tenant_id}).encode())
+                {"uid": user["id"], "utid": self.tenant_id}).encode())
         return result
 
     def _check_bearer(self, request):
@@ -868,13 +897,15 @@ class GraphEmulator(Emulator):
         if info["expires"] <= time.time():
             return graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed, "
                                "the token is expired.", headers)
+        request.graph_user = info["user"]  # /me is the account the token belongs to
         return None
 
     # -- Graph routes ----------------------------------------------------------------------
     def _handle_graph(self, request):
         tail = self._graph_tail(request.path)
+        me = getattr(request, "graph_user", None) or self.user["id"]
         if tail in ("/me", "/me/"):
-            return Response.json(dict(self.user, **{
+            return Response.json(dict(self.users[me][0], **{
                 "@odata.context": GRAPH_ROOT + "/$metadata#users/$entity"}))
         if tail.startswith("/sites/"):
             site, rest = self._resolve_site(tail[len("/sites/"):])
@@ -888,9 +919,10 @@ class GraphEmulator(Emulator):
                 return self._drive_route(request, drive, rest[len("/drive"):])
             raise GraphHTTPError(400, "invalidRequest", "Invalid request")
         if tail == "/me/drives":
-            return Response.json({"value": [self._drive_json(self._drives[self.me_drive_id])]})
+            return Response.json({"value": [self._drive_json(
+                self._drives[self.user_drive_id(me)])]})
         if tail == "/me/drive" or tail.startswith("/me/drive/"):
-            return self._drive_route(request, self._drives[self.me_drive_id],
+            return self._drive_route(request, self._drives[self.user_drive_id(me)],
                                      tail[len("/me/drive"):])
         if tail.startswith("/drives/"):
             drive_id, _, rest = tail[len("/drives/"):].partition("/")

@@ -147,6 +147,32 @@ def test_auth_code_flow_and_refresh(emu, app, session):
     assert again["error"] == "invalid_grant" and 54005 in again["error_codes"]
 
 
+def test_accounts_of_the_tenant_sign_in_to_their_own_drive(emu, session):
+    """/me and /me/drive are those of the account the token was issued to."""
+    other_id = emu.add_user("Other User", "other.user@contoso.onmicrosoft.com")
+    emu.signing_in = other_id
+    app = make_app(emu, session)
+    flow, auth_response = login(app, session)
+    emu.signing_in = None
+    result = app.acquire_token_by_auth_code_flow(flow, auth_response)
+    assert result["id_token_claims"]["preferred_username"] == \
+        "other.user@contoso.onmicrosoft.com"
+    headers = {"Authorization": "Bearer " + result["access_token"]}
+    assert session.get(GRAPH + "/me", headers=headers).json()["id"] == other_id
+    drive = session.get(GRAPH + "/me/drive", headers=headers).json()
+    assert drive["id"] == emu.user_drive_id(other_id) != emu.me_drive_id
+    assert drive["owner"]["user"]["id"] == other_id
+    # a refreshed token stays the same account's
+    refreshed = app.acquire_token_by_refresh_token(result["refresh_token"], SCOPES)
+    headers = {"Authorization": "Bearer " + refreshed["access_token"]}
+    assert session.get(GRAPH + "/me/drive", headers=headers).json()["id"] == drive["id"]
+    # the default user still reaches its own drive
+    mine = emu.issue_tokens()
+    me = session.get(GRAPH + "/me/drive", headers={
+        "Authorization": "Bearer " + mine["access_token"]}).json()
+    assert me["id"] == emu.me_drive_id
+
+
 def test_pkce_checked(emu, app, session):
     flow, auth_response = login(app, session)
     flow["code_verifier"] = "x" * 43
