@@ -245,6 +245,9 @@ class GraphAdapter(StorageAdapter):
         self._sessions = {}
         #: item id -> webUrl, from every item seen (links without an extra request)
         self._web_urls = collections.OrderedDict()
+        #: R-SEC-5: item id -> (permission id, url) of the sharing links this application
+        #: made, until the caller takes them (:meth:`pop_created_link`)
+        self.created_links = {}
 
     # -- tokens ----------------------------------------------------------------------------
     def _msal_app(self):
@@ -817,8 +820,15 @@ class GraphAdapter(StorageAdapter):
         if self.link_policy == "none":
             return self._get(item_id)["webUrl"]
         try:
-            data = self._call("POST", self._item_url(item_id) + "/createLink",
-                              json={"type": "view", "scope": self.link_policy}, path=item_id)
+            response = self._send("POST", self._item_url(item_id) + "/createLink",
+                                  json={"type": "view", "scope": self.link_policy},
+                                  path=item_id)
+            if response.status_code not in (200, 201):
+                raise translate_response(response, item_id)
+            data = response.json()
+        except ValueError as exc:
+            raise Transient("Unreadable answer from Microsoft Graph", code="bad_json",
+                            path=item_id) from exc
         except InvalidRequest as exc:
             if self.link_policy == "organization" and exc.code in ("invalidRequest",
                                                                    "notSupported"):
@@ -826,7 +836,34 @@ class GraphAdapter(StorageAdapter):
                                      "(OneDrive for Business or SharePoint): choose another "
                                      "link policy", code=exc.code, path=item_id) from exc
             raise
-        return data["link"]["webUrl"]
+        url = data["link"]["webUrl"]
+        # 201: a new link; 200: the link already there, ours when this application made it
+        # (an earlier attempt whose record was lost)
+        made_by = ((data["link"].get("application") or {}).get("id"))
+        if response.status_code == 201 or made_by == self.client_id:
+            with self._lock:
+                self.created_links[item_id] = (data["id"], url)
+        return url
+
+    def pop_created_link(self, item_id, url=None):
+        """``(permission id, url)`` of the link this adapter made for ``item_id`` (then
+        forgotten), or None."""
+        with self._lock:
+            created = self.created_links.get(item_id)
+            if created is not None and (url is None or url == created[1]):
+                return self.created_links.pop(item_id)
+        return None
+
+    def revoke_link(self, item_id, permission_id):
+        """Delete the sharing link's permission; True when deleted or already gone (with its
+        item, or by hand)."""
+        try:
+            self._call("DELETE", "%s/permissions/%s" % (self._item_url(item_id),
+                                                        quote(permission_id, safe="")),
+                       path=item_id)
+        except NotFound:
+            return True
+        return True
 
 
 def response_is_final(error):

@@ -171,11 +171,58 @@ class OneDriveProvider(Provider):
         if (client.onedrive_link_policy or "none") == "none" or item.is_folder:
             return None  # webUrl: Office documents open in Office for the web
         try:
-            return adapter.share_link(item.id)
+            url = adapter.share_link(item.id)
         except cloud.CloudError as exc:
             _logger.info("OneDrive client %s: no sharing link for %s: %s", client.id,
                          item.id, exc)
             return None
+        created = adapter.pop_created_link(item.id, url)
+        Link = client.env["cloud.onedrive.link"].sudo()
+        if created and not Link.search_count([("client_id", "=", client.id),
+                                              ("item_id", "=", item.id),
+                                              ("permission_id", "=", created[0])]):
+            Link.create({"client_id": client.id, "item_id": item.id,
+                         "permission_id": created[0], "url": created[1]})
+        return url
+
+    def item_released(self, client, item_id):
+        still_synced = client.env["ir.attachment"].sudo().search_count([
+            ("cloud_client_id", "=", client.id), ("cloud_item_id", "=", item_id)])
+        if not still_synced:
+            self._revoke_links(client, client.env["cloud.onedrive.link"].sudo().search([
+                ("client_id", "=", client.id), ("item_id", "=", item_id)]))
+
+    def reset_finishing(self, client):
+        if client.state in ("connected", "error"):
+            # links of files that went away meanwhile too (replaced versions, deleted files)
+            self._revoke_links(client, client.env["cloud.onedrive.link"].sudo().search([
+                ("client_id", "=", client.id)]))
+
+    def _revoke_links(self, client, links):
+        """Delete the permissions of links the suite created; a failure is logged and keeps
+        the link's record (a later reset tries again), never blocks the caller."""
+        if not links:
+            return
+        try:
+            adapter = client._get_adapter()
+        except (cloud.CloudError, UserError) as exc:
+            _logger.warning("OneDrive client %s: cannot revoke %s sharing links: %s",
+                            client.id, len(links), exc)
+            client._log("warning", client.env._(
+                "%(count)s OneDrive/SharePoint sharing links could not be revoked: %(error)s",
+                count=len(links), error=exc))
+            return
+        for link in links:
+            try:
+                adapter.revoke_link(link.item_id, link.permission_id)
+            except cloud.CloudError as exc:
+                _logger.warning("OneDrive client %s: could not revoke the sharing link of %s: "
+                                "%s", client.id, link.item_id, exc)
+                client._log("warning", client.env._(
+                    "The OneDrive/SharePoint sharing link %(url)s could not be revoked: "
+                    "%(error)s", url=link.url, error=exc), path=link.item_id)
+                continue
+            link.unlink()
 
     # -- OAuth consent (the round trip itself is the core's) ---------------------------------
     def _app(self, client, cache=None):

@@ -39,6 +39,9 @@ Route names (for :meth:`inject`, the fault helpers and ``counters``):
 ``update``                PATCH an item (rename / move)
 ``delete``                DELETE an item
 ``create_link``           POST ``…/createLink``
+``permissions``           GET ``…/permissions`` (the item's own and inherited ones)
+``permission``            GET ``…/permissions/{perm-id}``
+``delete_permission``     DELETE ``…/permissions/{perm-id}`` (not inherited, not the owner)
 ``delta``                 GET ``…/root/delta``
 ========================  =================================================================
 """
@@ -417,6 +420,18 @@ class GraphEmulator(Emulator):
         with self.lock:
             self._delete(self._items[item_id])
 
+    def links(self, item_id):
+        """The sharing link permissions of an item (its own)."""
+        with self.lock:
+            return [dict(p) for p in self._items[item_id].links.values()]
+
+    def add_link(self, item_id, link_type="view", scope="organization",
+                 application="Another app"):
+        """A sharing link made by someone else (another application); its permission."""
+        with self.lock:
+            return dict(self._new_link(self._items[item_id], link_type, scope,
+                                       {"id": str(uuid.uuid4()), "displayName": application}))
+
     def set_quota(self, total, drive_id=None):
         with self.lock:
             self._drive_of(drive_id).quota_total = total
@@ -651,6 +666,10 @@ class GraphEmulator(Emulator):
             return "upload_session"
         if last == "createLink":
             return "create_link"
+        if last == "permissions":
+            return "permissions"
+        if tail.rstrip("/").rsplit("/", 2)[-2:-1] == ["permissions"]:
+            return "delete_permission" if method == "DELETE" else "permission"
         if tail.endswith("/drive") or (tail.startswith("/drives/") and tail.count("/") == 2):
             return "drive"
         if method == "PATCH":
@@ -1042,6 +1061,11 @@ class GraphEmulator(Emulator):
             return self._create_upload_session(request, drive, parent, name)
         if action == "createLink" and method == "POST":
             return self._create_link(request, self._found_item(target))
+        if action == "permissions" and method == "GET":
+            return self._list_permissions(request, self._found_item(target))
+        if action.startswith("permissions/") and method in ("GET", "DELETE"):
+            return self._permission_route(request, self._found_item(target),
+                                          unquote(action[len("permissions/"):]))
         raise GraphHTTPError(400, "BadRequest", "Unsupported request %s %s" % (method, action))
 
     @staticmethod
@@ -1339,21 +1363,69 @@ class GraphEmulator(Emulator):
             raise GraphHTTPError(403, "accessDenied", "Anonymous sharing links are disabled "
                                  "by the organization's policy")
         key = (link_type, scope)
-        status = 200
-        if key not in it.links:
-            status = 201
-            perm_id = _b64url(secrets.token_bytes(12))
-            it.links[key] = {
-                "id": perm_id, "roles": ["write" if link_type == "edit" else "read"],
-                "shareId": "u!" + _b64url(secrets.token_bytes(18)),
-                "hasPassword": False,
-                "link": {"type": link_type, "scope": scope,
-                         "webUrl": "https://contoso-my.sharepoint.com/:%s:/g/personal/"
-                         "test_user/%s" % ("f" if it.is_folder else "u",
-                                           _b64url(secrets.token_bytes(18))),
-                         "preventsDownload": False,
-                         "application": {"id": self.client_id, "displayName": "Odoo"}}}
-        return Response.json(it.links[key], status)
+        if key in it.links:
+            return Response.json(it.links[key], 200)  # the link of that kind already there
+        return Response.json(self._new_link(it, link_type, scope, {
+            "id": self.client_id, "displayName": "Odoo"}), 201)
+
+    def _new_link(self, it, link_type, scope, application):
+        perm = {
+            "id": _b64url(secrets.token_bytes(12)),
+            "roles": ["write" if link_type == "edit" else "read"],
+            "shareId": "u!" + _b64url(secrets.token_bytes(18)),
+            "hasPassword": False,
+            "link": {"type": link_type, "scope": scope,
+                     "webUrl": "https://contoso-my.sharepoint.com/:%s:/g/personal/"
+                     "test_user/%s" % ("f" if it.is_folder else "u",
+                                       _b64url(secrets.token_bytes(18))),
+                     "preventsDownload": False, "application": application}}
+        it.links[(link_type, scope)] = perm
+        return perm
+
+    def _owner_permission(self, it):
+        drive = self._drives[it.drive_id]
+        owner = (drive.owner or {}).get("user") or {
+            "displayName": self.user["displayName"], "id": self.user["id"],
+            "email": self.user["mail"]}
+        return {"id": "aTowIy5mfG1lbWJlcnNoaXB8" + owner["id"][:8], "roles": ["owner"],
+                "shareId": "", "hasPassword": False,
+                "grantedToV2": {"user": {"id": owner["id"],
+                                         "displayName": owner.get("displayName")}},
+                "grantedTo": {"user": {"id": owner["id"],
+                                       "displayName": owner.get("displayName")}}}
+
+    def _permissions_of(self, it):
+        """The permissions of an item: the owner's, its own sharing links, then the links of
+        its folders (``inheritedFrom``)."""
+        out = [self._owner_permission(it)] + [dict(p) for p in it.links.values()]
+        node = self._items.get(it.parent_id)
+        while node is not None:
+            for perm in node.links.values():
+                out.append(dict(perm, inheritedFrom={
+                    "driveId": node.drive_id, "id": node.id,
+                    "path": "/drive/root:" + ("" if node.is_root else self._path_of(node))}))
+            node = self._items.get(node.parent_id)
+        return out
+
+    def _list_permissions(self, request, it):
+        return Response.json({
+            "@odata.context": GRAPH_ROOT + "/$metadata#drives('%s')/items('%s')/permissions"
+            % (it.drive_id, it.id), "value": self._permissions_of(it)})
+
+    def _permission_route(self, request, it, perm_id):
+        perm = next((p for p in self._permissions_of(it) if p["id"] == perm_id), None)
+        if perm is None:
+            raise GraphHTTPError(404, "itemNotFound", "The permission does not exist")
+        if request.method == "GET":
+            return Response.json(perm)
+        if "inheritedFrom" in perm:
+            raise GraphHTTPError(400, "invalidRequest", "Inherited permissions cannot be "
+                                 "removed from the item: remove them where they are defined")
+        if "owner" in perm.get("roles", ()):
+            raise GraphHTTPError(403, "accessDenied", "The owner's permission cannot be "
+                                 "removed")
+        it.links = {k: v for k, v in it.links.items() if v["id"] != perm_id}
+        return Response(204)
 
     # -- delta -----------------------------------------------------------------------------
     def _delta_token(self, drive, mode, value, snapshot=0):

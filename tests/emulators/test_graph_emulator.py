@@ -438,6 +438,39 @@ def test_move_rename_delete_links(emu, api):
                json={"type": "view", "scope": "anonymous"}).status_code == 403
 
 
+def test_sharing_link_permissions_listed_and_deleted(emu, api):
+    folder = emu.add_folder("/A")
+    f = emu.add_file("/A/doc.txt", b"hello")
+    link = api("POST", "/me/drive/items/%s/createLink" % f,
+               json={"type": "view", "scope": "anonymous"}).json()
+    shared = api("POST", "/me/drive/items/%s/createLink" % folder,
+                 json={"type": "view", "scope": "organization"}).json()
+    perms = api("GET", "/me/drive/items/%s/permissions" % f).json()["value"]
+    by_id = {p["id"]: p for p in perms}
+    assert by_id[link["id"]]["link"]["webUrl"] == link["link"]["webUrl"]
+    assert "inheritedFrom" not in by_id[link["id"]]
+    assert by_id[shared["id"]]["inheritedFrom"]["id"] == folder
+    owner, = [p for p in perms if p["roles"] == ["owner"]]
+    # neither the owner's nor an inherited permission can be deleted on the file
+    assert api("DELETE", "/me/drive/items/%s/permissions/%s" % (f, owner["id"])) \
+        .status_code == 403
+    assert api("DELETE", "/me/drive/items/%s/permissions/%s" % (f, shared["id"])) \
+        .status_code == 400
+    one = api("GET", "/me/drive/items/%s/permissions/%s" % (f, link["id"]))
+    assert one.status_code == 200 and one.json()["roles"] == ["read"]
+    assert api("DELETE", "/me/drive/items/%s/permissions/%s" % (f, link["id"])) \
+        .status_code == 204
+    assert emu.counters["delete_permission"] == 3
+    gone = api("GET", "/me/drive/items/%s/permissions/%s" % (f, link["id"]))
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "itemNotFound"
+    ids = {p["id"] for p in api("GET", "/me/drive/items/%s/permissions" % f).json()["value"]}
+    assert link["id"] not in ids and shared["id"] in ids
+    # a new link is another permission
+    again = api("POST", "/me/drive/items/%s/createLink" % f,
+                json={"type": "view", "scope": "anonymous"})
+    assert again.status_code == 201 and again.json()["id"] != link["id"]
+
+
 # -- delta -----------------------------------------------------------------------------------
 def follow_delta(api, url):
     items, pages = [], 0
