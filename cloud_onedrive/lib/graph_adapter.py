@@ -753,8 +753,22 @@ class GraphAdapter(StorageAdapter):
             raise ResetNeeded("The change cursor belongs to another drive", code="other_drive")
         return link
 
+    def folder_delta(self):
+        """Can the feed follow the watched folder alone? A personal OneDrive answers delta
+        on any folder; OneDrive for Business and SharePoint only on the drive's root (then
+        the feed reads the changes of the whole drive and keeps those below the folder)."""
+        if self.sharepoint:
+            return False
+        drive = self._drive or self._load_drive()
+        return drive.get("driveType") == "personal"
+
+    def _delta_url(self, root_id):
+        if self.folder_delta():
+            return self._item_url(root_id) + "/delta"
+        return self.drive_url + "/root/delta"
+
     def latest_cursor(self, root_id, base=None):
-        body = self._call("GET", self.drive_url + "/root/delta",
+        body = self._call("GET", self._delta_url(root_id),
                           params={"token": "latest", "$top": self.page_size,
                                   "$select": SELECT}, path=root_id)
         link = body.get("@odata.deltaLink")
@@ -764,7 +778,12 @@ class GraphAdapter(StorageAdapter):
 
     def changes(self, root_id, cursor, base=None):
         link = self._decode_cursor(cursor)
-        body = self._call("GET", link, path=root_id)
+        try:
+            body = self._call("GET", link, path=root_id)
+        except NotFound:
+            if "/root/delta" in urlsplit(link).path:
+                raise
+            return self._folder_feed_lost(root_id, base)
         entries = body.get("value") or []
         next_link = body.get("@odata.nextLink")
         new_link = next_link or body.get("@odata.deltaLink")
@@ -798,6 +817,25 @@ class GraphAdapter(StorageAdapter):
         self._graph_link(new_link, "delta link")
         return ChangePage(list(out.values()), CURSOR_PREFIX + new_link,
                           has_more=bool(next_link))
+
+    def _folder_feed_lost(self, root_id, base):
+        """The watched folder of a folder delta is gone (404): it and what the base knows
+        below it are deleted; the feed goes on from the drive's root (a root made again has
+        another id)."""
+        try:
+            self.get_item(root_id)
+        except NotFound:
+            resolver = _Ancestry(root_id, base, [])
+            link = self._call("GET", self.drive_url + "/root/delta",
+                              params={"token": "latest", "$top": self.page_size,
+                                      "$select": SELECT}, path=root_id).get("@odata.deltaLink")
+            if not link:
+                raise Transient("Graph gave no delta link", code="no_delta_link",
+                                path=root_id) from None
+            return ChangePage([Change(i, deleted=True) for i in resolver.gone_with(root_id)],
+                              CURSOR_PREFIX + self._graph_link(link, "delta link"))
+        raise Transient("The change feed of the folder is not available just now",
+                        code="itemNotFound", path=root_id)
 
     def _walk(self, folder_id):
         todo = collections.deque([folder_id])

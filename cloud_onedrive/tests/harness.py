@@ -247,6 +247,17 @@ class GraphHarness(AdapterHarness):
         return sum(self.emu.counters[r] for r in GROUPS.get(route, (route,)))
 
 
+class PersonalHarness(GraphHarness):
+    """A personal OneDrive (Microsoft account): the change feed follows the watched folder
+    alone (``/items/{id}/delta``)."""
+
+    name = "onedrive_personal"
+
+    def setup(self):
+        super().setup()
+        self.emu._drives[self.emu.me_drive_id].drive_type = "personal"
+
+
 class SharePointHarness(GraphHarness):
     """A document library of a SharePoint site (``/drives/{id}``)."""
 
@@ -259,4 +270,5 @@ class SharePointHarness(GraphHarness):
 
 
 #: what the contract suite runs against (nothing when msal is missing)
-HARNESSES = [GraphHarness, SharePointHarness] if graph_adapter.msal is not None else []
+HARNESSES = [GraphHarness, PersonalHarness, SharePointHarness] \
+    if graph_adapter.msal is not None else []

@@ -169,7 +169,8 @@ def _aad_error(status, error, description, codes, suberror=None):
 # -- state -----------------------------------------------------------------------------------
 class Item:
     __slots__ = ("id", "drive_id", "name", "parent_id", "is_folder", "content", "created",
-                 "modified", "version", "cversion", "seq", "deleted", "is_root", "links")
+                 "modified", "version", "cversion", "seq", "deleted", "is_root", "links",
+                 "created_seq", "parent_log")
 
     def __init__(self, drive_id, name, parent_id, is_folder, content=b"", is_root=False):
         self.id = _new_item_id()
@@ -185,6 +186,10 @@ class Item:
         self.deleted = False
         self.is_root = is_root
         self.links = {}
+        self.created_seq = 0
+        #: ``(last sequence number under that parent, parent id)`` of every move, oldest
+        #: first: where the item was when a delta token was handed out
+        self.parent_log = []
 
 
 class Drive:
@@ -299,6 +304,7 @@ class GraphEmulator(Emulator):
             self._items[root.id] = root
             drive.root_id = root.id
             self._touch(root)
+            root.created_seq = root.seq
             return drive_id
 
     def add_site(self, hostname, path, display_name, libraries=("Documents",)):
@@ -411,7 +417,7 @@ class GraphEmulator(Emulator):
     def move(self, item_id, new_parent_id, new_name=None):
         with self.lock:
             it = self._items[item_id]
-            it.parent_id = new_parent_id
+            self._set_parent(it, new_parent_id)
             if new_name:
                 it.name = new_name
             self._modified(it)
@@ -512,7 +518,33 @@ class GraphEmulator(Emulator):
         it = Item(drive_id, name, parent_id, is_folder, content)
         self._items[it.id] = it
         self._touch(it)
+        it.created_seq = it.seq
         return it
+
+    def _set_parent(self, it, parent_id):
+        if parent_id != it.parent_id:
+            it.parent_log.append((self._last_seq, it.parent_id))
+            it.parent_id = parent_id
+
+    def _parent_at(self, it, seq):
+        """The parent id of ``it`` once the changes up to ``seq`` were made."""
+        for until, parent_id in it.parent_log:
+            if seq <= until:
+                return parent_id
+        return it.parent_id
+
+    def _was_below(self, it, ancestor_id, seq):
+        """Was ``it`` (alive) below ``ancestor_id`` once the changes up to ``seq`` were
+        made?"""
+        node, seen = it, set()
+        while node is not None and node.id not in seen:
+            if node.created_seq > seq:
+                return False
+            if node.id == ancestor_id:
+                return True
+            seen.add(node.id)
+            node = self._items.get(self._parent_at(node, seq))
+        return False
 
     def _set_content(self, it, data):
         it.content = data
@@ -1339,7 +1371,7 @@ class GraphEmulator(Emulator):
                 raise GraphHTTPError(409, "nameAlreadyExists",
                                      "The specified item name already exists.")
         it.name = new_name
-        it.parent_id = new_parent.id
+        self._set_parent(it, new_parent.id)
         self._modified(it)
         return Response.json(self._item_json(it, self._link_base(request)))
 
@@ -1428,11 +1460,12 @@ class GraphEmulator(Emulator):
         return Response(204)
 
     # -- delta -----------------------------------------------------------------------------
-    def _delta_token(self, drive, mode, value, snapshot=0):
-        raw = json.dumps([drive.id, mode, value, snapshot, self._delta_epoch]).encode()
+    def _delta_token(self, drive, mode, value, snapshot=0, scope=None):
+        raw = json.dumps([drive.id, mode, value, snapshot, self._delta_epoch,
+                          scope]).encode()
         return _b64url(raw)
 
-    def _preorder(self, drive):
+    def _preorder(self, drive, start=None):
         out = []
 
         def walk(node):
@@ -1443,27 +1476,36 @@ class GraphEmulator(Emulator):
                 else:
                     out.append(child)
 
-        walk(self._items[drive.root_id])
+        walk(start or self._items[drive.root_id])
         return out
 
     def _delta(self, request, drive, base):
-        if not base.is_root:
+        """The drive's changes; on a personal OneDrive also those below one folder
+        (``/items/{id}/delta``): then an item moved out of it since the token comes
+        as deleted. OneDrive for Business and SharePoint only track the whole drive."""
+        if not base.is_root and drive.drive_type != "personal":
             raise GraphHTTPError(400, "invalidRequest", "Delta is only supported on the root")
+        scope = None if base.is_root else base.id
         token = request.query.get("token")
-        link_base = "%s/drives/%s/root/delta" % (self._link_base(request), drive.id)
+        if scope is None:
+            link_base = "%s/drives/%s/root/delta" % (self._link_base(request), drive.id)
+        else:
+            link_base = "%s/drives/%s/items/%s/delta" % (self._link_base(request), drive.id,
+                                                         scope)
         # query options of the request ($top, $select) are kept in the links handed out, as
         # Graph keeps them in its tokens
         options = "".join("&%s=%s" % (key, quote(request.query[key], safe=","))
                           for key in ("$top", "$select") if key in request.query)
         if token == "latest":
             return Response.json({"value": [], "@odata.deltaLink": link_base + "?token=" +
-                                  self._delta_token(drive, "s", self._last_seq) + options})
+                                  self._delta_token(drive, "s", self._last_seq,
+                                                    scope=scope) + options})
         mode, value, snapshot = "i", 0, self._last_seq
         if token:
             try:
-                drive_id, mode, value, snapshot, epoch = json.loads(
+                drive_id, mode, value, snapshot, epoch, token_scope = json.loads(
                     base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-                assert drive_id == drive.id and mode in ("i", "s")
+                assert drive_id == drive.id and mode in ("i", "s") and token_scope == scope
             except Exception:
                 raise GraphHTTPError(400, "invalidRequest", "Invalid delta token")
             if epoch != self._delta_epoch:
@@ -1474,22 +1516,36 @@ class GraphEmulator(Emulator):
                                      "Upload any local changes that the server doesn't "
                                      "know about.")
         top = int(request.query.get("$top") or self.delta_page_size)
+        moved_out = set()
         if mode == "i":  # initial enumeration: parents before children, live items only
-            items = self._preorder(drive)
+            items = self._preorder(drive, base)
             page = items[value:value + top]
             more = value + top < len(items)
-            next_token = self._delta_token(drive, "i", value + top, snapshot)
-            final_token = self._delta_token(drive, "s", snapshot)
+            next_token = self._delta_token(drive, "i", value + top, snapshot, scope)
+            final_token = self._delta_token(drive, "s", snapshot, scope=scope)
         else:  # changes after a sequence number, latest state, in change order
             items = sorted((i for i in self._items.values()
                             if i.drive_id == drive.id and i.seq > value),
                            key=lambda i: i.seq)
+            if scope is not None:
+                below = {i.id for i in items if self._is_descendant(i, scope)}
+                moved_out = {i.id for i in items if i.id not in below and
+                             self._was_below(i, scope, value)}
+                items = [i for i in items if i.id in below or i.id in moved_out]
             page = items[:top]
             more = len(items) > top
-            next_token = self._delta_token(drive, "s", page[-1].seq) if more else None
-            final_token = self._delta_token(drive, "s", self._last_seq)
+            next_token = self._delta_token(drive, "s", page[-1].seq, scope=scope) \
+                if more else None
+            final_token = self._delta_token(drive, "s", self._last_seq, scope=scope)
+        values = []
+        for it in page:
+            data = self._item_json(it, link_base, with_path=False)
+            if it.id in moved_out:  # out of the tracked folder: gone, as far as it knows
+                data["deleted"] = {}
+                data.pop("webUrl", None)
+            values.append(data)
         body = {"@odata.context": GRAPH_ROOT + "/$metadata#Collection(driveItem)",
-                "value": [self._item_json(i, link_base, with_path=False) for i in page]}
+                "value": values}
         if more:
             body["@odata.nextLink"] = link_base + "?token=" + next_token + options
         else:

@@ -527,6 +527,37 @@ def test_delta_semantics(emu, api):
     assert gone_resp.json()["error"]["code"] == "resyncRequired"
 
 
+def test_folder_delta_on_personal_drive_only(emu, api):
+    odoo = emu.add_folder("/Odoo")
+    inside = emu.add_file("/Odoo/a.txt", b"a")
+    emu.add_file("/elsewhere.txt", b"e")
+    refused = api("GET", "/me/drive/items/%s/delta" % odoo)  # a business drive
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalidRequest"
+    emu._drives[emu.me_drive_id].drive_type = "personal"
+    items, delta_link, _ = follow_delta(api, "/me/drive/items/%s/delta" % odoo)
+    assert [i["id"] for i in items] == [odoo, inside]  # the folder, then what it holds
+    assert "/items/%s/delta?token=" % odoo in delta_link
+    # changes elsewhere are not reported; a move out of the folder comes as deleted
+    other = emu.add_folder("/Other")
+    emu.add_file("/Other/b.txt", b"b")
+    moved_in = emu.add_file("/Other/in.txt", b"i")
+    api("PATCH", "/me/drive/items/" + moved_in, json={"parentReference": {"id": odoo}})
+    api("PATCH", "/me/drive/items/" + inside, json={"parentReference": {"id": other}})
+    items, delta_link, _ = follow_delta(api, delta_link)
+    by_id = {i["id"]: i for i in items}
+    assert set(by_id) == {moved_in, inside}
+    assert "deleted" in by_id[inside] and "deleted" not in by_id[moved_in]
+    # moved back: alive again
+    api("PATCH", "/me/drive/items/" + inside, json={"parentReference": {"id": odoo}})
+    items, delta_link, _ = follow_delta(api, delta_link)
+    assert [(i["id"], "deleted" in i) for i in items] == [(inside, False)]
+    # the token of one folder is not another's, nor the drive's
+    wrong = api("GET", delta_link.replace(odoo, other))
+    assert wrong.status_code == 400
+    latest = api("GET", "/me/drive/items/%s/delta?token=latest" % odoo).json()
+    assert latest["value"] == [] and "/items/%s/delta" % odoo in latest["@odata.deltaLink"]
+
+
 # -- faults ----------------------------------------------------------------------------------
 def test_throttling_and_errors(emu, api):
     emu.throttle("children", retry_after=7)
