@@ -30,7 +30,7 @@ import collections
 import logging
 import threading
 import time
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 
 from odoo.addons.cloud_base.lib import http
@@ -42,7 +42,7 @@ from odoo.addons.cloud_base.lib.adapter import (
 from odoo.addons.cloud_base.lib.hashes import new_hasher
 from odoo.addons.cloud_base.lib.streams import STREAM_CHUNK, as_stream, iter_response, read_exact
 
-from .names import GRAPH_MAX_NAME, check_graph_name
+from .names import GRAPH_MAX_NAME, GRAPH_MAX_PATH, check_graph_name
 
 try:
     import msal
@@ -91,6 +91,12 @@ def make_session(base_url=None, timeout=60):
 
 def rewrite_url(url, base_url):
     return http.rewrite_url(url, base_url, HOST_PREFIXES)
+
+
+def drive_path_of(web_url):
+    """The decoded server-relative path of a drive's ``webUrl`` (what Graph's path limit
+    counts before the item's own path)."""
+    return unquote(urlsplit(web_url or "").path).rstrip("/")
 
 
 class DiscoveryCache(dict):
@@ -214,7 +220,8 @@ class GraphAdapter(StorageAdapter):
     def __init__(self, client_id, client_secret, token_cache=None, token_saver=None,
                  drive_id=None, sharepoint=False, link_policy="none", base_url=None,
                  page_size=200, chunk_threshold=None, chunk_size=None, timeout=60,
-                 authority=AUTHORITY, chunk_retries=2, max_wait=10.0, session=None):
+                 authority=AUTHORITY, chunk_retries=2, max_wait=10.0, session=None,
+                 drive_path=None):
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_cache = token_cache
@@ -236,6 +243,9 @@ class GraphAdapter(StorageAdapter):
         self.session = session or make_session(base_url, timeout)
         self._drive_id = drive_id
         self._drive = None
+        #: the drive's own server-relative path (what the provider kept from the last
+        #: connection; else read from the drive)
+        self._drive_path = drive_path
         self._top_id = None
         self._app = None
         self._cache = None
@@ -377,6 +387,16 @@ class GraphAdapter(StorageAdapter):
         self._drive = drive
         self._drive_id = drive["id"]
         return drive
+
+    @property
+    def max_path_length(self):
+        """Graph limits the decoded server-relative path of an item to 400 characters, the
+        drive's own path included (``/personal/<user>/Documents``, ``/sites/<site>/<library>``):
+        what is left for the path below the drive's root."""
+        if self._drive_path is None:
+            drive = self._drive or self._load_drive()
+            self._drive_path = drive_path_of(drive.get("webUrl"))
+        return GRAPH_MAX_PATH - len(self._drive_path)
 
     def _item_url(self, item_id):
         return "%s/items/%s" % (self.drive_url, quote(item_id, safe="!"))

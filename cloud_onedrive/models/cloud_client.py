@@ -14,8 +14,8 @@ from odoo.addons.cloud_base.lib import adapter as cloud
 from odoo.addons.cloud_base.lib.provider import Capabilities, OAuthRefused, OAuthSpec, Provider
 
 from ..lib.graph_adapter import (
-    AUTHORITY, ONEDRIVE_SCOPES, SHAREPOINT_SCOPES, GraphAdapter, discovery_cache, make_session,
-    msal, rewrite_url,
+    AUTHORITY, ONEDRIVE_SCOPES, SHAREPOINT_SCOPES, GraphAdapter, discovery_cache, drive_path_of,
+    make_session, msal, rewrite_url,
 )
 
 _logger = logging.getLogger(__name__)
@@ -78,7 +78,8 @@ class OneDriveProvider(Provider):
             base_url=client.api_base_url or None, authority=self._authority(client),
             page_size=options.get("page_size", 200),
             chunk_threshold=options.get("chunk_threshold"),
-            chunk_size=options.get("chunk_size"))
+            chunk_size=options.get("chunk_size"),
+            drive_path=client.onedrive_drive_path or None)
 
     @staticmethod
     def _authority(client):
@@ -114,6 +115,12 @@ class OneDriveProvider(Provider):
         return save
 
     # -- connection: SharePoint site and library -----------------------------------------------
+    def settings_saved(self, client, changed):
+        if changed & {"onedrive_kind", "onedrive_library_id", "onedrive_site_url",
+                      "onedrive_site_path", "api_base_url", "provider"} \
+                and client.onedrive_drive_path:
+            client.onedrive_drive_path = False  # another drive: its path is read again
+
     def prepare_connect(self, client):
         if client.onedrive_kind != "sharepoint":
             return
@@ -349,10 +356,23 @@ class CloudClientOneDrive(models.Model):
              "can open (work or school accounts). Anonymous: anyone with the link can open "
              "the file.")
     onedrive_account = fields.Char("Microsoft account", readonly=True, copy=False)
+    onedrive_drive_path = fields.Char(
+        "Drive path", readonly=True, copy=False, groups="base.group_system",
+        help="The server-relative path of the drive or library (from the last connection): "
+             "OneDrive and SharePoint count it in their limit of 400 characters per path, "
+             "so names are cut to fit what it leaves.")
 
     @api.model
     def _cloud_providers(self):
         return super()._cloud_providers() + [ONEDRIVE]
+
+    def _connect(self):
+        account = super()._connect()
+        if self.provider == "onedrive" and account.get("web_url"):
+            path = drive_path_of(account["web_url"])
+            if self.sudo().onedrive_drive_path != path:
+                self.sudo().onedrive_drive_path = path
+        return account
 
     def _compute_onedrive_status(self):
         for client in self:

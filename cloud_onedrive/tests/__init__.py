@@ -3,3 +3,4 @@ from . import test_convergence_onedrive
 from . import test_onedrive_ui
 from . import test_onedrive_link_policy
 from . import test_onedrive_feed
+from . import test_onedrive_paths

@@ -57,7 +57,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from urllib.parse import parse_qs, quote, unquote, urlencode
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import requests
 
@@ -70,6 +70,9 @@ LOGIN_PREFIX = "/login"
 GRAPH_ROOT = GRAPH_HOST + "/v1.0"
 
 CHUNK_UNIT = 320 * 1024
+#: OneDrive and SharePoint refuse an item whose decoded server-relative path (the drive's
+#: own path, e.g. /personal/<user>/Documents, then the folders and the name) is longer
+MAX_PATH = 400
 MAX_CHUNK = 60 * 1024 * 1024
 MSAL_RESERVED_SCOPES = {"openid", "profile", "offline_access"}
 
@@ -642,6 +645,29 @@ class GraphEmulator(Emulator):
             data.pop("webUrl", None)
         return data
 
+    def _full_path_length(self, drive, parent, name):
+        """Length of the decoded server-relative path ``name`` gets in ``parent``."""
+        drive_path = unquote(urlsplit(drive.web_url).path).rstrip("/")
+        parent_path = "" if parent.is_root else self._path_of(parent)
+        return len(drive_path) + len(parent_path) + 1 + len(name)
+
+    def _deepest_below(self, it):
+        """How much longer than ``it``'s own path the longest path below it is."""
+        deepest, todo = 0, [(it, 0)]
+        while todo:
+            node, extra = todo.pop()
+            deepest = max(deepest, extra)
+            if node.is_folder:
+                todo.extend((child, extra + 1 + len(child.name))
+                            for child in self._children(node.id))
+        return deepest
+
+    def _check_path(self, drive, parent, name, below=0):
+        if self._full_path_length(drive, parent, name) + below > MAX_PATH:
+            raise GraphHTTPError(400, "invalidRequest", "The specified file or folder name is "
+                                 "too long. The URL path for all files and folders must be "
+                                 "%d characters or less." % MAX_PATH)
+
     def _hashes(self, it):
         key = (it.id, it.cversion, len(it.content))
         cached = self._hash_cache.get(key)
@@ -1184,6 +1210,7 @@ class GraphEmulator(Emulator):
             if existing.is_folder:
                 return Response.json(self._item_json(existing, self._link_base(request)), 200)
             self._delete(existing)
+        self._check_path(self._drives[parent.drive_id], parent, name)
         it = self._new_item(parent.drive_id, name, parent.id, True)
         return Response.json(self._item_json(it, self._link_base(request)), 201)
 
@@ -1210,6 +1237,7 @@ class GraphEmulator(Emulator):
         if existing is not None:
             self._set_content(existing, data)
             return Response.json(self._item_json(existing, self._link_base(request)), 200)
+        self._check_path(drive, parent, name)
         it = self._new_item(drive.id, name, parent.id, False, data)
         return Response.json(self._item_json(it, self._link_base(request)), 201)
 
@@ -1252,6 +1280,8 @@ class GraphEmulator(Emulator):
             if behavior == "fail":
                 raise GraphHTTPError(409, "nameAlreadyExists",
                                      "The specified item name already exists.")
+        if existing is None:
+            self._check_path(drive, parent, name)
         if item.get("fileSize") is not None:
             self._check_quota(drive, int(item["fileSize"]),
                               existing if behavior == "replace" else None)
@@ -1359,6 +1389,9 @@ class GraphEmulator(Emulator):
         if it.is_folder and self._is_descendant(new_parent, it.id):
             raise GraphHTTPError(400, "invalidRequest",
                                  "Cannot move a folder into itself or its descendants")
+        if (new_name, new_parent.id) != (it.name, it.parent_id):
+            self._check_path(self._drives[it.drive_id], new_parent, new_name,
+                             self._deepest_below(it))
         clash = self._child_named(new_parent.id, new_name)
         if clash is not None and clash is not it:
             behavior = request.query.get("@microsoft.graph.conflictBehavior") or \

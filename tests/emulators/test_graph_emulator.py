@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import msal
 import pytest
@@ -469,6 +469,35 @@ def test_sharing_link_permissions_listed_and_deleted(emu, api):
     again = api("POST", "/me/drive/items/%s/createLink" % f,
                 json={"type": "view", "scope": "anonymous"})
     assert again.status_code == 201 and again.json()["id"] != link["id"]
+
+
+def test_full_path_limit_of_400_characters(emu, api):
+    """The decoded server-relative path counts: the drive's own path, then the item's."""
+    drive_path = "/personal/test_user_contoso_onmicrosoft_com/Documents"
+    assert emu.item(emu.root_id())["webUrl"].endswith(drive_path)
+    room = 400 - len(drive_path)  # for "/A/B..." below the drive's root
+    a = emu.add_folder("/" + "a" * 200)
+    fits = "b" * (room - 201 - 1)  # "/" + 200 + "/" + name == room
+    ok = api("POST", "/me/drive/items/%s/children" % a, json={"name": fits, "folder": {}})
+    assert ok.status_code == 201
+    too_long = api("POST", "/me/drive/items/%s/children" % a,
+                   json={"name": fits + "x", "folder": {}})
+    assert too_long.status_code == 400 and "400 characters" in too_long.json()["error"]["message"]
+    put = api("PUT", "/me/drive/items/%s:/%s:/content" % (a, quote("é" * (room - 202))),
+              data=b"x")  # decoded characters count, not their percent-encoding
+    assert put.status_code == 201
+    put = api("PUT", "/me/drive/items/%s:/%s:/content" % (a, fits + "xy"), data=b"x")
+    assert put.status_code == 400
+    session = api("POST", "/me/drive/items/%s:/%s:/createUploadSession" % (a, fits + "xy"),
+                  json={"item": {"name": fits + "xy"}})
+    assert session.status_code == 400
+    # a rename or a move that would make a path below too long is refused
+    longer = api("PATCH", "/me/drive/items/" + a, json={"name": "a" * 201})
+    assert longer.status_code == 400
+    c = emu.add_folder("/c")
+    moved = api("PATCH", "/me/drive/items/" + a, json={"parentReference": {"id": c}})
+    assert moved.status_code == 400
+    assert api("PATCH", "/me/drive/items/" + a, json={"name": "short"}).status_code == 200
 
 
 # -- delta -----------------------------------------------------------------------------------
