@@ -14,11 +14,19 @@ Graph addresses items by id, like the core, so nothing here maps paths to ids:
   this process; every upload is verified (size, quickXorHash, else SHA-256/SHA-1) before it
   is reported;
 * downloads follow the 302 to the pre-authenticated URL without the token, streamed;
-* the change feed is ``/drives/{d}/root/delta``; the cursor is the delta (or next) link and
-  nothing else. Delta items carry their parent's id but no path: whether an item is below the
+* the change feed is the root folder's delta on a personal OneDrive
+  (``/drives/{d}/items/{root}/delta``), else the drive root's (``/drives/{d}/root/delta``:
+  OneDrive for Business and SharePoint track whole drives only); the cursor is the delta (or
+  next) link and nothing else. Delta items carry their parent's id but no path: whether an item is below the
   watched root is resolved through the delta page itself and the merge base (``base``); a
   folder that arrives from outside the root is listed once (its content is not re-emitted);
   ``410 Gone`` is :class:`ResetNeeded` (the core lists the tree once and logs it).
+
+Paths: Graph limits an item's decoded server path (the drive's own included) to 400
+characters; :attr:`GraphAdapter.max_path_length` is what the drive leaves, and the core cuts
+names to fit it. Sharing links this application made are recorded (:meth:`share_link`,
+:meth:`pop_created_link`) so that the provider can delete their permission
+(:meth:`revoke_link`, R-SEC-5).
 
 Throttling: 429, and 503/509 with ``Retry-After`` or a throttling code, are
 :class:`RateLimited` (``retry_after`` from the header, None when Graph sent none: the queue

@@ -24,6 +24,8 @@ class OneDriveBackend(Backend):
     name = "onedrive"
     #: one emulator for the whole run (stopping one waits for its poll)
     shared_emu = None
+    #: (emulator, user) -> serialized token cache of that account's consent
+    consents = {}
 
     def __init__(self, emu=None, user_id=None):
         self.emu = emu
@@ -50,8 +52,17 @@ class OneDriveBackend(Backend):
         return OneDriveBackend(self.emu, user_id)
 
     def create_client(self, case):
-        return new_client(case.env, self.emu, "onedrive", user_id=self.user_id,
+        return new_client(case.env, self.emu, "onedrive", token_cache=self._consent(),
                           name="OneDrive %s" % uuid.uuid4().hex[:6])
+
+    def _consent(self):
+        """The token cache of this account's consent: played once per account and run (the
+        consent itself is the OAuth tests' business, not this suite's)."""
+        key = (self.emu.base_url, self.user_id)
+        if key not in OneDriveBackend.consents:
+            OneDriveBackend.consents[key] = consent_cache(self.emu, ONEDRIVE_SCOPES,
+                                                          user_id=self.user_id)
+        return OneDriveBackend.consents[key]
 
     def point(self, client):
         """The administrator signs in with this account (the consent page)."""
@@ -63,6 +74,7 @@ class OneDriveBackend(Backend):
         if cls.shared_emu is not None:
             cls.shared_emu.stop()
             cls.shared_emu = None
+            cls.consents.clear()
 
     def reconnect(self, client):
         """Reconnect needs the consent page: play the callback's part (a new token cache,

@@ -40,7 +40,7 @@ class TestOneDriveLinkPolicy(OneDriveCase):
         client = self.make_client(onedrive_link_policy="anonymous")
         docs = self.setup_docs(client)
         items = [doc.cloud_item_id for doc in docs]
-        for doc, item_id in zip(docs, items):
+        for doc, item_id in zip(docs, items, strict=True):
             link, = self.emu.links(item_id)
             self.assertEqual(link["link"]["scope"], "anonymous")
             self.assertEqual(doc.url, link["link"]["webUrl"])
@@ -84,7 +84,7 @@ class TestOneDriveLinkPolicy(OneDriveCase):
         doc = self.attach(partner, "a.txt", b"a.txt")
         self.sync(client)
         item_id = doc.cloud_item_id
-        self.assertFalse(self.links(client).filtered(lambda l: l.item_id != item_id))
+        self.assertFalse(self.links(client).filtered(lambda link: link.item_id != item_id))
         self.links(client).unlink()
         theirs = self.emu.add_link(item_id, scope="anonymous")
         client.action_reset()

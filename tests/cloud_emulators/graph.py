@@ -17,6 +17,12 @@ Links the emulator hands out (``@odata.nextLink``, ``@odata.deltaLink``) keep th
 pre-authenticated download URLs always point at the emulator itself (``/_upload/…``,
 ``/_download/…``): ``requests`` follows redirects without going through ``Session.request``.
 
+The tenant has accounts (:meth:`GraphEmulator.add_user`, each with its own OneDrive): the
+authorize page signs in ``signing_in`` (None: the default user), and ``/me``, ``/me/drive``
+answer for the user the access token was issued to. Paths longer than 400 characters (the
+drive's server path included) are refused; delta on a folder is answered on personal drives
+only.
+
 Route names (for :meth:`inject`, the fault helpers and ``counters``):
 
 ========================  =================================================================
@@ -49,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import hashlib
 import itertools
 import json
@@ -267,6 +274,9 @@ class GraphEmulator(Emulator):
         self._access_tokens = {}  # token -> {"expires", "scope"}
         self._refresh_tokens = {}  # token -> {"scope", "revoked"}
         self._items = {}
+        #: parent id -> ids of the items ever placed in it (deleted ones filtered on read):
+        #: listings do not scan every item of every drive
+        self._placed = collections.defaultdict(set)
         self._drives = {}
         self._sites = {}
         self._sessions = {}
@@ -520,6 +530,7 @@ class GraphEmulator(Emulator):
     def _new_item(self, drive_id, name, parent_id, is_folder, content=b""):
         it = Item(drive_id, name, parent_id, is_folder, content)
         self._items[it.id] = it
+        self._placed[parent_id].add(it.id)
         self._touch(it)
         it.created_seq = it.seq
         return it
@@ -527,6 +538,8 @@ class GraphEmulator(Emulator):
     def _set_parent(self, it, parent_id):
         if parent_id != it.parent_id:
             it.parent_log.append((self._last_seq, it.parent_id))
+            self._placed[it.parent_id].discard(it.id)
+            self._placed[parent_id].add(it.id)
             it.parent_id = parent_id
 
     def _parent_at(self, it, seq):
@@ -554,7 +567,8 @@ class GraphEmulator(Emulator):
         self._modified(it, content=True)
 
     def _children(self, item_id):
-        return [i for i in self._items.values() if i.parent_id == item_id and not i.deleted]
+        items = self._items
+        return [items[i] for i in self._placed.get(item_id, ()) if not items[i].deleted]
 
     def _child_named(self, parent_id, name):
         low = name.lower()

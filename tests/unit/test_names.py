@@ -70,7 +70,7 @@ def test_path_limit_caps_each_level_so_the_longest_path_fits():
     limit = 348  # 400 less a drive path like /personal/<user>/Documents
     caps = [level_cap(limit, kind) for kind in ("root", "rule", "object")]
     assert caps == [33, 51, 103]
-    levels = [(kind, "x" * cap) for kind, cap in zip(("root", "rule", "object"), caps)]
+    levels = [(kind, "x" * cap) for kind, cap in zip(("root", "rule", "object"), caps, strict=True)]
     final = file_name_cap(limit, levels)
     temporary = file_name_cap(limit, levels, temporary=True)
     assert temporary - final == TEMPORARY_ROOM
