@@ -17,9 +17,9 @@ Graph addresses items by id, like the core, so nothing here maps paths to ids:
 * the change feed is the root folder's delta on a personal OneDrive
   (``/drives/{d}/items/{root}/delta``), else the drive root's (``/drives/{d}/root/delta``:
   OneDrive for Business and SharePoint track whole drives only); the cursor is the delta (or
-  next) link and nothing else. Delta items carry their parent's id but no path: whether an item is below the
-  watched root is resolved through the delta page itself and the merge base (``base``); a
-  folder that arrives from outside the root is listed once (its content is not re-emitted);
+  next) link and nothing else. Delta items carry their parent's id but no path: whether an
+  item is below the watched root is resolved through the delta page itself and the merge
+  base (``base``); a folder that arrives from outside the root is listed once (its content is not re-emitted);
   ``410 Gone`` is :class:`ResetNeeded` (the core lists the tree once and logs it).
 
 Paths: Graph limits an item's decoded server path (the drive's own included) to 400
@@ -113,9 +113,21 @@ class DiscoveryCache(dict):
     built for a task does not fetch them again; the throttled or refused token answers msal
     also caches stay with each adapter's own application (they are not kept here)."""
 
+    INDEX = "_index_"  # where msal's expiring mapping keeps its bookkeeping
+
     def __setitem__(self, key, value):
-        if isinstance(key, str) and (key.startswith("GET ") or key == "_index_"):
+        if isinstance(key, str) and (key.startswith("GET ") or key == self.INDEX):
             super().__setitem__(key, value)
+
+    def get(self, key, default=None):
+        value = super().get(key, default)
+        if key == self.INDEX and value is not None:
+            # a copy: the applications of several threads (each with its own lock) never
+            # change one bookkeeping in place; the last one written back wins (at worst a
+            # discovery is fetched again)
+            sequence, timestamps = value
+            return list(sequence), dict(timestamps)
+        return value
 
 
 _DISCOVERY_CACHES = {}
