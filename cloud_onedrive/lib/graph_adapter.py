@@ -20,7 +20,8 @@ Graph addresses items by id, like the core, so nothing here maps paths to ids:
   next) link and nothing else. Delta items carry their parent's id but no path: whether an
   item is below the watched root is resolved through the delta page itself and the merge
   base (``base``); a folder that arrives from outside the root is listed once (its content
-  is not re-emitted); ``410 Gone`` is :class:`ResetNeeded` (the core lists the tree once and logs it).
+  is not re-emitted); ``410 Gone`` is :class:`ResetNeeded` (the core lists the tree once
+  and logs it).
 
 Paths: Graph limits an item's decoded server path (the drive's own included) to 400
 characters; :attr:`GraphAdapter.max_path_length` is what the drive leaves, and the core cuts
