@@ -276,6 +276,9 @@ class GraphAdapter(StorageAdapter):
         self._sessions = {}
         #: item id -> webUrl, from every item seen (links without an extra request)
         self._web_urls = collections.OrderedDict()
+        #: ids seen as folders (an item id never changes kind): an empty listing of one of
+        #: them needs no request to tell it from a file
+        self._folder_ids = collections.OrderedDict()
         #: R-SEC-5: item id -> (permission id, url) of the sharing links this application
         #: made, until the caller takes them (:meth:`pop_created_link`)
         self.created_links = {}
@@ -451,6 +454,11 @@ class GraphAdapter(StorageAdapter):
             parent_path = ref["path"].split(":", 1)[-1]
             path = parent_path.rstrip("/") + "/" + data["name"]
         if "folder" in data or "root" in data:
+            with self._lock:
+                self._folder_ids[data["id"]] = True
+                self._folder_ids.move_to_end(data["id"])
+                while len(self._folder_ids) > 5000:
+                    self._folder_ids.popitem(last=False)
             return CloudItem(data["id"], data.get("name", ""), FOLDER, parent_id,
                              etag=data.get("eTag"), modified=data.get("lastModifiedDateTime"),
                              path=path)
@@ -549,7 +557,8 @@ class GraphAdapter(StorageAdapter):
             url = self._item_url(parent_id) + "/children"
             params = {"$top": self.page_size, "$select": SELECT}
         body = self._call("GET", url, params=params, path=parent_id)
-        if not page_token and not body.get("value") and "@odata.nextLink" not in body:
+        if not page_token and not body.get("value") and "@odata.nextLink" not in body \
+                and parent_id not in self._folder_ids:
             # Graph lists a file's children as empty: tell a file from an empty folder
             if not self.get_item(parent_id).is_folder:
                 raise InvalidRequest("Not a folder", code="notFolder", path=parent_id)

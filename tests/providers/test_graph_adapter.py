@@ -56,3 +56,23 @@ def test_discovery_cache_keeps_discovery_answers_only():
     sequence.append("changed elsewhere")
     timestamps["other"] = (2, 0)
     assert cache.get("_index_") == (["seq"], {"k": (1, 0)})  # a copy each time
+
+
+def test_empty_listing_of_a_known_folder_needs_no_second_request(emu):
+    adapter = GraphAdapter(emu.client_id, emu.client_secret,
+                           token_cache=consent_cache(emu, ONEDRIVE_SCOPES),
+                           base_url=emu.base_url, timeout=10)
+    folder = adapter.ensure_root("Odoo")
+    items_before = emu.counters["item"]
+    assert adapter.list_children(folder.id) == ([], None)
+    assert emu.counters["item"] == items_before
+    # a file (or an id this adapter never saw) is still told from an empty folder
+    file_id = emu.add_file("/Odoo/a.txt", b"a")
+    with pytest.raises(Exception, match="Not a folder"):
+        adapter.list_children(file_id)
+    fresh = GraphAdapter(emu.client_id, emu.client_secret,
+                         token_cache=consent_cache(emu, ONEDRIVE_SCOPES),
+                         base_url=emu.base_url, timeout=10)
+    empty_id = emu.add_folder("/Odoo/Empty")
+    assert fresh.list_children(empty_id) == ([], None)
+    assert emu.counters["item"] == items_before + 2
