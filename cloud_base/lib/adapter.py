@@ -151,6 +151,9 @@ class StorageAdapter:
     hash_kind: Optional[str] = None
     #: longest accepted item name, in characters
     max_name_length: int = 255
+    #: longest path of an item below the storage's top ("/Odoo/Contacts/Ann/a.pdf", a "/"
+    #: before each name), where the provider limits whole paths; None: no such limit
+    max_path_length: Optional[int] = None
     #: uploads above this size go through the provider's chunked/resumable protocol
     chunk_threshold: int = 8 * 1024 * 1024
     chunk_size: int = 8 * 1024 * 1024

@@ -14,6 +14,51 @@ WHITESPACE = re.compile(r"\s+")
 RESERVED_STEMS = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])$", re.IGNORECASE)
 RESERVED_NAMES = {".lock", "desktop.ini"}
 SUFFIX = re.compile(r"^(?P<base>.*) \((?P<n>\d+)\)$")
+#: names the suite gives a new version while it uploads it, before it replaces the old one
+TEMPORARY_PREFIX = "~odoo-"
+TEMPORARY_NAME = re.compile(r"^~odoo-\d+-")
+
+#: Where a provider limits whole paths (``StorageAdapter.max_path_length``), the share of
+#: that limit each level of the suite's tree may use: the root folder, a rule's folder and a
+#: record's folder; a file gets what the caps of its folders leave; default folders split
+#: what is left below their record's folder. The caps, not the lengths of the names above,
+#: decide: a name does not depend on its neighbours, and renaming a folder within its cap
+#: never makes a path below it too long.
+PATH_SHARES = {"root": 0.10, "rule": 0.15, "object": 0.30}
+#: what a file name leaves for the temporary name of its next version (``~odoo-<id>-``)
+TEMPORARY_ROOM = len(TEMPORARY_PREFIX) + 13
+#: a file name is never cut shorter than this (its extension and a few characters)
+MIN_FILE_NAME = 16
+
+
+def level_cap(max_path, kind, max_length=255):
+    """Longest name of a folder of ``kind`` ("root", "rule", "object") under a path limit
+    (None: ``max_length``)."""
+    if not max_path or kind not in PATH_SHARES:
+        return max_length
+    return max(1, min(max_length, int(max_path * PATH_SHARES[kind]) - 1))
+
+
+def default_folder_cap(max_path, depth, max_length=255):
+    """Longest name of a default folder when the rule's default tree is ``depth`` levels
+    deep: they share what the root, rule and record levels leave."""
+    if not max_path:
+        return max_length
+    left = max_path - sum(level_cap(max_path, kind, max_length) + 1 for kind in PATH_SHARES)
+    return max(1, min(max_length, left // max(depth, 1) - 1))
+
+
+def file_name_cap(max_path, folder_levels, max_length=255, temporary=False):
+    """Longest name of a file in a folder whose path is ``folder_levels`` (``(kind, name)``
+    from the root folder down): the caps of the suite's levels count whole, any other
+    folder (a subfolder made in the cloud) by its name; a final name keeps room for the
+    temporary name of its next version."""
+    if not max_path:
+        return max_length
+    used = sum((level_cap(max_path, kind, max_length) if kind in PATH_SHARES
+                else len(name)) + 1 for kind, name in folder_levels)
+    room = max_path - used - 1 - (0 if temporary else TEMPORARY_ROOM)
+    return max(MIN_FILE_NAME, min(max_length, room))
 
 
 def name_length(name, unit="chars"):
@@ -124,9 +169,6 @@ def _fits(current, base, max_length, keep_extension, unit="chars"):
                         unit) == current
 
 
-#: names the suite gives a new version while it uploads it, before it replaces the old one
-TEMPORARY_PREFIX = "~odoo-"
-TEMPORARY_NAME = re.compile(r"^~odoo-\d+-")
 
 
 def temporary_name(attachment_id, name):

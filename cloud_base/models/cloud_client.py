@@ -11,6 +11,7 @@ from odoo.tools import config
 from ..lib import adapter as cloud
 from ..lib.memory_adapter import MemoryAdapter, get_store
 from ..lib.merge_base import RecordingAdapter
+from ..lib.names import cut, level_cap
 from ..lib.provider import Capabilities, Provider
 from ..lib.transfers import MAX_TRANSFER_CONCURRENCY, AdapterPool, AdaptiveLimit, Prefetched
 from .cloud_item import DatabaseMergeBase
@@ -513,13 +514,25 @@ class CloudClient(models.Model):
     def _ensure_root_folder(self):
         self.ensure_one()
         root = self.root_folder_id
+        name = self._root_name()
         if not root:
             root = self.env["cloud.folder"].create({
-                "name": self.root_folder_name, "client_id": self.id, "kind": "root"})
+                "name": name, "client_id": self.id, "kind": "root"})
             self.root_folder_id = root
-        elif root.name != self.root_folder_name:
-            root.name = self.root_folder_name
+        elif root.name != name:
+            root.name = name
         return root
+
+    def _root_name(self):
+        """The root folder's name: the setting, cut to its share of a provider's path limit
+        (``lib.names.level_cap``)."""
+        planner = self.env["cloud.engine.planner"]
+        max_path = planner._path_limit(self)
+        if not max_path:
+            return self.root_folder_name
+        cap = level_cap(max_path, "root", planner._name_limit(self))
+        return cut(self.root_folder_name, cap, planner._name_unit(self)).rstrip() \
+            or self.root_folder_name
 
     def _mark_reconnect_needed(self, error):
         """Credentials gone: stop this client's sync, keep its queue, tell administrators."""

@@ -5,7 +5,10 @@ import logging
 from odoo import models
 
 from ..lib import adapter as cloud
-from ..lib.names import assign_unique, clean_name, temporary_name, with_counter
+from ..lib.names import (
+    assign_unique, clean_name, default_folder_cap, file_name_cap, is_temporary_name,
+    level_cap, temporary_name, with_counter,
+)
 from ..lib.transfers import UploadTransfer
 from ..lib.versions import content_differs
 from .cloud_task import Deferred
@@ -38,7 +41,8 @@ class CloudEngineDirect(models.AbstractModel):
                     item = adapter.create_folder(parent.cloud_id, folder.name)
                 except cloud.Conflict as exc:
                     # a file occupies the name: take the next free one
-                    folder.name = self._free_name(adapter, parent, folder.name)
+                    folder.name = self._free_name(adapter, parent, folder.name,
+                                                  self._folder_name_limit(client, folder))
                     raise Deferred(self.env._("Name taken by a file, retrying as %s",
                                               folder.name), delay=0) from exc
         if found and folder.kind != "root":
@@ -188,8 +192,10 @@ class CloudEngineDirect(models.AbstractModel):
                 task=task)
             return attachment
 
+        name_cap = self._file_name_limit(adapter, folder)
+
         def local_name(attachment):
-            return clean_name(attachment.name, max_length=adapter.max_name_length,
+            return clean_name(attachment.name, max_length=name_cap,
                               keep_extension=True, unit=self._name_unit(client)).lower()
 
         left = []
@@ -247,34 +253,60 @@ class CloudEngineDirect(models.AbstractModel):
             ._cloud_write_metadata({"cloud_folder_id": folder.id})
         holder.unlink()
 
-    def _free_name(self, adapter, parent, name):
+    def _free_name(self, adapter, parent, name, max_length):
         unit = self._name_unit(parent.client_id)
         counter = 2
-        candidate = with_counter(name, counter, adapter.max_name_length, unit=unit)
+        candidate = with_counter(name, counter, max_length, unit=unit)
         while adapter.find_child(parent.cloud_id, candidate):
             counter += 1
-            candidate = with_counter(name, counter, adapter.max_name_length, unit=unit)
+            candidate = with_counter(name, counter, max_length, unit=unit)
         return candidate
+
+    def _folder_name_limit(self, client, folder):
+        """Longest name of ``folder``, of its level's share of a path limit."""
+        planner = self.env["cloud.engine.planner"]
+        max_len, max_path = planner._name_limit(client), planner._path_limit(client)
+        if folder.kind == "default":
+            return default_folder_cap(max_path, _depth(folder.rule_id.default_folder_ids
+                                                       .filtered(lambda t: not t.parent_id)),
+                                      max_len)
+        return level_cap(max_path, folder.kind, max_len)
 
     def _name_unit(self, client):
         return self.env["cloud.engine.planner"]._name_unit(client)
+
+    def _file_name_limit(self, adapter, folder, temporary=False):
+        """Longest name of a file in ``folder``: the adapter's name limit, and its share of
+        the provider's path limit where there is one (``lib.names.file_name_cap``)."""
+        levels, node = [], folder
+        while node:
+            levels.append((node.kind, node.name))
+            node = node.parent_id
+        return file_name_cap(adapter.max_path_length, levels[::-1], adapter.max_name_length,
+                             temporary=temporary)
 
     def _create_default_folders(self, client, folder):
         """R-RULE-6: the rule's default tree, only when the object folder is first made."""
         Folder = self.env["cloud.folder"]
         Task = self.env["cloud.task"]
+        roots = folder.rule_id.default_folder_ids.filtered(lambda t: not t.parent_id)
+        planner = self.env["cloud.engine.planner"]
+        # a deep default tree shares what the root, rule and record levels leave
+        cap = default_folder_cap(planner._path_limit(client), _depth(roots),
+                                 planner._name_limit(client))
 
         def make(templates, parent):
             for template in templates:
                 child = Folder.create({
-                    "name": clean_name(template.name), "client_id": client.id,
+                    "name": clean_name(template.name, max_length=cap,
+                                       unit=self._name_unit(client)),
+                    "client_id": client.id,
                     "kind": "default", "parent_id": parent.id, "rule_id": folder.rule_id.id,
                     "res_model": folder.res_model, "res_id": folder.res_id})
                 Task._enqueue(client, "folder_create", folder=child)
                 make(template.child_ids, child)
 
-        rule = folder.rule_id
-        make(rule.default_folder_ids.filtered(lambda t: not t.parent_id), folder)
+        make(roots, folder)
 
     def _task_folder_rename(self, client, task, adapter):
         folder = task.folder_id
@@ -457,12 +489,9 @@ class CloudEngineDirect(models.AbstractModel):
         """
         size = attachment.file_size
         local_hash = adapter.compute_hash(attachment._cloud_local_chunks())
-        unit = self._name_unit(client)
-        base = clean_name(name or attachment.name, max_length=adapter.max_name_length,
-                          keep_extension=True, unit=unit)
         taken = self._taken_names(folder, attachment)
-        candidate = assign_unique({0: (base, None)}, taken, adapter.max_name_length,
-                                  keep_extension=True, unit=unit)[0]
+        base, candidate, max_len, unit = self._upload_name(client, adapter, folder,
+                                                           name or attachment.name, taken)
         for _attempt in range(100):
             existing = adapter.find_child(folder.cloud_id, candidate)
             if existing is None:
@@ -477,7 +506,7 @@ class CloudEngineDirect(models.AbstractModel):
                 item = adapter.adopt(existing)  # our own earlier upload, its answer lost
                 break
             taken.add(candidate)
-            candidate = assign_unique({0: (base, None)}, taken, adapter.max_name_length,
+            candidate = assign_unique({0: (base, None)}, taken, max_len,
                                       keep_extension=True, unit=unit)[0]
         if item.size != size or (local_hash and item.hash and item.hash != local_hash):
             raise cloud.Transient(self.env._(
@@ -485,6 +514,18 @@ class CloudEngineDirect(models.AbstractModel):
                 "; the file stays in Odoo", remote=item.size, local=size),
                                   code="verify_failed", path=candidate)
         return item
+
+    def _upload_name(self, client, adapter, folder, name, taken):
+        """The name an upload of ``name`` into ``folder`` tries first: cleaned, cut to the
+        folder's limits, unique among ``taken``. ``(base, candidate, max length, unit)``: the
+        handler derives its next candidates from the same base (the transfer threads of the
+        runner try the first one ahead, :meth:`_upload_transfers`)."""
+        unit = self._name_unit(client)
+        max_len = self._file_name_limit(adapter, folder, temporary=is_temporary_name(name))
+        base = clean_name(name, max_length=max_len, keep_extension=True, unit=unit)
+        candidate = assign_unique({0: (base, None)}, taken, max_len, keep_extension=True,
+                                  unit=unit)[0]
+        return base, candidate, max_len, unit
 
     def _upload_transfers(self, client, tasks, adapter):
         """``{task id: UploadTransfer}``: the network part of those upload ``tasks`` (one
@@ -505,18 +546,14 @@ class CloudEngineDirect(models.AbstractModel):
             return {}
         taken = self._taken_names_in(
             {folder.id for _task, _attachment, folder in candidates})
-        unit = self._name_unit(client)
         transfers, chosen, attachments = {}, set(), set()
         for task, attachment, folder in candidates:
             if attachment.id in attachments:
                 continue  # another upload of the same file (e.g. it moved): the first decides
             attachments.add(attachment.id)
-            base = clean_name(attachment.name, max_length=adapter.max_name_length,
-                              keep_extension=True, unit=unit)
             others = {name for attachment_id, name in taken.get(folder.id, ())
                       if attachment_id != attachment.id}
-            name = assign_unique({0: (base, None)}, others, adapter.max_name_length,
-                                 keep_extension=True, unit=unit)[0]
+            name = self._upload_name(client, adapter, folder, attachment.name, others)[1]
             slot = (folder.cloud_id, name.lower())
             if slot in chosen:
                 continue  # a sibling of this batch wants the name: the handlers decide in turn
@@ -604,15 +641,15 @@ class CloudEngineDirect(models.AbstractModel):
         """Give the verified new version the name of the one it replaced (or the next free
         one if somebody took it meanwhile)."""
         unit = self._name_unit(client)
-        name = clean_name(name, max_length=adapter.max_name_length, keep_extension=True,
-                          unit=unit)
+        max_len = self._file_name_limit(adapter, folder)
+        name = clean_name(name, max_length=max_len, keep_extension=True, unit=unit)
         candidate = name
         for counter in range(2, 102):
             try:
                 return adapter.rename(item.id, candidate)
             except cloud.Conflict:
-                candidate = with_counter(name, counter, adapter.max_name_length,
-                                         keep_extension=True, unit=unit)
+                candidate = with_counter(name, counter, max_len, keep_extension=True,
+                                         unit=unit)
         raise cloud.Transient(self.env._("No free name for the new version of %s", name),
                               code="no_free_name", path=item.id)
 
@@ -627,10 +664,10 @@ class CloudEngineDirect(models.AbstractModel):
             raise Deferred(self.env._("Waiting for the folder %s", folder.name))
         unit = self._name_unit(client)
         taken = self._taken_names(folder, attachment)
-        base = clean_name(attachment.name, max_length=adapter.max_name_length,
-                          keep_extension=True, unit=unit)
+        max_len = self._file_name_limit(adapter, folder)
+        base = clean_name(attachment.name, max_length=max_len, keep_extension=True, unit=unit)
         for _attempt in range(100):
-            name = assign_unique({0: (base, None)}, taken, adapter.max_name_length,
+            name = assign_unique({0: (base, None)}, taken, max_len,
                                  keep_extension=True, unit=unit)[0]
             try:
                 item = adapter.move(attachment.cloud_item_id, folder.cloud_id, name)
@@ -659,3 +696,8 @@ class CloudEngineDirect(models.AbstractModel):
             _logger.info("File %s was already gone", cloud_id)
         client._log("success", self.env._("File deleted: %s", payload.get("name")),
                     path=payload.get("cloud_id"), task=task)
+
+
+def _depth(templates):
+    """Levels of a default folder tree (0: none)."""
+    return max((1 + _depth(t.child_ids) for t in templates), default=0)

@@ -4,7 +4,7 @@ import logging
 
 from odoo import models
 
-from ..lib.names import assign_unique, clean_name
+from ..lib.names import assign_unique, clean_name, level_cap
 from .cloud_task import TaskBatch
 
 _logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class CloudEnginePlanner(models.AbstractModel):
         elif root.cloud_name != root.name:
             queue.add("folder_rename", folder=root)
         max_len = self._name_limit(client)
+        max_path = self._path_limit(client)
 
         ownership, broken = self.env["cloud.sync.rule"]._ownership_and_errors()
         owners = {}  # (model, id) -> rule, for every client: a record owned elsewhere moves
@@ -53,7 +54,8 @@ class CloudEnginePlanner(models.AbstractModel):
         # rules of a model with a broken rule are left as they are until it is fixed
         my_rules = client.rule_ids.filtered(lambda r: r.active and r.model not in broken)
         for rule in my_rules:
-            self._plan_rule_folder(client, rule, root, max_len, queue)
+            self._plan_rule_folder(client, rule, root, level_cap(max_path, "rule", max_len),
+                                   queue)
         queue.flush()  # vanished folders may be deleted below: their tasks must exist first
 
         # object folders of this client, one query
@@ -62,8 +64,8 @@ class CloudEnginePlanner(models.AbstractModel):
         self._plan_vanished_records(client, folders, owners, queue, frozen=set(broken))
         queue.flush()
 
-        run = PlanRun(client, queue, max_len, ownership, by_record,
-                      name_unit=self._name_unit(client))
+        run = PlanRun(client, queue, level_cap(max_path, "object", max_len), ownership,
+                      by_record, name_unit=self._name_unit(client))
         for rule in my_rules:
             rule._placement().plan_folders(self, run, rule, ownership.get(rule, []))
         for rule in my_rules:
@@ -82,6 +84,14 @@ class CloudEnginePlanner(models.AbstractModel):
             return client._get_adapter().max_name_length
         except Exception:  # noqa: BLE001 - planning must not need the network
             return 255
+
+    def _path_limit(self, client):
+        """The provider's limit of whole paths (None: it has none): the names of each level
+        are cut to their share of it (``lib.names.level_cap``)."""
+        try:
+            return client._get_adapter().max_path_length
+        except Exception:  # noqa: BLE001 - planning must not need the network
+            return None
 
     # ------------------------------------------------------------------------------------
     # Folders

@@ -16,11 +16,20 @@ Graph addresses items by id, like the core, so nothing here maps paths to ids:
   is started again; every upload is verified (size, quickXorHash, else SHA-256/SHA-1) before
   it is reported;
 * downloads follow the 302 to the pre-authenticated URL without the token, streamed;
-* the change feed is ``/drives/{d}/root/delta``; the cursor is the delta (or next) link and
-  nothing else. Delta items carry their parent's id but no path: whether an item is below the
-  watched root is resolved through the delta page itself and the merge base (``base``); a
-  folder that arrives from outside the root is listed once (its content is not re-emitted);
-  ``410 Gone`` is :class:`ResetNeeded` (the core lists the tree once and logs it).
+* the change feed is the root folder's delta on a personal OneDrive
+  (``/drives/{d}/items/{root}/delta``), else the drive root's (``/drives/{d}/root/delta``:
+  OneDrive for Business and SharePoint track whole drives only); the cursor is the delta (or
+  next) link and nothing else. Delta items carry their parent's id but no path: whether an
+  item is below the watched root is resolved through the delta page itself and the merge
+  base (``base``); a folder that arrives from outside the root is listed once (its content
+  is not re-emitted); ``410 Gone`` is :class:`ResetNeeded` (the core lists the tree once
+  and logs it).
+
+Paths: Graph limits an item's decoded server path (the drive's own included) to 400
+characters; :attr:`GraphAdapter.max_path_length` is what the drive leaves, and the core cuts
+names to fit it. Sharing links this application made are recorded (:meth:`share_link`,
+:meth:`pop_created_link`) so that the provider can delete their permission
+(:meth:`revoke_link`, R-SEC-5).
 
 Throttling: 429, and 503/509 with ``Retry-After`` or a throttling code, are
 :class:`RateLimited` (``retry_after`` from the header, None when Graph sent none: the queue
@@ -33,7 +42,7 @@ import datetime
 import logging
 import threading
 import time
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 
 from odoo.addons.cloud_base.lib import http
@@ -48,7 +57,7 @@ from odoo.addons.cloud_base.lib.upload_sessions import (
     MemoryUploadSessions, content_fingerprint, session_key,
 )
 
-from .names import GRAPH_MAX_NAME, check_graph_name
+from .names import GRAPH_MAX_NAME, GRAPH_MAX_PATH, check_graph_name
 
 try:
     import msal
@@ -75,6 +84,8 @@ SELECT = ("id,name,size,parentReference,file,folder,package,root,deleted,eTag,cT
 CURSOR_PREFIX = "graph1:"
 #: how long an upload session is kept when Graph gives no expirationDateTime (seconds)
 SESSION_LIFETIME = 24 * 3600
+#: Graph's alias of a drive's root folder (``/drives/{d}/items/root``)
+ROOT_ALIAS = "root"
 #: R-SEC-5: no sharing links / organization-only view links / anonymous view links
 LINK_POLICIES = ("none", "organization", "anonymous")
 #: Graph error codes that mean "throttled" whatever the status
@@ -97,6 +108,45 @@ def make_session(base_url=None, timeout=60):
 
 def rewrite_url(url, base_url):
     return http.rewrite_url(url, base_url, HOST_PREFIXES)
+
+
+def drive_path_of(web_url):
+    """The decoded server-relative path of a drive's ``webUrl`` (what Graph's path limit
+    counts before the item's own path)."""
+    return unquote(urlsplit(web_url or "").path).rstrip("/")
+
+
+class DiscoveryCache(dict):
+    """msal's ``http_cache`` shared by the adapters of one process: it keeps the answers of
+    the discovery GETs (the authority's OpenID configuration, valid a day) so that an adapter
+    built for a task does not fetch them again; the throttled or refused token answers msal
+    also caches stay with each adapter's own application (they are not kept here)."""
+
+    INDEX = "_index_"  # where msal's expiring mapping keeps its bookkeeping
+
+    def __setitem__(self, key, value):
+        if isinstance(key, str) and (key.startswith("GET ") or key == self.INDEX):
+            super().__setitem__(key, value)
+
+    def get(self, key, default=None):
+        value = super().get(key, default)
+        if key == self.INDEX and value is not None:
+            # a copy: the applications of several threads (each with its own lock) never
+            # change one bookkeeping in place; the last one written back wins (at worst a
+            # discovery is fetched again)
+            sequence, timestamps = value
+            return list(sequence), dict(timestamps)
+        return value
+
+
+_DISCOVERY_CACHES = {}
+_DISCOVERY_LOCK = threading.Lock()
+
+
+def discovery_cache(base_url, authority):
+    """The shared :class:`DiscoveryCache` of an authority (per emulator in tests)."""
+    with _DISCOVERY_LOCK:
+        return _DISCOVERY_CACHES.setdefault((base_url or "", authority), DiscoveryCache())
 
 
 # ------------------------------------------------------------------------------------------
@@ -205,7 +255,7 @@ class GraphAdapter(StorageAdapter):
                  drive_id=None, sharepoint=False, link_policy="none", base_url=None,
                  page_size=200, chunk_threshold=None, chunk_size=None, timeout=60,
                  authority=AUTHORITY, chunk_retries=2, max_wait=10.0, session=None,
-                 session_store=None):
+                 session_store=None, drive_path=None):
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_cache = token_cache
@@ -227,6 +277,9 @@ class GraphAdapter(StorageAdapter):
         self.session = session or make_session(base_url, timeout)
         self._drive_id = drive_id
         self._drive = None
+        #: the drive's own server-relative path (what the provider kept from the last
+        #: connection; else read from the drive)
+        self._drive_path = drive_path
         self._top_id = None
         self._app = None
         self._cache = None
@@ -237,6 +290,12 @@ class GraphAdapter(StorageAdapter):
             MemoryUploadSessions(SESSION_LIFETIME)
         #: item id -> webUrl, from every item seen (links without an extra request)
         self._web_urls = collections.OrderedDict()
+        #: ids seen as folders (an item id never changes kind): an empty listing of one of
+        #: them needs no request to tell it from a file
+        self._folder_ids = collections.OrderedDict()
+        #: R-SEC-5: item id -> (permission id, url) of the sharing links this application
+        #: made, until the caller takes them (:meth:`pop_created_link`)
+        self.created_links = {}
 
     # -- tokens ----------------------------------------------------------------------------
     def _msal_app(self):
@@ -255,7 +314,8 @@ class GraphAdapter(StorageAdapter):
                 # its constructor reads the authority's OpenID configuration: built lazily
                 self._app = msal.ConfidentialClientApplication(
                     self.client_id, client_credential=self.client_secret,
-                    authority=self.authority, token_cache=cache, http_client=self.session)
+                    authority=self.authority, token_cache=cache, http_client=self.session,
+                    http_cache=discovery_cache(self.base_url, self.authority))
             except ValueError as exc:
                 raise InvalidRequest("Microsoft refused the application settings: %s" % exc,
                                      code="msal_config") from exc
@@ -366,6 +426,16 @@ class GraphAdapter(StorageAdapter):
         self._drive_id = drive["id"]
         return drive
 
+    @property
+    def max_path_length(self):
+        """Graph limits the decoded server-relative path of an item to 400 characters, the
+        drive's own path included (``/personal/<user>/Documents``, ``/sites/<site>/<library>``):
+        what is left for the path below the drive's root."""
+        if self._drive_path is None:
+            drive = self._drive or self._load_drive()
+            self._drive_path = drive_path_of(drive.get("webUrl"))
+        return GRAPH_MAX_PATH - len(self._drive_path)
+
     def _item_url(self, item_id):
         return "%s/items/%s" % (self.drive_url, quote(item_id, safe="!"))
 
@@ -398,6 +468,11 @@ class GraphAdapter(StorageAdapter):
             parent_path = ref["path"].split(":", 1)[-1]
             path = parent_path.rstrip("/") + "/" + data["name"]
         if "folder" in data or "root" in data:
+            with self._lock:
+                self._folder_ids[data["id"]] = True
+                self._folder_ids.move_to_end(data["id"])
+                while len(self._folder_ids) > 5000:
+                    self._folder_ids.popitem(last=False)
             return CloudItem(data["id"], data.get("name", ""), FOLDER, parent_id,
                              etag=data.get("eTag"), modified=data.get("lastModifiedDateTime"),
                              path=path)
@@ -408,6 +483,11 @@ class GraphAdapter(StorageAdapter):
                          etag=data.get("cTag") or data.get("eTag"),
                          modified=data.get("lastModifiedDateTime"),
                          mimetype=file.get("mimeType"), path=path)
+
+    @staticmethod
+    def _real_id(parent_id):
+        """The parent id an item gets (None: read from its parentReference)."""
+        return None if parent_id == ROOT_ALIAS else parent_id
 
     def _get(self, item_id):
         return self._call("GET", self._item_url(item_id), params={"$select": SELECT},
@@ -460,10 +540,10 @@ class GraphAdapter(StorageAdapter):
 
     def ensure_root(self, name):
         self._check_name(name)
-        top = self.top_id
-        existing = self.find_child(top, name)
+        # the drive's root by its alias: its id is not needed (one request less)
+        existing = self.find_child(ROOT_ALIAS, name)
         if existing is None:
-            return self.create_folder(top, name)
+            return self.create_folder(ROOT_ALIAS, name)
         if not existing.is_folder:
             raise Conflict("A file is in the way of the root folder", existing_id=existing.id,
                            code="nameAlreadyExists", path=name)
@@ -479,9 +559,10 @@ class GraphAdapter(StorageAdapter):
             data = self._call("GET", self._child_url(parent_id, name),
                               params={"$select": SELECT}, path=name)
         except NotFound:
-            self._get(parent_id)  # NotFound when the folder itself is gone
+            if parent_id != ROOT_ALIAS:  # the drive's root is always there
+                self._get(parent_id)  # NotFound when the folder itself is gone
             return None
-        return self._item(data, parent_id)
+        return self._item(data, self._real_id(parent_id))
 
     def list_children(self, parent_id, page_token=None):
         if page_token:
@@ -490,7 +571,8 @@ class GraphAdapter(StorageAdapter):
             url = self._item_url(parent_id) + "/children"
             params = {"$top": self.page_size, "$select": SELECT}
         body = self._call("GET", url, params=params, path=parent_id)
-        if not page_token and not body.get("value") and "@odata.nextLink" not in body:
+        if not page_token and not body.get("value") and "@odata.nextLink" not in body \
+                and parent_id not in self._folder_ids:
             # Graph lists a file's children as empty: tell a file from an empty folder
             if not self.get_item(parent_id).is_folder:
                 raise InvalidRequest("Not a folder", code="notFolder", path=parent_id)
@@ -512,7 +594,7 @@ class GraphAdapter(StorageAdapter):
                 return existing  # retry-safe: the folder is there (adopted)
             raise Conflict("A file with that name exists", existing_id=existing.id,
                            code=exc.code, path=name) from exc
-        return self._item(data, parent_id)
+        return self._item(data, self._real_id(parent_id))
 
     def _patch(self, item_id, body, name=None):
         try:
@@ -759,8 +841,22 @@ class GraphAdapter(StorageAdapter):
             raise ResetNeeded("The change cursor belongs to another drive", code="other_drive")
         return link
 
+    def folder_delta(self):
+        """Can the feed follow the watched folder alone? A personal OneDrive answers delta
+        on any folder; OneDrive for Business and SharePoint only on the drive's root (then
+        the feed reads the changes of the whole drive and keeps those below the folder)."""
+        if self.sharepoint:
+            return False
+        drive = self._drive or self._load_drive()
+        return drive.get("driveType") == "personal"
+
+    def _delta_url(self, root_id):
+        if self.folder_delta():
+            return self._item_url(root_id) + "/delta"
+        return self.drive_url + "/root/delta"
+
     def latest_cursor(self, root_id, base=None):
-        body = self._call("GET", self.drive_url + "/root/delta",
+        body = self._call("GET", self._delta_url(root_id),
                           params={"token": "latest", "$top": self.page_size,
                                   "$select": SELECT}, path=root_id)
         link = body.get("@odata.deltaLink")
@@ -770,7 +866,12 @@ class GraphAdapter(StorageAdapter):
 
     def changes(self, root_id, cursor, base=None):
         link = self._decode_cursor(cursor)
-        body = self._call("GET", link, path=root_id)
+        try:
+            body = self._call("GET", link, path=root_id)
+        except NotFound:
+            if "/root/delta" in urlsplit(link).path:
+                raise
+            return self._folder_feed_lost(root_id, base)
         entries = body.get("value") or []
         next_link = body.get("@odata.nextLink")
         new_link = next_link or body.get("@odata.deltaLink")
@@ -805,6 +906,25 @@ class GraphAdapter(StorageAdapter):
         return ChangePage(list(out.values()), CURSOR_PREFIX + new_link,
                           has_more=bool(next_link))
 
+    def _folder_feed_lost(self, root_id, base):
+        """The watched folder of a folder delta is gone (404): it and what the base knows
+        below it are deleted; the feed goes on from the drive's root (a root made again has
+        another id)."""
+        try:
+            self.get_item(root_id)
+        except NotFound:
+            resolver = _Ancestry(root_id, base, [])
+            link = self._call("GET", self.drive_url + "/root/delta",
+                              params={"token": "latest", "$top": self.page_size,
+                                      "$select": SELECT}, path=root_id).get("@odata.deltaLink")
+            if not link:
+                raise Transient("Graph gave no delta link", code="no_delta_link",
+                                path=root_id) from None
+            return ChangePage([Change(i, deleted=True) for i in resolver.gone_with(root_id)],
+                              CURSOR_PREFIX + self._graph_link(link, "delta link"))
+        raise Transient("The change feed of the folder is not available just now",
+                        code="itemNotFound", path=root_id)
+
     def _walk(self, folder_id):
         todo = collections.deque([folder_id])
         while todo:
@@ -826,8 +946,15 @@ class GraphAdapter(StorageAdapter):
         if self.link_policy == "none":
             return self._get(item_id)["webUrl"]
         try:
-            data = self._call("POST", self._item_url(item_id) + "/createLink",
-                              json={"type": "view", "scope": self.link_policy}, path=item_id)
+            response = self._send("POST", self._item_url(item_id) + "/createLink",
+                                  json={"type": "view", "scope": self.link_policy},
+                                  path=item_id)
+            if response.status_code not in (200, 201):
+                raise translate_response(response, item_id)
+            data = response.json()
+        except ValueError as exc:
+            raise Transient("Unreadable answer from Microsoft Graph", code="bad_json",
+                            path=item_id) from exc
         except InvalidRequest as exc:
             if self.link_policy == "organization" and exc.code in ("invalidRequest",
                                                                    "notSupported"):
@@ -835,7 +962,34 @@ class GraphAdapter(StorageAdapter):
                                      "(OneDrive for Business or SharePoint): choose another "
                                      "link policy", code=exc.code, path=item_id) from exc
             raise
-        return data["link"]["webUrl"]
+        url = data["link"]["webUrl"]
+        # 201: a new link; 200: the link already there, ours when this application made it
+        # (an earlier attempt whose record was lost)
+        made_by = ((data["link"].get("application") or {}).get("id"))
+        if response.status_code == 201 or made_by == self.client_id:
+            with self._lock:
+                self.created_links[item_id] = (data["id"], url)
+        return url
+
+    def pop_created_link(self, item_id, url=None):
+        """``(permission id, url)`` of the link this adapter made for ``item_id`` (then
+        forgotten), or None."""
+        with self._lock:
+            created = self.created_links.get(item_id)
+            if created is not None and (url is None or url == created[1]):
+                return self.created_links.pop(item_id)
+        return None
+
+    def revoke_link(self, item_id, permission_id):
+        """Delete the sharing link's permission; True when deleted or already gone (with its
+        item, or by hand)."""
+        try:
+            self._call("DELETE", "%s/permissions/%s" % (self._item_url(item_id),
+                                                        quote(permission_id, safe="")),
+                       path=item_id)
+        except NotFound:
+            return True
+        return True
 
 
 def _range_start(ranges):

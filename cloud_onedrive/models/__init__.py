@@ -1,1 +1,1 @@
-from . import cloud_client
+from . import cloud_client, cloud_onedrive_link

@@ -14,8 +14,8 @@ from odoo.addons.cloud_base.lib import adapter as cloud
 from odoo.addons.cloud_base.lib.provider import Capabilities, OAuthRefused, OAuthSpec, Provider
 
 from ..lib.graph_adapter import (
-    AUTHORITY, ONEDRIVE_SCOPES, SESSION_LIFETIME, SHAREPOINT_SCOPES, GraphAdapter, make_session,
-    msal, rewrite_url,
+    AUTHORITY, ONEDRIVE_SCOPES, SESSION_LIFETIME, SHAREPOINT_SCOPES, GraphAdapter,
+    discovery_cache, drive_path_of, make_session, msal, rewrite_url,
 )
 
 _logger = logging.getLogger(__name__)
@@ -79,7 +79,8 @@ class OneDriveProvider(Provider):
             page_size=options.get("page_size", 200),
             chunk_threshold=options.get("chunk_threshold"),
             chunk_size=options.get("chunk_size"),
-            session_store=client._upload_session_store(SESSION_LIFETIME))
+            session_store=client._upload_session_store(SESSION_LIFETIME),
+            drive_path=client.onedrive_drive_path or None)
 
     @staticmethod
     def _authority(client):
@@ -115,6 +116,12 @@ class OneDriveProvider(Provider):
         return save
 
     # -- connection: SharePoint site and library -----------------------------------------------
+    def settings_saved(self, client, changed):
+        if changed & {"onedrive_kind", "onedrive_library_id", "onedrive_site_url",
+                      "onedrive_site_path", "api_base_url", "provider"} \
+                and client.onedrive_drive_path:
+            client.onedrive_drive_path = False  # another drive: its path is read again
+
     def prepare_connect(self, client):
         if client.onedrive_kind != "sharepoint":
             return
@@ -172,11 +179,58 @@ class OneDriveProvider(Provider):
         if (client.onedrive_link_policy or "none") == "none" or item.is_folder:
             return None  # webUrl: Office documents open in Office for the web
         try:
-            return adapter.share_link(item.id)
+            url = adapter.share_link(item.id)
         except cloud.CloudError as exc:
             _logger.info("OneDrive client %s: no sharing link for %s: %s", client.id,
                          item.id, exc)
             return None
+        created = adapter.pop_created_link(item.id, url)
+        Link = client.env["cloud.onedrive.link"].sudo()
+        if created and not Link.search_count([("client_id", "=", client.id),
+                                              ("item_id", "=", item.id),
+                                              ("permission_id", "=", created[0])]):
+            Link.create({"client_id": client.id, "item_id": item.id,
+                         "permission_id": created[0], "url": created[1]})
+        return url
+
+    def item_released(self, client, item_id):
+        still_synced = client.env["ir.attachment"].sudo().search_count([
+            ("cloud_client_id", "=", client.id), ("cloud_item_id", "=", item_id)])
+        if not still_synced:
+            self._revoke_links(client, client.env["cloud.onedrive.link"].sudo().search([
+                ("client_id", "=", client.id), ("item_id", "=", item_id)]))
+
+    def reset_finishing(self, client):
+        if client.state in ("connected", "error"):
+            # links of files that went away meanwhile too (replaced versions, deleted files)
+            self._revoke_links(client, client.env["cloud.onedrive.link"].sudo().search([
+                ("client_id", "=", client.id)]))
+
+    def _revoke_links(self, client, links):
+        """Delete the permissions of links the suite created; a failure is logged and keeps
+        the link's record (a later reset tries again), never blocks the caller."""
+        if not links:
+            return
+        try:
+            adapter = client._get_adapter()
+        except (cloud.CloudError, UserError) as exc:
+            _logger.warning("OneDrive client %s: cannot revoke %s sharing links: %s",
+                            client.id, len(links), exc)
+            client._log("warning", client.env._(
+                "%(count)s OneDrive/SharePoint sharing links could not be revoked: %(error)s",
+                count=len(links), error=exc))
+            return
+        for link in links:
+            try:
+                adapter.revoke_link(link.item_id, link.permission_id)
+            except cloud.CloudError as exc:
+                _logger.warning("OneDrive client %s: could not revoke the sharing link of %s: "
+                                "%s", client.id, link.item_id, exc)
+                client._log("warning", client.env._(
+                    "The OneDrive/SharePoint sharing link %(url)s could not be revoked: "
+                    "%(error)s", url=link.url, error=exc), path=link.item_id)
+                continue
+            link.unlink()
 
     # -- OAuth consent (the round trip itself is the core's) ---------------------------------
     def _app(self, client, cache=None):
@@ -192,7 +246,9 @@ class OneDriveProvider(Provider):
                 client.onedrive_client_id,
                 client_credential=client._get_secret("onedrive_client_secret"),
                 authority=self._authority(client), token_cache=cache,
-                http_client=make_session(client.api_base_url or None))
+                http_client=make_session(client.api_base_url or None),
+                http_cache=discovery_cache(client.api_base_url or None,
+                                           self._authority(client)))
         except ValueError as exc:
             raise UserError(client.env._("Microsoft refused the settings: %s", exc)) from exc
 
@@ -301,10 +357,23 @@ class CloudClientOneDrive(models.Model):
              "can open (work or school accounts). Anonymous: anyone with the link can open "
              "the file.")
     onedrive_account = fields.Char("Microsoft account", readonly=True, copy=False)
+    onedrive_drive_path = fields.Char(
+        "Drive path", readonly=True, copy=False, groups="base.group_system",
+        help="The server-relative path of the drive or library (from the last connection): "
+             "OneDrive and SharePoint count it in their limit of 400 characters per path, "
+             "so names are cut to fit what it leaves.")
 
     @api.model
     def _cloud_providers(self):
         return super()._cloud_providers() + [ONEDRIVE]
+
+    def _connect(self):
+        account = super()._connect()
+        if self.provider == "onedrive" and account.get("web_url"):
+            path = drive_path_of(account["web_url"])
+            if self.sudo().onedrive_drive_path != path:
+                self.sudo().onedrive_drive_path = path
+        return account
 
     def _compute_onedrive_status(self):
         for client in self:

@@ -21,9 +21,11 @@ def consent(action):
     return location, {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def new_client(env, emu, kind="onedrive", connect=True, library=None, **vals):
+def new_client(env, emu, kind="onedrive", connect=True, library=None, user_id=None,
+               token_cache=None, **vals):
     """A client of the emulator's OneDrive (or SharePoint site), authorized without the
-    browser (the token cache msal's auth code flow leaves) and connected."""
+    browser (``token_cache``, else the one msal's auth code flow leaves, signed in as
+    ``user_id`` or the default user) and connected."""
     values = {"name": "OneDrive test", "provider": "onedrive", "api_base_url": emu.base_url,
               "onedrive_client_id": emu.client_id, "onedrive_client_secret": emu.client_secret,
               "onedrive_kind": kind, "mass_delete_min_files": 1000}
@@ -32,8 +34,8 @@ def new_client(env, emu, kind="onedrive", connect=True, library=None, **vals):
                       onedrive_site_path="sites/Team")
     values.update(vals)
     client = env["cloud.client"].create(values)
-    client._set_secret("onedrive_token_cache", consent_cache(
-        emu, SHAREPOINT_SCOPES if kind == "sharepoint" else ONEDRIVE_SCOPES))
+    client._set_secret("onedrive_token_cache", token_cache or consent_cache(
+        emu, SHAREPOINT_SCOPES if kind == "sharepoint" else ONEDRIVE_SCOPES, user_id=user_id))
     if connect and kind == "sharepoint":
         # the libraries are read on the first Connect, then one is chosen
         client.action_onedrive_load_libraries()

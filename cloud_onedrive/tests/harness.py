@@ -77,21 +77,27 @@ class HarnessEmulator(GraphEmulator):
         return fault
 
 
-def consent_cache(emu, scopes, redirect_uri=REDIRECT_URI):
+def consent_cache(emu, scopes, redirect_uri=REDIRECT_URI, user_id=None):
     """A serialized msal token cache, as the consent round trip leaves it: msal's auth code
-    flow against the emulator's authorize and token endpoints."""
+    flow against the emulator's authorize and token endpoints (``user_id``: the account that
+    signs in, else the emulator's default user)."""
     import msal
 
     session = make_session(emu.base_url, timeout=10)
     cache = msal.SerializableTokenCache()
     app = msal.ConfidentialClientApplication(
         emu.client_id, client_credential=emu.client_secret,
-        authority=graph_adapter.AUTHORITY, token_cache=cache, http_client=session)
+        authority=graph_adapter.AUTHORITY, token_cache=cache, http_client=session,
+        http_cache=graph_adapter.discovery_cache(emu.base_url, graph_adapter.AUTHORITY))
     with warnings.catch_warnings():
         # msal recommends response_mode=form_post; the redirect URL answers GET (query)
         warnings.filterwarnings("ignore", message="response_mode=", category=UserWarning)
         flow = app.initiate_auth_code_flow(list(scopes), redirect_uri=redirect_uri)
-    answer = session.get(flow["auth_uri"], allow_redirects=False)
+    emu.signing_in = user_id
+    try:
+        answer = session.get(flow["auth_uri"], allow_redirects=False)
+    finally:
+        emu.signing_in = None
     assert answer.status_code == 302, answer.text
     params = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
     result = app.acquire_token_by_auth_code_flow(flow, params)
@@ -241,6 +247,17 @@ class GraphHarness(AdapterHarness):
         return sum(self.emu.counters[r] for r in GROUPS.get(route, (route,)))
 
 
+class PersonalHarness(GraphHarness):
+    """A personal OneDrive (Microsoft account): the change feed follows the watched folder
+    alone (``/items/{id}/delta``)."""
+
+    name = "onedrive_personal"
+
+    def setup(self):
+        super().setup()
+        self.emu._drives[self.emu.me_drive_id].drive_type = "personal"
+
+
 class SharePointHarness(GraphHarness):
     """A document library of a SharePoint site (``/drives/{id}``)."""
 
@@ -253,4 +270,5 @@ class SharePointHarness(GraphHarness):
 
 
 #: what the contract suite runs against (nothing when msal is missing)
-HARNESSES = [GraphHarness, SharePointHarness] if graph_adapter.msal is not None else []
+HARNESSES = [GraphHarness, PersonalHarness, SharePointHarness] \
+    if graph_adapter.msal is not None else []

@@ -10,39 +10,71 @@ from odoo.addons.cloud_base.tests.convergence import (ALL_OPERATIONS, KNOWN_ADAP
                                                       run_convergence)
 
 from .common import new_client
-from .harness import HarnessEmulator
+from .harness import HarnessEmulator, consent_cache
+from ..lib.graph_adapter import ONEDRIVE_SCOPES
 
-#: a second account (a change of credentials, a rule moved to a second client) needs a backend
-#: that can make one (``Backend.spawn``); the Graph emulator harness cannot yet, so these two are
-#: exercised on memory, Dropbox and ownCloud only
-NEEDS_SECOND_ACCOUNT = {"change_credentials", "rule_client"}
-ONEDRIVE_OPERATIONS = (ALL_OPERATIONS - set(KNOWN_BUGS) - set(KNOWN_ADAPTER_BUGS)
-                       - NEEDS_SECOND_ACCOUNT)
+ONEDRIVE_OPERATIONS = ALL_OPERATIONS - set(KNOWN_BUGS) - set(KNOWN_ADAPTER_BUGS)
 
 
 class OneDriveBackend(Backend):
-    """A fresh emulator (one empty OneDrive) per example; paths from the drive's top."""
+    """One account of the emulator's tenant: the default user with a fresh, empty OneDrive
+    per example, or (:meth:`spawn`) another user of the tenant with its own; paths from the
+    drive's top."""
 
     name = "onedrive"
-    #: one emulator for the whole run (stopping one waits for its poll): each example gets
-    #: a fresh, empty drive as the user's OneDrive
-    emu = None
+    #: one emulator for the whole run (stopping one waits for its poll)
+    shared_emu = None
+    #: (emulator, user) -> serialized token cache of that account's consent
+    consents = {}
+
+    def __init__(self, emu=None, user_id=None):
+        self.emu = emu
+        self.user_id = user_id  # None: the emulator's default user
+
+    @property
+    def drive_id(self):
+        return self.emu.user_drive_id(self.user_id)
 
     def setup(self, case):
-        if OneDriveBackend.emu is None:
-            OneDriveBackend.emu = HarnessEmulator().start()
+        if OneDriveBackend.shared_emu is None:
+            OneDriveBackend.shared_emu = HarnessEmulator().start()
             case.addClassCleanup(OneDriveBackend._stop)
-        self.emu = OneDriveBackend.emu
+        self.emu = OneDriveBackend.shared_emu
         self.emu.clear_faults()
         self.emu.me_drive_id = self.emu.add_drive("OneDrive %s" % uuid.uuid4().hex[:6])
-        return new_client(case.env, self.emu, "onedrive",
+        return self.create_client(case)
+
+    def spawn(self):
+        """Another account of the tenant: another user, signed in on the consent page, whose
+        own OneDrive is empty."""
+        tag = uuid.uuid4().hex[:6]
+        user_id = self.emu.add_user("User %s" % tag, "user.%s@contoso.onmicrosoft.com" % tag)
+        return OneDriveBackend(self.emu, user_id)
+
+    def create_client(self, case):
+        return new_client(case.env, self.emu, "onedrive", token_cache=self._consent(),
                           name="OneDrive %s" % uuid.uuid4().hex[:6])
+
+    def _consent(self):
+        """The token cache of this account's consent: played once per account and run (the
+        consent itself is the OAuth tests' business, not this suite's)."""
+        key = (self.emu.base_url, self.user_id)
+        if key not in OneDriveBackend.consents:
+            OneDriveBackend.consents[key] = consent_cache(self.emu, ONEDRIVE_SCOPES,
+                                                          user_id=self.user_id)
+        return OneDriveBackend.consents[key]
+
+    def point(self, client):
+        """The administrator signs in with this account (the consent page)."""
+        client._set_secret("onedrive_token_cache",
+                           consent_cache(self.emu, ONEDRIVE_SCOPES, user_id=self.user_id))
 
     @classmethod
     def _stop(cls):
-        if cls.emu is not None:
-            cls.emu.stop()
-            cls.emu = None
+        if cls.shared_emu is not None:
+            cls.shared_emu.stop()
+            cls.shared_emu = None
+            cls.consents.clear()
 
     def reconnect(self, client):
         """Reconnect needs the consent page: play the callback's part (a new token cache,
@@ -50,18 +82,17 @@ class OneDriveBackend(Backend):
         if client.state == "connected":
             client.action_connect()
             return
-        from .harness import consent_cache
-        from ..lib.graph_adapter import ONEDRIVE_SCOPES
-        client._set_secret("onedrive_token_cache", consent_cache(self.emu, ONEDRIVE_SCOPES))
+        self.point(client)
         client._connect()
 
     def items(self, below):
         prefix = below.lower().rstrip("/") + "/"
         return {path: "folder" if data is None else "file"
-                for path, data in self.emu.tree().items() if path.lower().startswith(prefix)}
+                for path, data in self.emu.tree(self.drive_id).items()
+                if path.lower().startswith(prefix)}
 
     def _id(self, path):
-        item_id = self.emu.find(path)
+        item_id = self.emu.find(path, self.drive_id)
         if item_id is None:
             raise KeyError(path)
         return item_id
@@ -70,14 +101,15 @@ class OneDriveBackend(Backend):
         return self.emu.content(self._id(path))
 
     def write(self, path, data):  # pylint: disable=method-required-super
-        self.emu.add_file(path, data)
+        self.emu.add_file(path, data, self.drive_id)
 
     def mkdir(self, path):
-        self.emu.add_folder(path)
+        self.emu.add_folder(path, self.drive_id)
 
     def move(self, src, dst):
         parent = posixpath.dirname(dst)
-        parent_id = self.emu.find(parent) if parent.strip("/") else self.emu.root_id()
+        parent_id = self.emu.find(parent, self.drive_id) if parent.strip("/") else \
+            self.emu.root_id(self.drive_id)
         self.emu.move(self._id(src), parent_id, posixpath.basename(dst))
 
     def delete(self, path):

@@ -17,6 +17,12 @@ Links the emulator hands out (``@odata.nextLink``, ``@odata.deltaLink``) keep th
 pre-authenticated download URLs always point at the emulator itself (``/_upload/…``,
 ``/_download/…``): ``requests`` follows redirects without going through ``Session.request``.
 
+The tenant has accounts (:meth:`GraphEmulator.add_user`, each with its own OneDrive): the
+authorize page signs in ``signing_in`` (None: the default user), and ``/me``, ``/me/drive``
+answer for the user the access token was issued to. Paths longer than 400 characters (the
+drive's server path included) are refused; delta on a folder is answered on personal drives
+only.
+
 Route names (for :meth:`inject`, the fault helpers and ``counters``):
 
 ========================  =================================================================
@@ -39,6 +45,9 @@ Route names (for :meth:`inject`, the fault helpers and ``counters``):
 ``update``                PATCH an item (rename / move)
 ``delete``                DELETE an item
 ``create_link``           POST ``…/createLink``
+``permissions``           GET ``…/permissions`` (the item's own and inherited ones)
+``permission``            GET ``…/permissions/{perm-id}``
+``delete_permission``     DELETE ``…/permissions/{perm-id}`` (not inherited, not the owner)
 ``delta``                 GET ``…/root/delta``
 ========================  =================================================================
 """
@@ -46,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import hashlib
 import itertools
 import json
@@ -54,7 +64,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from urllib.parse import parse_qs, quote, unquote, urlencode
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import requests
 
@@ -67,6 +77,9 @@ LOGIN_PREFIX = "/login"
 GRAPH_ROOT = GRAPH_HOST + "/v1.0"
 
 CHUNK_UNIT = 320 * 1024
+#: OneDrive and SharePoint refuse an item whose decoded server-relative path (the drive's
+#: own path, e.g. /personal/<user>/Documents, then the folders and the name) is longer
+MAX_PATH = 400
 MAX_CHUNK = 60 * 1024 * 1024
 MSAL_RESERVED_SCOPES = {"openid", "profile", "offline_access"}
 
@@ -166,7 +179,8 @@ def _aad_error(status, error, description, codes, suberror=None):
 # -- state -----------------------------------------------------------------------------------
 class Item:
     __slots__ = ("id", "drive_id", "name", "parent_id", "is_folder", "content", "created",
-                 "modified", "version", "cversion", "seq", "deleted", "is_root", "links")
+                 "modified", "version", "cversion", "seq", "deleted", "is_root", "links",
+                 "created_seq", "parent_log")
 
     def __init__(self, drive_id, name, parent_id, is_folder, content=b"", is_root=False):
         self.id = _new_item_id()
@@ -182,6 +196,10 @@ class Item:
         self.deleted = False
         self.is_root = is_root
         self.links = {}
+        self.created_seq = 0
+        #: ``(last sequence number under that parent, parent id)`` of every move, oldest
+        #: first: where the item was when a delta token was handed out
+        self.parent_log = []
 
 
 class Drive:
@@ -239,6 +257,11 @@ class GraphEmulator(Emulator):
         self.user = {"id": "5c0e1b6a-1f7d-4c2a-9a57-2e3f5b7c9d11", "displayName": "Test User",
                      "userPrincipalName": "test.user@contoso.onmicrosoft.com",
                      "mail": "test.user@contoso.onmicrosoft.com"}
+        #: every account of the tenant: user id -> (user JSON, drive id or None for the
+        #: default user, whose drive is ``me_drive_id``)
+        self.users = {self.user["id"]: (self.user, None)}
+        #: who signs in on the authorize page (None: the default user)
+        self.signing_in = None
         self.approve = True  # authorize endpoint: approve (True) or deny (False)
         self.allow_anonymous_links = True
         self.simple_upload_limit = 250 * 1024 * 1024
@@ -251,6 +274,9 @@ class GraphEmulator(Emulator):
         self._access_tokens = {}  # token -> {"expires", "scope"}
         self._refresh_tokens = {}  # token -> {"scope", "revoked"}
         self._items = {}
+        #: parent id -> ids of the items ever placed in it (deleted ones filtered on read):
+        #: listings do not scan every item of every drive
+        self._placed = collections.defaultdict(set)
         self._drives = {}
         self._sites = {}
         self._sessions = {}
@@ -291,6 +317,7 @@ class GraphEmulator(Emulator):
             self._items[root.id] = root
             drive.root_id = root.id
             self._touch(root)
+            root.created_seq = root.seq
             return drive_id
 
     def add_site(self, hostname, path, display_name, libraries=("Documents",)):
@@ -303,6 +330,27 @@ class GraphEmulator(Emulator):
                     lib, "documentLibrary", site.web_url + "/" + quote(lib),
                     {"group": {"displayName": display_name}}))
             return site.id
+
+    def add_user(self, display_name, principal):
+        """Another account of the tenant with its own, empty OneDrive; return the user id
+        (sign in as it with ``signing_in``)."""
+        with self.lock:
+            user_id = str(uuid.uuid4())
+            user = {"id": user_id, "displayName": display_name,
+                    "userPrincipalName": principal, "mail": principal}
+            slug = principal.replace("@", "_").replace(".", "_")
+            owner = {"user": {"displayName": display_name, "id": user_id,
+                              "email": principal}}
+            drive_id = self.add_drive("OneDrive", "business",
+                                      "https://contoso-my.sharepoint.com/personal/%s/Documents"
+                                      % slug, owner)
+            self.users[user_id] = (user, drive_id)
+            return user_id
+
+    def user_drive_id(self, user_id=None):
+        """The OneDrive of an account (``/me/drive`` when it signed in)."""
+        user, drive_id = self.users[user_id or self.user["id"]]
+        return drive_id or self.me_drive_id
 
     @property
     def site_drive_ids(self):
@@ -382,7 +430,7 @@ class GraphEmulator(Emulator):
     def move(self, item_id, new_parent_id, new_name=None):
         with self.lock:
             it = self._items[item_id]
-            it.parent_id = new_parent_id
+            self._set_parent(it, new_parent_id)
             if new_name:
                 it.name = new_name
             self._modified(it)
@@ -390,6 +438,18 @@ class GraphEmulator(Emulator):
     def delete(self, item_id):
         with self.lock:
             self._delete(self._items[item_id])
+
+    def links(self, item_id):
+        """The sharing link permissions of an item (its own)."""
+        with self.lock:
+            return [dict(p) for p in self._items[item_id].links.values()]
+
+    def add_link(self, item_id, link_type="view", scope="organization",
+                 application="Another app"):
+        """A sharing link made by someone else (another application); its permission."""
+        with self.lock:
+            return dict(self._new_link(self._items[item_id], link_type, scope,
+                                       {"id": str(uuid.uuid4()), "displayName": application}))
 
     def set_quota(self, total, drive_id=None):
         with self.lock:
@@ -402,10 +462,10 @@ class GraphEmulator(Emulator):
                        if i.drive_id == drive.id and not i.deleted and not i.is_folder)
 
     # -- token helpers ---------------------------------------------------------------------
-    def issue_tokens(self, scope="Files.ReadWrite.All"):
+    def issue_tokens(self, scope="Files.ReadWrite.All", user_id=None):
         """Mint an access + refresh token pair without the OAuth dance (for adapter tests)."""
         with self.lock:
-            return self._mint_tokens(scope)
+            return self._mint_tokens(scope, user_id=user_id)
 
     def expire_access_tokens(self):
         """Every access token issued so far is now expired (401 InvalidAuthenticationToken)."""
@@ -470,15 +530,45 @@ class GraphEmulator(Emulator):
     def _new_item(self, drive_id, name, parent_id, is_folder, content=b""):
         it = Item(drive_id, name, parent_id, is_folder, content)
         self._items[it.id] = it
+        self._placed[parent_id].add(it.id)
         self._touch(it)
+        it.created_seq = it.seq
         return it
+
+    def _set_parent(self, it, parent_id):
+        if parent_id != it.parent_id:
+            it.parent_log.append((self._last_seq, it.parent_id))
+            self._placed[it.parent_id].discard(it.id)
+            self._placed[parent_id].add(it.id)
+            it.parent_id = parent_id
+
+    def _parent_at(self, it, seq):
+        """The parent id of ``it`` once the changes up to ``seq`` were made."""
+        for until, parent_id in it.parent_log:
+            if seq <= until:
+                return parent_id
+        return it.parent_id
+
+    def _was_below(self, it, ancestor_id, seq):
+        """Was ``it`` (alive) below ``ancestor_id`` once the changes up to ``seq`` were
+        made?"""
+        node, seen = it, set()
+        while node is not None and node.id not in seen:
+            if node.created_seq > seq:
+                return False
+            if node.id == ancestor_id:
+                return True
+            seen.add(node.id)
+            node = self._items.get(self._parent_at(node, seq))
+        return False
 
     def _set_content(self, it, data):
         it.content = data
         self._modified(it, content=True)
 
     def _children(self, item_id):
-        return [i for i in self._items.values() if i.parent_id == item_id and not i.deleted]
+        items = self._items
+        return [items[i] for i in self._placed.get(item_id, ()) if not items[i].deleted]
 
     def _child_named(self, parent_id, name):
         low = name.lower()
@@ -569,6 +659,29 @@ class GraphEmulator(Emulator):
             data.pop("webUrl", None)
         return data
 
+    def _full_path_length(self, drive, parent, name):
+        """Length of the decoded server-relative path ``name`` gets in ``parent``."""
+        drive_path = unquote(urlsplit(drive.web_url).path).rstrip("/")
+        parent_path = "" if parent.is_root else self._path_of(parent)
+        return len(drive_path) + len(parent_path) + 1 + len(name)
+
+    def _deepest_below(self, it):
+        """How much longer than ``it``'s own path the longest path below it is."""
+        deepest, todo = 0, [(it, 0)]
+        while todo:
+            node, extra = todo.pop()
+            deepest = max(deepest, extra)
+            if node.is_folder:
+                todo.extend((child, extra + 1 + len(child.name))
+                            for child in self._children(node.id))
+        return deepest
+
+    def _check_path(self, drive, parent, name, below=0):
+        if self._full_path_length(drive, parent, name) + below > MAX_PATH:
+            raise GraphHTTPError(400, "invalidRequest", "The specified file or folder name is "
+                                 "too long. The URL path for all files and folders must be "
+                                 "%d characters or less." % MAX_PATH)
+
     def _hashes(self, it):
         key = (it.id, it.cversion, len(it.content))
         cached = self._hash_cache.get(key)
@@ -625,6 +738,10 @@ class GraphEmulator(Emulator):
             return "upload_session"
         if last == "createLink":
             return "create_link"
+        if last == "permissions":
+            return "permissions"
+        if tail.rstrip("/").rsplit("/", 2)[-2:-1] == ["permissions"]:
+            return "delete_permission" if method == "DELETE" else "permission"
         if tail.endswith("/drive") or (tail.startswith("/drives/") and tail.count("/") == 2):
             return "drive"
         if method == "PATCH":
@@ -752,7 +869,7 @@ class GraphEmulator(Emulator):
                              "challenge": q.get("code_challenge"),
                              "method": q.get("code_challenge_method", "plain"),
                              "nonce": q.get("nonce"), "expires": time.time() + 600,
-                             "used": False}
+                             "used": False, "user": self.signing_in or self.user["id"]}
         params = {"code": code}
         if "state" in q:
             params["state"] = q["state"]
@@ -808,7 +925,7 @@ class GraphEmulator(Emulator):
             info["used"] = True
             scope = form.get("scope") or info["scope"]
             return Response.json(self._mint_tokens(scope, nonce=info["nonce"],
-                                                   id_token=True))
+                                                   id_token=True, user_id=info["user"]))
         if grant == "refresh_token":
             info = self._refresh_tokens.get(form.get("refresh_token", ""))
             if info is None:
@@ -820,18 +937,21 @@ class GraphEmulator(Emulator):
                                   "needed. The user might have changed or reset their "
                                   "password.", [50173], suberror="bad_token")
             scope = form.get("scope") or info["scope"]
-            return Response.json(self._mint_tokens(scope, id_token=True))
+            return Response.json(self._mint_tokens(scope, id_token=True,
+                                                   user_id=info["user"]))
         return _aad_error(400, "unsupported_grant_type", "AADSTS70003: The app requested an "
                           "unsupported grant type '%s'." % grant, [70003])
 
-    def _mint_tokens(self, scope, nonce=None, id_token=False):
+    def _mint_tokens(self, scope, nonce=None, id_token=False, user_id=None):
         now = int(time.time())
+        user_id = user_id or self.user["id"]
+        user = self.users[user_id][0]
         access = "eyJ0eXAiOiJKV1QiLCJub25jZSI6" + _b64url(secrets.token_bytes(32))
         refresh = "1.A" + _b64url(secrets.token_bytes(48))
         granted = " ".join(s for s in scope.split() if s not in MSAL_RESERVED_SCOPES) or scope
         self._access_tokens[access] = {"expires": now + self.access_token_lifetime,
-                                       "scope": granted}
-        self._refresh_tokens[refresh] = {"scope": scope, "revoked": False}
+                                       "scope": granted, "user": user_id}
+        self._refresh_tokens[refresh] = {"scope": scope, "revoked": False, "user": user_id}
         result = {"token_type": "Bearer", "scope": granted,
                   "expires_in": self.access_token_lifetime,
                   "ext_expires_in": self.access_token_lifetime,
@@ -840,9 +960,9 @@ class GraphEmulator(Emulator):
             claims = {"aud": self.client_id,
                       "iss": "%s/%s/v2.0" % (LOGIN_HOST, self.tenant_id),
                       "iat": now, "nbf": now, "exp": now + 3600,
-                      "name": self.user["displayName"], "oid": self.user["id"],
-                      "preferred_username": self.user["userPrincipalName"],
-                      "sub": _b64url(hashlib.sha256(self.user["id"].encode()).digest()),
+                      "name": user["displayName"], "oid": user["id"],
+                      "preferred_username": user["userPrincipalName"],
+                      "sub": _b64url(hashlib.sha256(user["id"].encode()).digest()),
                       "tid": self.tenant_id, "ver": "2.0",
                       "uti": _b64url(secrets.token_bytes(16))}
             if nonce:
@@ -851,7 +971,7 @@ class GraphEmulator(Emulator):
             result["id_token"] = "%s.%s." % (_b64url(json.dumps(header).encode()),
                                              _b64url(json.dumps(claims).encode()))
             result["client_info"] = _b64url(json.dumps(
-                {"uid": self.user["id"], "utid": self.tenant_id}).encode())
+                {"uid": user["id"], "utid": self.tenant_id}).encode())
         return result
 
     def _check_bearer(self, request):
@@ -868,13 +988,15 @@ class GraphEmulator(Emulator):
         if info["expires"] <= time.time():
             return graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed, "
                                "the token is expired.", headers)
+        request.graph_user = info["user"]  # /me is the account the token belongs to
         return None
 
     # -- Graph routes ----------------------------------------------------------------------
     def _handle_graph(self, request):
         tail = self._graph_tail(request.path)
+        me = getattr(request, "graph_user", None) or self.user["id"]
         if tail in ("/me", "/me/"):
-            return Response.json(dict(self.user, **{
+            return Response.json(dict(self.users[me][0], **{
                 "@odata.context": GRAPH_ROOT + "/$metadata#users/$entity"}))
         if tail.startswith("/sites/"):
             site, rest = self._resolve_site(tail[len("/sites/"):])
@@ -888,9 +1010,10 @@ class GraphEmulator(Emulator):
                 return self._drive_route(request, drive, rest[len("/drive"):])
             raise GraphHTTPError(400, "invalidRequest", "Invalid request")
         if tail == "/me/drives":
-            return Response.json({"value": [self._drive_json(self._drives[self.me_drive_id])]})
+            return Response.json({"value": [self._drive_json(
+                self._drives[self.user_drive_id(me)])]})
         if tail == "/me/drive" or tail.startswith("/me/drive/"):
-            return self._drive_route(request, self._drives[self.me_drive_id],
+            return self._drive_route(request, self._drives[self.user_drive_id(me)],
                                      tail[len("/me/drive"):])
         if tail.startswith("/drives/"):
             drive_id, _, rest = tail[len("/drives/"):].partition("/")
@@ -1010,6 +1133,11 @@ class GraphEmulator(Emulator):
             return self._create_upload_session(request, drive, parent, name)
         if action == "createLink" and method == "POST":
             return self._create_link(request, self._found_item(target))
+        if action == "permissions" and method == "GET":
+            return self._list_permissions(request, self._found_item(target))
+        if action.startswith("permissions/") and method in ("GET", "DELETE"):
+            return self._permission_route(request, self._found_item(target),
+                                          unquote(action[len("permissions/"):]))
         raise GraphHTTPError(400, "BadRequest", "Unsupported request %s %s" % (method, action))
 
     @staticmethod
@@ -1096,6 +1224,7 @@ class GraphEmulator(Emulator):
             if existing.is_folder:
                 return Response.json(self._item_json(existing, self._link_base(request)), 200)
             self._delete(existing)
+        self._check_path(self._drives[parent.drive_id], parent, name)
         it = self._new_item(parent.drive_id, name, parent.id, True)
         return Response.json(self._item_json(it, self._link_base(request)), 201)
 
@@ -1122,6 +1251,7 @@ class GraphEmulator(Emulator):
         if existing is not None:
             self._set_content(existing, data)
             return Response.json(self._item_json(existing, self._link_base(request)), 200)
+        self._check_path(drive, parent, name)
         it = self._new_item(drive.id, name, parent.id, False, data)
         return Response.json(self._item_json(it, self._link_base(request)), 201)
 
@@ -1164,6 +1294,8 @@ class GraphEmulator(Emulator):
             if behavior == "fail":
                 raise GraphHTTPError(409, "nameAlreadyExists",
                                      "The specified item name already exists.")
+        if existing is None:
+            self._check_path(drive, parent, name)
         if item.get("fileSize") is not None:
             self._check_quota(drive, int(item["fileSize"]),
                               existing if behavior == "replace" else None)
@@ -1271,6 +1403,9 @@ class GraphEmulator(Emulator):
         if it.is_folder and self._is_descendant(new_parent, it.id):
             raise GraphHTTPError(400, "invalidRequest",
                                  "Cannot move a folder into itself or its descendants")
+        if (new_name, new_parent.id) != (it.name, it.parent_id):
+            self._check_path(self._drives[it.drive_id], new_parent, new_name,
+                             self._deepest_below(it))
         clash = self._child_named(new_parent.id, new_name)
         if clash is not None and clash is not it:
             behavior = request.query.get("@microsoft.graph.conflictBehavior") or \
@@ -1283,7 +1418,7 @@ class GraphEmulator(Emulator):
                 raise GraphHTTPError(409, "nameAlreadyExists",
                                      "The specified item name already exists.")
         it.name = new_name
-        it.parent_id = new_parent.id
+        self._set_parent(it, new_parent.id)
         self._modified(it)
         return Response.json(self._item_json(it, self._link_base(request)))
 
@@ -1307,28 +1442,77 @@ class GraphEmulator(Emulator):
             raise GraphHTTPError(403, "accessDenied", "Anonymous sharing links are disabled "
                                  "by the organization's policy")
         key = (link_type, scope)
-        status = 200
-        if key not in it.links:
-            status = 201
-            perm_id = _b64url(secrets.token_bytes(12))
-            it.links[key] = {
-                "id": perm_id, "roles": ["write" if link_type == "edit" else "read"],
-                "shareId": "u!" + _b64url(secrets.token_bytes(18)),
-                "hasPassword": False,
-                "link": {"type": link_type, "scope": scope,
-                         "webUrl": "https://contoso-my.sharepoint.com/:%s:/g/personal/"
-                         "test_user/%s" % ("f" if it.is_folder else "u",
-                                           _b64url(secrets.token_bytes(18))),
-                         "preventsDownload": False,
-                         "application": {"id": self.client_id, "displayName": "Odoo"}}}
-        return Response.json(it.links[key], status)
+        if key in it.links:
+            return Response.json(it.links[key], 200)  # the link of that kind already there
+        return Response.json(self._new_link(it, link_type, scope, {
+            "id": self.client_id, "displayName": "Odoo"}), 201)
+
+    def _new_link(self, it, link_type, scope, application):
+        perm = {
+            "id": _b64url(secrets.token_bytes(12)),
+            "roles": ["write" if link_type == "edit" else "read"],
+            "shareId": "u!" + _b64url(secrets.token_bytes(18)),
+            "hasPassword": False,
+            "link": {"type": link_type, "scope": scope,
+                     "webUrl": "https://contoso-my.sharepoint.com/:%s:/g/personal/"
+                     "test_user/%s" % ("f" if it.is_folder else "u",
+                                       _b64url(secrets.token_bytes(18))),
+                     "preventsDownload": False, "application": application}}
+        it.links[(link_type, scope)] = perm
+        return perm
+
+    def _owner_permission(self, it):
+        drive = self._drives[it.drive_id]
+        owner = (drive.owner or {}).get("user") or {
+            "displayName": self.user["displayName"], "id": self.user["id"],
+            "email": self.user["mail"]}
+        return {"id": "aTowIy5mfG1lbWJlcnNoaXB8" + owner["id"][:8], "roles": ["owner"],
+                "shareId": "", "hasPassword": False,
+                "grantedToV2": {"user": {"id": owner["id"],
+                                         "displayName": owner.get("displayName")}},
+                "grantedTo": {"user": {"id": owner["id"],
+                                       "displayName": owner.get("displayName")}}}
+
+    def _permissions_of(self, it):
+        """The permissions of an item: the owner's, its own sharing links, then the links of
+        its folders (``inheritedFrom``)."""
+        out = [self._owner_permission(it)] + [dict(p) for p in it.links.values()]
+        node = self._items.get(it.parent_id)
+        while node is not None:
+            for perm in node.links.values():
+                out.append(dict(perm, inheritedFrom={
+                    "driveId": node.drive_id, "id": node.id,
+                    "path": "/drive/root:" + ("" if node.is_root else self._path_of(node))}))
+            node = self._items.get(node.parent_id)
+        return out
+
+    def _list_permissions(self, request, it):
+        return Response.json({
+            "@odata.context": GRAPH_ROOT + "/$metadata#drives('%s')/items('%s')/permissions"
+            % (it.drive_id, it.id), "value": self._permissions_of(it)})
+
+    def _permission_route(self, request, it, perm_id):
+        perm = next((p for p in self._permissions_of(it) if p["id"] == perm_id), None)
+        if perm is None:
+            raise GraphHTTPError(404, "itemNotFound", "The permission does not exist")
+        if request.method == "GET":
+            return Response.json(perm)
+        if "inheritedFrom" in perm:
+            raise GraphHTTPError(400, "invalidRequest", "Inherited permissions cannot be "
+                                 "removed from the item: remove them where they are defined")
+        if "owner" in perm.get("roles", ()):
+            raise GraphHTTPError(403, "accessDenied", "The owner's permission cannot be "
+                                 "removed")
+        it.links = {k: v for k, v in it.links.items() if v["id"] != perm_id}
+        return Response(204)
 
     # -- delta -----------------------------------------------------------------------------
-    def _delta_token(self, drive, mode, value, snapshot=0):
-        raw = json.dumps([drive.id, mode, value, snapshot, self._delta_epoch]).encode()
+    def _delta_token(self, drive, mode, value, snapshot=0, scope=None):
+        raw = json.dumps([drive.id, mode, value, snapshot, self._delta_epoch,
+                          scope]).encode()
         return _b64url(raw)
 
-    def _preorder(self, drive):
+    def _preorder(self, drive, start=None):
         out = []
 
         def walk(node):
@@ -1339,27 +1523,36 @@ class GraphEmulator(Emulator):
                 else:
                     out.append(child)
 
-        walk(self._items[drive.root_id])
+        walk(start or self._items[drive.root_id])
         return out
 
     def _delta(self, request, drive, base):
-        if not base.is_root:
+        """The drive's changes; on a personal OneDrive also those below one folder
+        (``/items/{id}/delta``): then an item moved out of it since the token comes
+        as deleted. OneDrive for Business and SharePoint only track the whole drive."""
+        if not base.is_root and drive.drive_type != "personal":
             raise GraphHTTPError(400, "invalidRequest", "Delta is only supported on the root")
+        scope = None if base.is_root else base.id
         token = request.query.get("token")
-        link_base = "%s/drives/%s/root/delta" % (self._link_base(request), drive.id)
+        if scope is None:
+            link_base = "%s/drives/%s/root/delta" % (self._link_base(request), drive.id)
+        else:
+            link_base = "%s/drives/%s/items/%s/delta" % (self._link_base(request), drive.id,
+                                                         scope)
         # query options of the request ($top, $select) are kept in the links handed out, as
         # Graph keeps them in its tokens
         options = "".join("&%s=%s" % (key, quote(request.query[key], safe=","))
                           for key in ("$top", "$select") if key in request.query)
         if token == "latest":
             return Response.json({"value": [], "@odata.deltaLink": link_base + "?token=" +
-                                  self._delta_token(drive, "s", self._last_seq) + options})
+                                  self._delta_token(drive, "s", self._last_seq,
+                                                    scope=scope) + options})
         mode, value, snapshot = "i", 0, self._last_seq
         if token:
             try:
-                drive_id, mode, value, snapshot, epoch = json.loads(
+                drive_id, mode, value, snapshot, epoch, token_scope = json.loads(
                     base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-                assert drive_id == drive.id and mode in ("i", "s")
+                assert drive_id == drive.id and mode in ("i", "s") and token_scope == scope
             except Exception:
                 raise GraphHTTPError(400, "invalidRequest", "Invalid delta token")
             if epoch != self._delta_epoch:
@@ -1370,22 +1563,36 @@ class GraphEmulator(Emulator):
                                      "Upload any local changes that the server doesn't "
                                      "know about.")
         top = int(request.query.get("$top") or self.delta_page_size)
+        moved_out = set()
         if mode == "i":  # initial enumeration: parents before children, live items only
-            items = self._preorder(drive)
+            items = self._preorder(drive, base)
             page = items[value:value + top]
             more = value + top < len(items)
-            next_token = self._delta_token(drive, "i", value + top, snapshot)
-            final_token = self._delta_token(drive, "s", snapshot)
+            next_token = self._delta_token(drive, "i", value + top, snapshot, scope)
+            final_token = self._delta_token(drive, "s", snapshot, scope=scope)
         else:  # changes after a sequence number, latest state, in change order
             items = sorted((i for i in self._items.values()
                             if i.drive_id == drive.id and i.seq > value),
                            key=lambda i: i.seq)
+            if scope is not None:
+                below = {i.id for i in items if self._is_descendant(i, scope)}
+                moved_out = {i.id for i in items if i.id not in below and
+                             self._was_below(i, scope, value)}
+                items = [i for i in items if i.id in below or i.id in moved_out]
             page = items[:top]
             more = len(items) > top
-            next_token = self._delta_token(drive, "s", page[-1].seq) if more else None
-            final_token = self._delta_token(drive, "s", self._last_seq)
+            next_token = self._delta_token(drive, "s", page[-1].seq, scope=scope) \
+                if more else None
+            final_token = self._delta_token(drive, "s", self._last_seq, scope=scope)
+        values = []
+        for it in page:
+            data = self._item_json(it, link_base, with_path=False)
+            if it.id in moved_out:  # out of the tracked folder: gone, as far as it knows
+                data["deleted"] = {}
+                data.pop("webUrl", None)
+            values.append(data)
         body = {"@odata.context": GRAPH_ROOT + "/$metadata#Collection(driveItem)",
-                "value": [self._item_json(i, link_base, with_path=False) for i in page]}
+                "value": values}
         if more:
             body["@odata.nextLink"] = link_base + "?token=" + next_token + options
         else:

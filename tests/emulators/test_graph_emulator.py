@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import msal
 import pytest
@@ -145,6 +145,32 @@ def test_auth_code_flow_and_refresh(emu, app, session):
     # the code is single use
     again = make_app(emu, session).acquire_token_by_auth_code_flow(flow, auth_response)
     assert again["error"] == "invalid_grant" and 54005 in again["error_codes"]
+
+
+def test_accounts_of_the_tenant_sign_in_to_their_own_drive(emu, session):
+    """/me and /me/drive are those of the account the token was issued to."""
+    other_id = emu.add_user("Other User", "other.user@contoso.onmicrosoft.com")
+    emu.signing_in = other_id
+    app = make_app(emu, session)
+    flow, auth_response = login(app, session)
+    emu.signing_in = None
+    result = app.acquire_token_by_auth_code_flow(flow, auth_response)
+    assert result["id_token_claims"]["preferred_username"] == \
+        "other.user@contoso.onmicrosoft.com"
+    headers = {"Authorization": "Bearer " + result["access_token"]}
+    assert session.get(GRAPH + "/me", headers=headers).json()["id"] == other_id
+    drive = session.get(GRAPH + "/me/drive", headers=headers).json()
+    assert drive["id"] == emu.user_drive_id(other_id) != emu.me_drive_id
+    assert drive["owner"]["user"]["id"] == other_id
+    # a refreshed token stays the same account's
+    refreshed = app.acquire_token_by_refresh_token(result["refresh_token"], SCOPES)
+    headers = {"Authorization": "Bearer " + refreshed["access_token"]}
+    assert session.get(GRAPH + "/me/drive", headers=headers).json()["id"] == drive["id"]
+    # the default user still reaches its own drive
+    mine = emu.issue_tokens()
+    me = session.get(GRAPH + "/me/drive", headers={
+        "Authorization": "Bearer " + mine["access_token"]}).json()
+    assert me["id"] == emu.me_drive_id
 
 
 def test_pkce_checked(emu, app, session):
@@ -412,6 +438,68 @@ def test_move_rename_delete_links(emu, api):
                json={"type": "view", "scope": "anonymous"}).status_code == 403
 
 
+def test_sharing_link_permissions_listed_and_deleted(emu, api):
+    folder = emu.add_folder("/A")
+    f = emu.add_file("/A/doc.txt", b"hello")
+    link = api("POST", "/me/drive/items/%s/createLink" % f,
+               json={"type": "view", "scope": "anonymous"}).json()
+    shared = api("POST", "/me/drive/items/%s/createLink" % folder,
+                 json={"type": "view", "scope": "organization"}).json()
+    perms = api("GET", "/me/drive/items/%s/permissions" % f).json()["value"]
+    by_id = {p["id"]: p for p in perms}
+    assert by_id[link["id"]]["link"]["webUrl"] == link["link"]["webUrl"]
+    assert "inheritedFrom" not in by_id[link["id"]]
+    assert by_id[shared["id"]]["inheritedFrom"]["id"] == folder
+    owner, = [p for p in perms if p["roles"] == ["owner"]]
+    # neither the owner's nor an inherited permission can be deleted on the file
+    assert api("DELETE", "/me/drive/items/%s/permissions/%s" % (f, owner["id"])) \
+        .status_code == 403
+    assert api("DELETE", "/me/drive/items/%s/permissions/%s" % (f, shared["id"])) \
+        .status_code == 400
+    one = api("GET", "/me/drive/items/%s/permissions/%s" % (f, link["id"]))
+    assert one.status_code == 200 and one.json()["roles"] == ["read"]
+    assert api("DELETE", "/me/drive/items/%s/permissions/%s" % (f, link["id"])) \
+        .status_code == 204
+    assert emu.counters["delete_permission"] == 3
+    gone = api("GET", "/me/drive/items/%s/permissions/%s" % (f, link["id"]))
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "itemNotFound"
+    ids = {p["id"] for p in api("GET", "/me/drive/items/%s/permissions" % f).json()["value"]}
+    assert link["id"] not in ids and shared["id"] in ids
+    # a new link is another permission
+    again = api("POST", "/me/drive/items/%s/createLink" % f,
+                json={"type": "view", "scope": "anonymous"})
+    assert again.status_code == 201 and again.json()["id"] != link["id"]
+
+
+def test_full_path_limit_of_400_characters(emu, api):
+    """The decoded server-relative path counts: the drive's own path, then the item's."""
+    drive_path = "/personal/test_user_contoso_onmicrosoft_com/Documents"
+    assert emu.item(emu.root_id())["webUrl"].endswith(drive_path)
+    room = 400 - len(drive_path)  # for "/A/B..." below the drive's root
+    a = emu.add_folder("/" + "a" * 200)
+    fits = "b" * (room - 201 - 1)  # "/" + 200 + "/" + name == room
+    ok = api("POST", "/me/drive/items/%s/children" % a, json={"name": fits, "folder": {}})
+    assert ok.status_code == 201
+    too_long = api("POST", "/me/drive/items/%s/children" % a,
+                   json={"name": fits + "x", "folder": {}})
+    assert too_long.status_code == 400 and "400 characters" in too_long.json()["error"]["message"]
+    put = api("PUT", "/me/drive/items/%s:/%s:/content" % (a, quote("é" * (room - 202))),
+              data=b"x")  # decoded characters count, not their percent-encoding
+    assert put.status_code == 201
+    put = api("PUT", "/me/drive/items/%s:/%s:/content" % (a, fits + "xy"), data=b"x")
+    assert put.status_code == 400
+    session = api("POST", "/me/drive/items/%s:/%s:/createUploadSession" % (a, fits + "xy"),
+                  json={"item": {"name": fits + "xy"}})
+    assert session.status_code == 400
+    # a rename or a move that would make a path below too long is refused
+    longer = api("PATCH", "/me/drive/items/" + a, json={"name": "a" * 201})
+    assert longer.status_code == 400
+    c = emu.add_folder("/c")
+    moved = api("PATCH", "/me/drive/items/" + a, json={"parentReference": {"id": c}})
+    assert moved.status_code == 400
+    assert api("PATCH", "/me/drive/items/" + a, json={"name": "short"}).status_code == 200
+
+
 # -- delta -----------------------------------------------------------------------------------
 def follow_delta(api, url):
     items, pages = [], 0
@@ -466,6 +554,37 @@ def test_delta_semantics(emu, api):
     gone_resp = api("GET", delta_link)
     assert gone_resp.status_code == 410
     assert gone_resp.json()["error"]["code"] == "resyncRequired"
+
+
+def test_folder_delta_on_personal_drive_only(emu, api):
+    odoo = emu.add_folder("/Odoo")
+    inside = emu.add_file("/Odoo/a.txt", b"a")
+    emu.add_file("/elsewhere.txt", b"e")
+    refused = api("GET", "/me/drive/items/%s/delta" % odoo)  # a business drive
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalidRequest"
+    emu._drives[emu.me_drive_id].drive_type = "personal"
+    items, delta_link, _ = follow_delta(api, "/me/drive/items/%s/delta" % odoo)
+    assert [i["id"] for i in items] == [odoo, inside]  # the folder, then what it holds
+    assert "/items/%s/delta?token=" % odoo in delta_link
+    # changes elsewhere are not reported; a move out of the folder comes as deleted
+    other = emu.add_folder("/Other")
+    emu.add_file("/Other/b.txt", b"b")
+    moved_in = emu.add_file("/Other/in.txt", b"i")
+    api("PATCH", "/me/drive/items/" + moved_in, json={"parentReference": {"id": odoo}})
+    api("PATCH", "/me/drive/items/" + inside, json={"parentReference": {"id": other}})
+    items, delta_link, _ = follow_delta(api, delta_link)
+    by_id = {i["id"]: i for i in items}
+    assert set(by_id) == {moved_in, inside}
+    assert "deleted" in by_id[inside] and "deleted" not in by_id[moved_in]
+    # moved back: alive again
+    api("PATCH", "/me/drive/items/" + inside, json={"parentReference": {"id": odoo}})
+    items, delta_link, _ = follow_delta(api, delta_link)
+    assert [(i["id"], "deleted" in i) for i in items] == [(inside, False)]
+    # the token of one folder is not another's, nor the drive's
+    wrong = api("GET", delta_link.replace(odoo, other))
+    assert wrong.status_code == 400
+    latest = api("GET", "/me/drive/items/%s/delta?token=latest" % odoo).json()
+    assert latest["value"] == [] and "/items/%s/delta" % odoo in latest["@odata.deltaLink"]
 
 
 # -- faults ----------------------------------------------------------------------------------

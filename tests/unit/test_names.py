@@ -2,7 +2,8 @@
 import unicodedata
 
 from odoo.addons.cloud_base.lib.names import (
-    assign_unique, clean_name, cut, name_key, name_length, with_counter)
+    TEMPORARY_ROOM, assign_unique, clean_name, cut, default_folder_cap, file_name_cap,
+    level_cap, name_key, name_length, temporary_name, with_counter)
 
 
 def test_nfc_normalised_so_both_spellings_are_one_name():
@@ -61,3 +62,34 @@ def test_names_windows_onedrive_and_sharepoint_reserve_are_changed_deterministic
     for name, cleaned in expected.items():
         assert clean_name(name, keep_extension=True) == cleaned, name
         assert clean_name(cleaned, keep_extension=True) == cleaned  # stable
+
+
+def test_path_limit_caps_each_level_so_the_longest_path_fits():
+    """Root, rule, record folder and file, each at its cap, stay within the path limit, the
+    temporary name of a file's next version too; the caps depend on the level only."""
+    limit = 348  # 400 less a drive path like /personal/<user>/Documents
+    caps = [level_cap(limit, kind) for kind in ("root", "rule", "object")]
+    assert caps == [33, 51, 103]
+    levels = [(kind, "x" * cap) for kind, cap in zip(("root", "rule", "object"), caps, strict=True)]
+    final = file_name_cap(limit, levels)
+    temporary = file_name_cap(limit, levels, temporary=True)
+    assert temporary - final == TEMPORARY_ROOM
+    longest = "/".join([""] + ["x" * cap for cap in caps] + [
+        temporary_name(9999999999, "y" * final)])
+    assert len(longest) <= limit
+    # a shorter name above leaves the caps below as they are (renames stay within them)
+    assert file_name_cap(limit, [("root", "Odoo"), ("rule", "C"), ("object", "A")]) == final
+    # a subfolder made in the cloud counts by its name
+    assert file_name_cap(limit, levels + [("subfolder", "z" * 20)]) == final - 21
+    # no path limit: the name limit alone
+    assert level_cap(None, "rule", 255) == 255 and file_name_cap(None, levels, 255) == 255
+
+
+def test_deep_default_folder_tree_shares_what_the_record_folder_leaves():
+    limit = 348
+    above = sum(level_cap(limit, kind) + 1 for kind in ("root", "rule", "object"))
+    for depth in (1, 3, 12):
+        cap = default_folder_cap(limit, depth)
+        assert above + depth * (cap + 1) <= limit
+    assert default_folder_cap(limit, 1) == limit - above - 1
+    assert default_folder_cap(None, 12, 100) == 100
