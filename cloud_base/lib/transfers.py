@@ -33,6 +33,7 @@ import queue
 import tempfile
 import threading
 import time
+import concurrent.futures
 from concurrent.futures import ThreadPoolExecutor
 
 from .errors import AuthExpired, RateLimited, Transient
@@ -290,22 +291,46 @@ class Prefetched:
                             lambda: self._adapter.upload(parent_id, name, stream, size))
 
 
+#: the threads of the process's runs (see :func:`shared_executor`)
+_SHARED = {"executor": None, "size": 0}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_executor(size):
+    """One pool of threads per process, reused by every run: threads (and the memory their C
+    library reserves for each of them, which counts against Odoo's ``limit_memory_hard``) are
+    made once, not per run. It grows when a client asks for more parallel transfers."""
+    with _SHARED_LOCK:
+        if _SHARED["executor"] is None or _SHARED["size"] < size:
+            former = _SHARED["executor"]
+            _SHARED["executor"] = ThreadPoolExecutor(max_workers=size,
+                                                     thread_name_prefix="cloud-transfer")
+            _SHARED["size"] = size
+            if former is not None:
+                former.shutdown(wait=False)  # its threads end with the work they hold
+        return _SHARED["executor"]
+
+
 class TransferPool:
-    """A bounded pool of threads running transfers for the tasks of one run.
+    """The transfers of one run, on the process's threads (:func:`shared_executor`).
 
     ``submit(task_id, client_key, transfer)`` starts one; ``answers(task_id)`` waits for it
     and returns its answers (empty when the task had none). Each client has its adapters
-    (``add_client``) and its :class:`AdaptiveLimit`."""
+    and its :class:`AdaptiveLimit` (``add_client``); the threads are as many as the largest
+    limit, so none waits for a slot it cannot get."""
 
-    def __init__(self, size):
-        self.size = size
-        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="cloud-transfer")
+    def __init__(self):
+        self.size = 0
+        self._executor = None
         self._futures = {}
         self._clients = {}
         self.counts = collections.Counter()
 
     def add_client(self, client_key, adapters, limit):
         self._clients[client_key] = (adapters, limit)
+        if limit.maximum > self.size:
+            self.size = min(limit.maximum, MAX_TRANSFER_CONCURRENCY)
+            self._executor = shared_executor(self.size)
 
     def has_client(self, client_key):
         return client_key in self._clients
@@ -344,6 +369,11 @@ class TransferPool:
         return future.result()
 
     def close(self):
-        """Wait for what is in flight (an upload is never left running behind a run)."""
-        self._executor.shutdown(wait=True)
-        self._futures.clear()
+        """Wait for what is in flight (an upload is never left running behind a run); the
+        answers nobody took are dropped (downloaded files removed)."""
+        futures, self._futures = list(self._futures.values()), {}
+        if futures:
+            concurrent.futures.wait(futures)
+        for future in futures:
+            if future.exception() is None:
+                Prefetched(None, future.result()).discard()

@@ -16,8 +16,7 @@ from odoo.tools import SQL, config, create_index, mute_logger
 from odoo.tools.translate import LazyTranslate
 
 from ..lib import adapter as cloud
-from ..lib.transfers import (MAX_TRANSFER_CONCURRENCY, Paused, Prefetched, TransferPool,
-                              is_throttled)
+from ..lib.transfers import Paused, Prefetched, TransferPool, is_throttled
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -165,7 +164,7 @@ class _TransfersAhead:
             if not transfers:
                 continue
             if self.pool is None:
-                self.pool = TransferPool(MAX_TRANSFER_CONCURRENCY)
+                self.pool = TransferPool()
             if not self.pool.has_client(client.id):
                 self.pool.add_client(client.id, client._transfer_adapters(),
                                      client._transfer_limit())

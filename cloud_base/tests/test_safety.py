@@ -98,6 +98,7 @@ class TestSafety(CloudCase):
         self.client.action_reset()
         for make_error in ERRORS:
             self.adapter.faults.inject("download", make_error(), apply=True)
+            self.fast_forward()  # a 429 earlier paused the client's transfers: time passes
             self.run_queue(max_tasks=2)
             self.assertNothingLost()
         self.crash_once("_cloud_restore_binary")

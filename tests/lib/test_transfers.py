@@ -155,7 +155,7 @@ def test_pool_runs_transfers_at_once_within_the_limit():
                 in_flight[0] -= 1
 
     adapter._call = counting
-    pool = TransferPool(8)
+    pool = TransferPool()
     pool.add_client(1, AdapterPool(adapter, None, 4), AdaptiveLimit(4))
     for n in range(12):
         data = b"file %d" % n
