@@ -1,3 +1,4 @@
 from . import test_access
 from . import test_mirror
 from . import test_owncloud_mirror
+from . import test_zip_download
