@@ -122,6 +122,13 @@ class CloudDocumentsFolder(models.Model):
         action["context"] = {"default_documents_folder_id": self.id}
         return action
 
+    @api.model
+    def _search(self, domain, *args, **kwargs):
+        # the record rules read the groups in effect: those of folders made or changed in
+        # this transaction are computed first (else a new folder is seen by everyone)
+        self.flush_model(["effective_read_group_ids", "effective_write_group_ids"])
+        return super()._search(domain, *args, **kwargs)
+
     # ------------------------------------------------------------------------------------
     # Validation
     # ------------------------------------------------------------------------------------

@@ -3,3 +3,5 @@ from . import test_mirror
 from . import test_owncloud_mirror
 from . import test_zip_download
 from . import test_file_manager_tour
+from . import test_file_manager_rpc
+from . import test_zip_stream
