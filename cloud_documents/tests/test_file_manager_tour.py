@@ -63,6 +63,8 @@ class TestFileManagerTour(CloudTourCase):
         self.assertEqual(dropped.raw, b"dropped by the tour")
         self.assertEqual(dropped.documents_owner_id, user)
         self.assertEqual(archive.parent_id, alpha, "the folder was moved by drag and drop")
+        self.assertTrue(Attachment.search([("name", "=", "minutes.txt"),
+                                           ("documents_folder_id", "=", projects.id)]))
         names = {path.stem for path in self.screenshots}
         self.assertTrue({"documents_file_manager_list", "documents_file_manager_kanban"} <= names,
                         names)

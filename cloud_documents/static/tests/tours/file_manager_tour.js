@@ -79,6 +79,30 @@ registry.category("web_tour.tours").add("cloud_documents_file_manager_tour", {
             run: "click",
         },
         {
+            content: "Preview a synced PDF in Odoo's viewer (streamed through Odoo)",
+            trigger: `${fileRow("report.pdf")} .o_cloud_docs_preview`,
+            run: "click",
+        },
+        {
+            trigger: ".o-FileViewer iframe.o-FileViewer-view[src*='%2Fweb%2Fcontent%2F']",
+        },
+        {
+            trigger: ".o-FileViewer .o-FileViewer-headerButton[aria-label='Close']",
+            run: "click",
+        },
+        {
+            content: "Rename a file",
+            trigger: `${fileRow("notes.txt")} .o_cloud_docs_rename`,
+            run: "click",
+        },
+        {
+            trigger: `${fileRow("notes.txt")} .o_cloud_docs_renameInput`,
+            run: "edit minutes.txt && press Enter",
+        },
+        {
+            trigger: fileRow("minutes.txt"),
+        },
+        {
             content: "Open the subfolders of Projects (loaded now)",
             trigger: `${folder("Projects")} .o_cloud_docs_toggle`,
             run: "click",
@@ -130,7 +154,7 @@ registry.category("web_tour.tours").add("cloud_documents_file_manager_tour", {
         },
         {
             content: "Drop a file from the desktop on the files of Projects",
-            trigger: `${fileRow("notes.txt")}`,
+            trigger: `${fileRow("minutes.txt")}`,
             run() {
                 const pane = document.querySelector(".o_cloud_docs_pane");
                 const transfer = new DataTransfer();
@@ -189,7 +213,7 @@ registry.category("web_tour.tours").add("cloud_documents_file_manager_tour", {
             run: "click",
         },
         {
-            trigger: `${fileRow("notes.txt")} .o_cloud_docs_select`,
+            trigger: `${fileRow("minutes.txt")} .o_cloud_docs_select`,
             run: "click",
         },
         {
