@@ -65,6 +65,7 @@ class TestFileManagerTour(CloudTourCase):
         self.assertEqual(archive.parent_id, alpha, "the folder was moved by drag and drop")
         self.assertTrue(Attachment.search([("name", "=", "minutes.txt"),
                                            ("documents_folder_id", "=", projects.id)]))
+        self.assertFalse(Folder.search([("name", "ilike", "Gamma")]), "made, renamed, deleted")
         names = {path.stem for path in self.screenshots}
         self.assertTrue({"documents_file_manager_list", "documents_file_manager_kanban"} <= names,
                         names)

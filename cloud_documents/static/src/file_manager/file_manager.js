@@ -15,6 +15,7 @@ import { FolderNode } from "./folder_node";
 const FOLDER_MODEL = "cloud.documents.folder";
 const PAGE_SIZE = 80;
 const DRAG_TYPE = "application/x-cloud-documents";
+const UPLOADS_AT_ONCE = 3;
 
 /**
  * The documents file manager (R-DOC-2): the folder tree on the left, the folder's files on
@@ -370,10 +371,14 @@ export class DocumentsFileManager extends Component {
         if (!this.state.newFolder) {
             return; // done already (Enter, then the input's blur)
         }
-        const parentId = this.state.newFolder?.parentId || false;
+        const { parentId, renameId } = this.state.newFolder;
         this.state.newFolder = null;
         name = (name || "").trim();
         if (!name) {
+            return;
+        }
+        if (renameId) {
+            await this.renameFolder(renameId, name);
             return;
         }
         const [id] = await this.orm.create(FOLDER_MODEL, [{ name, parent_id: parentId }]);
@@ -384,6 +389,50 @@ export class DocumentsFileManager extends Component {
             await this.loadRoots();
         }
         await this.openFolder(id);
+    }
+
+    startRenameFolder() {
+        if (this.currentFolder?.can_write) {
+            this.state.newFolder = { renameId: this.currentFolder.id, name: this.currentFolder.name };
+        }
+    }
+
+    async renameFolder(folderId, name) {
+        await this.orm.write(FOLDER_MODEL, [folderId], { name });
+        const folder = this.state.folders[folderId];
+        folder.name = name;
+        this.state.path = await this.orm.call(FOLDER_MODEL, "documents_path", [[folderId]]);
+    }
+
+    deleteFolder() {
+        const folder = this.currentFolder;
+        if (!folder?.can_write) {
+            return;
+        }
+        this.dialog.add(ConfirmationDialog, {
+            title: _t("Delete folder"),
+            body: _t(
+                "Delete the folder %s with its subfolders and files? Files synced to the cloud are deleted there too.",
+                folder.name
+            ),
+            confirmLabel: _t("Delete"),
+            confirm: async () => {
+                await this.orm.unlink(FOLDER_MODEL, [folder.id]);
+                const parentId = this.state.folders[folder.parent_id] ? folder.parent_id : false;
+                if (parentId) {
+                    await this.loadChildren(parentId);
+                    await this.openFolder(parentId);
+                } else {
+                    await this.loadRoots();
+                    if (this.state.roots.length) {
+                        await this.openFolder(this.state.roots[0]);
+                    } else {
+                        this.searchEverywhere();
+                    }
+                }
+            },
+            cancel: () => {},
+        });
     }
 
     // -- drag and drop: files and folders onto folders, files from the desktop ---------------
@@ -511,8 +560,14 @@ export class DocumentsFileManager extends Component {
         if (!folderId) {
             return;
         }
-        const files = [...fileList];
-        await Promise.all(files.map((file) => this.uploadOne(file, folderId)));
+        // a few at a time, in the order given: each its own request and progress bar
+        const queue = [...fileList];
+        const worker = async () => {
+            while (queue.length) {
+                await this.uploadOne(queue.shift(), folderId);
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(UPLOADS_AT_ONCE, queue.length) }, worker));
         if (folderId === this.state.currentFolderId) {
             await this.loadFiles();
         }

@@ -195,6 +195,48 @@ registry.category("web_tour.tours").add("cloud_documents_file_manager_tour", {
             trigger: fileRow("dropped.txt"),
         },
         {
+            content: "Make a folder in Beta",
+            trigger: ".o_cloud_docs_newFolder",
+            run: "click",
+        },
+        {
+            trigger: ".o_cloud_docs_newFolderName",
+            run: "edit Gamma && press Enter",
+        },
+        {
+            trigger: `.o_cloud_docs_breadcrumbs .active:contains('Gamma')`,
+        },
+        {
+            content: "Rename it",
+            trigger: ".o_cloud_docs_renameFolder",
+            run: "click",
+        },
+        {
+            trigger: ".o_cloud_docs_newFolderName",
+            run: "edit Gamma renamed && press Enter",
+        },
+        {
+            trigger: `${folder("Gamma renamed")}`,
+        },
+        {
+            content: "Delete it",
+            trigger: `.o_cloud_docs_breadcrumbs .active:contains('Gamma renamed')`,
+            run() {
+                document.querySelector(".o_cloud_docs_deleteFolder").click();
+            },
+        },
+        {
+            trigger: ".modal .modal-footer .btn-primary",
+            run: "click",
+        },
+        {
+            content: "Back in Beta",
+            trigger: `.o_cloud_docs_breadcrumbs .active:contains('Beta')`,
+            run() {
+                assert(!document.querySelector(folder("Gamma renamed")), "the folder is gone");
+            },
+        },
+        {
             content: "Drag the folder Archive onto Alpha",
             trigger: folder("Archive"),
             run: `drag_and_drop ${folder("Alpha")}`,
