@@ -14,6 +14,16 @@
         "views/ir_attachment_views.xml",
         "views/menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "cloud_documents/static/src/**/*.scss",
+            "cloud_documents/static/src/**/*.js",
+            "cloud_documents/static/src/**/*.xml",
+        ],
+        "web.assets_tests": [
+            "cloud_documents/static/tests/tours/**/*.js",
+        ],
+    },
     "application": True,
     "uninstall_hook": "uninstall_hook",
 }

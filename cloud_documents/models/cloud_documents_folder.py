@@ -7,6 +7,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.cloud_base.lib.names import assign_unique, clean_name, name_key
 
+from ..lib.zip_stream import ZipEntry, unique_path
 from .documents_placement import DOCS_FOLDER
 
 #: what the cloud mirror follows: a change of one of these fields is planned within a minute
@@ -120,6 +121,13 @@ class CloudDocumentsFolder(models.Model):
         action["domain"] = [("documents_folder_id", "=", self.id)]
         action["context"] = {"default_documents_folder_id": self.id}
         return action
+
+    @api.model
+    def _search(self, domain, *args, **kwargs):
+        # the record rules read the groups in effect: those of folders made or changed in
+        # this transaction are computed first (else a new folder is seen by everyone)
+        self.flush_model(["effective_read_group_ids", "effective_write_group_ids"])
+        return super()._search(domain, *args, **kwargs)
 
     # ------------------------------------------------------------------------------------
     # Validation
@@ -284,3 +292,145 @@ class CloudDocumentsFolder(models.Model):
             if folder not in new:
                 planner._plan_object_folder(rule, names[folder.id], mirrors[folder.id],
                                             run.queue, parent=parent)
+
+    # ------------------------------------------------------------------------------------
+    # The file manager (R-DOC-2): what the client action asks, answered as the user
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def documents_tree(self, parent_id=False):
+        """The folders the tree shows below ``parent_id``; at the top (no parent): the
+        folders whose parent the user may not read, or without a parent."""
+        if parent_id:
+            folders = self.search([("parent_id", "=", parent_id)])
+        else:
+            readable = self.search([])
+            folders = readable.filtered(lambda f: f.parent_id not in readable)
+        return folders._documents_folder_info()
+
+    def _documents_folder_info(self):
+        parents = set(self.search([("parent_id", "in", self.ids)]).parent_id.ids)
+        writable = set(self._filtered_access("write").ids)
+        mirrors = self._documents_cloud_folders()
+        return [{
+            "id": folder.id,
+            "name": folder.name,
+            "parent_id": folder.parent_id.id,
+            "has_children": folder.id in parents,
+            "can_write": folder.id in writable,
+            **mirrors.get(folder.id, {"cloud_url": False, "cloud_provider": False}),
+        } for folder in self]
+
+    def _documents_cloud_folders(self):
+        """``{folder id: {"cloud_url", "cloud_provider"}}`` of the folders synced in the cloud
+        (the user reads the folders: the link of their cloud copy is theirs to see)."""
+        mirrors = self.env["cloud.folder"].sudo().search([
+            ("res_model", "=", self._name), ("res_id", "in", self.ids),
+            ("kind", "=", "object"), ("state", "=", "synced"), ("cloud_id", "!=", False)])
+        return {mirror.res_id: {"cloud_url": mirror.url or False,
+                                "cloud_provider": mirror.client_id.provider}
+                for mirror in mirrors}
+
+    def documents_path(self):
+        """The breadcrumbs of this folder: its ancestors the user reads, from the top (a
+        folder whose parent is hidden is a top folder for the user)."""
+        self.ensure_one()
+        ids = [int(part) for part in self.parent_path.split("/") if part]
+        readable = self.search([("id", "in", ids)])
+        path = []
+        for folder_id in reversed(ids):
+            folder = readable.filtered(lambda f, i=folder_id: f.id == i)
+            if not folder:
+                break
+            path.insert(0, {"id": folder.id, "name": folder.name})
+        return path
+
+    @api.model
+    def documents_files(self, folder_id=False, search=None, limit=80, offset=0,
+                        order="name, id"):
+        """One page of files: those of ``folder_id``, or, with a ``search`` (``name``,
+        ``tag``, ``mimetype``, ``owner``: parts of them; ``date_from``, ``date_to``: the
+        last change), those found in the folder and its subfolders (everywhere without a
+        folder). ``{"records": [...], "length": how many in all}``."""
+        search = {key: value for key, value in (search or {}).items() if value}
+        Attachment = self.env["ir.attachment"]
+        if search:
+            domain = [("documents_folder_id", "child_of", folder_id)] if folder_id else \
+                [("documents_folder_id", "!=", False)]
+        else:
+            domain = [("documents_folder_id", "=", folder_id or False)]
+            if not folder_id:
+                return {"records": [], "length": 0}
+        for key, field in (("name", "name"), ("tag", "documents_tag_ids.name"),
+                           ("mimetype", "mimetype"), ("owner", "documents_owner_id.name")):
+            if search.get(key):
+                domain.append((field, "ilike", search[key]))
+        if search.get("date_from"):
+            domain.append(("write_date", ">=", search["date_from"]))
+        if search.get("date_to"):
+            domain.append(("write_date", "<=", search["date_to"] + " 23:59:59"))
+        files = Attachment.search(domain, limit=limit, offset=offset, order=order)
+        return {"records": files._documents_file_info(),
+                "length": Attachment.search_count(domain)}
+
+    def documents_move_files(self, attachment_ids):
+        """Move files into this folder (write access on it, and on the files where they are,
+        as Odoo checks for attachments)."""
+        self.ensure_one()
+        self.check_access("write")
+        files = self.env["ir.attachment"].browse(attachment_ids)
+        files.check_access("write")
+        files.write({"documents_folder_id": self.id})
+        return True
+
+    def documents_move_to(self, parent_id):
+        """Move these folders below ``parent_id`` (False: to the top); refused into a folder
+        the user may not change, or into one of themselves."""
+        self.check_access("write")
+        self.write({"parent_id": parent_id or False})
+        return self._documents_folder_info()
+
+    # ------------------------------------------------------------------------------------
+    # Zip download (R-DOC-2)
+    # ------------------------------------------------------------------------------------
+    def _documents_zip_entries(self, attachment_ids=()):
+        """The members of a zip of the files ``attachment_ids`` and of the trees of these
+        folders, decided as the user: a file they may not read refuses the whole download
+        (AccessError); inside a folder, the subfolders and files they may not read are
+        left out (as they are out of their sight in the tree). Paths are unique (without
+        case); each folder is a directory entry, so that empty folders are kept."""
+        Attachment = self.env["ir.attachment"]
+        files = Attachment.browse(attachment_ids)
+        files.check_access("read")
+        files.check("read")
+        self.check_access("read")
+        taken, entries = set(), []
+        for attachment in files.filtered(lambda a: a._documents_has_content()):
+            entries.append(attachment._documents_zip_entry(
+                unique_path("", attachment.name, taken)))
+        level = [(folder, unique_path("", folder.name, taken)) for folder in self]
+        while level:
+            ids = [folder.id for folder, _path in level]
+            contents = defaultdict(list)
+            # the first added keeps its name
+            for attachment in Attachment.search([("documents_folder_id", "in", ids)],
+                                                order="id"):
+                contents[attachment.documents_folder_id.id].append(attachment)
+            subfolders = defaultdict(list)
+            for folder in self.search([("parent_id", "in", ids)]):
+                subfolders[folder.parent_id.id].append(folder)
+            next_level = []
+            for folder, path in level:
+                entries.append(ZipEntry(path + "/", None, 0, folder.write_date, None))
+                for child in subfolders[folder.id]:
+                    next_level.append((child, unique_path(path, child.name, taken)))
+                for attachment in contents[folder.id]:
+                    if attachment._documents_has_content():
+                        entries.append(attachment._documents_zip_entry(
+                            unique_path(path, attachment.name, taken)))
+            level = next_level
+        return entries
+
+    def _documents_zip_name(self, attachment_ids=()):
+        if len(self) == 1 and not attachment_ids:
+            return "%s.zip" % clean_name(self.name)
+        return "%s.zip" % self.env._("Documents")

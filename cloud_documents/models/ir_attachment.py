@@ -1,12 +1,46 @@
 """Files of the documents workspace: the attachments of its folders (``res_model`` is the folder
 model), so that Odoo's own attachment access follows the folder's (read to see a file, write
 to add, change or remove one)."""
+import functools
+import logging
 from collections import defaultdict
+
+import werkzeug.exceptions
 
 from odoo import api, fields, models
 from odoo.tools.sql import column_exists, create_column
 
+from odoo.addons.cloud_base.models.ir_attachment import CloudReadError
+
+from ..lib.zip_stream import PIECE, ZipEntry, file_chunks
 from .documents_placement import FOLDER_MODEL
+
+_logger = logging.getLogger(__name__)
+
+
+def _cloud_chunks(registry, uid, attachment_id):
+    """The content of a synced file, read from the cloud piece by piece. Runs while the zip
+    is sent, after the request's transaction ended: a short transaction of its own starts the
+    download (and keeps the log of a failure), the pieces then come without one."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, uid, {})
+        try:
+            chunks = env["ir.attachment"].browse(attachment_id)._cloud_started_download()
+        except werkzeug.exceptions.HTTPException as exc:
+            cr.commit()  # the client's log of the failure stays
+            raise CloudReadError(exc.description) from exc
+    yield from chunks
+
+
+def _database_chunks(registry, attachment_id, piece=PIECE):
+    """The content of a file stored in the database (not the default storage): read when
+    its turn comes, in a short transaction of its own."""
+    with registry.cursor() as cr:
+        cr.execute("SELECT db_datas FROM ir_attachment WHERE id = %s", [attachment_id])
+        row = cr.fetchone()
+    data = memoryview(bytes(row[0] or b"") if row else b"")
+    for start in range(0, len(data), piece):
+        yield bytes(data[start:start + piece])
 
 
 class IrAttachment(models.Model):
@@ -128,3 +162,100 @@ class IrAttachment(models.Model):
             if folder and attachment._cloud_is_file() and attachment.cloud_client_id \
                     and folder.cloud_client_id != attachment.cloud_client_id:
                 Task._enqueue(attachment.cloud_client_id, "reverse", attachment=attachment)
+
+    # ------------------------------------------------------------------------------------
+    # Content for the zip download (R-DOC-2): read when the file's turn comes, in pieces
+    # ------------------------------------------------------------------------------------
+    def _documents_has_content(self):
+        """A file with bytes to download: a binary, or a synced file (not a link, nor a cloud
+        folder link)."""
+        self.ensure_one()
+        return self.type == "binary" or self._cloud_is_file()
+
+    def _documents_zip_entry(self, path):
+        """The zip member of this file at ``path``; the caller has checked read access."""
+        self.ensure_one()
+        registry = self.env.registry
+        if self._cloud_content_is_remote():
+            chunks = functools.partial(_cloud_chunks, registry, self.env.uid, self.id)
+            size = self.cloud_size or self.file_size or None
+        elif self.store_fname:
+            chunks = functools.partial(file_chunks, self._full_path(self.store_fname))
+            size = self.file_size
+        else:
+            chunks = functools.partial(_database_chunks, registry, self.id)
+            size = self.file_size
+        return ZipEntry(path, self.mimetype, size, self.write_date, chunks)
+
+    # ------------------------------------------------------------------------------------
+    # What the file manager shows of a file (R-DOC-2)
+    # ------------------------------------------------------------------------------------
+    def _documents_file_info(self):
+        """The file manager's view of these files (read by the user): no cloud download is
+        needed to show them (a synced image has its provider's logo for thumbnail)."""
+        states = self._documents_cloud_states()
+        writable = set(self.documents_folder_id._filtered_access("write").ids)
+        Client = self.env["cloud.client"]
+        result = []
+        for attachment in self:
+            client = attachment.sudo().cloud_client_id
+            synced = attachment._cloud_is_file()
+            state, message = states[attachment.id]
+            result.append({
+                "id": attachment.id,
+                "name": attachment.name,
+                "mimetype": attachment.mimetype,
+                "file_size": attachment.file_size,
+                "checksum": attachment.checksum,
+                "type": attachment.type,
+                "write_date": fields.Datetime.to_string(attachment.write_date),
+                "create_date": fields.Datetime.to_string(attachment.create_date),
+                "folder": {"id": attachment.documents_folder_id.id,
+                           "name": attachment.documents_folder_id.display_name},
+                "owner": {"id": attachment.documents_owner_id.id,
+                          "name": attachment.documents_owner_id.name or False},
+                "tags": [{"id": tag.id, "name": tag.name, "color": tag.color}
+                         for tag in attachment.documents_tag_ids],
+                "can_write": attachment.documents_folder_id.id in writable,
+                # Odoo's own thumbnail for a local image; none drawn from the cloud
+                "local_image": attachment.type == "binary" and
+                (attachment.mimetype or "").startswith("image/"),
+                "cloud_kind": attachment.cloud_kind if attachment.cloud_item_id else False,
+                "cloud_url": (attachment.url or False) if synced else False,
+                "cloud_provider": client.provider or False,
+                "cloud_provider_logo": Client._provider_logo_url(client.provider)
+                if client else False,
+                "cloud_state": state,
+                "cloud_message": message,
+            })
+        return result
+
+    def _documents_cloud_states(self):
+        """``{id: (state, message)}``: ``synced`` (in the cloud), ``waiting`` (a transfer is
+        queued, or the folder is mirrored and the file not uploaded yet), ``error`` (the
+        latest transfer failed, or failed and waits for its retry: the provider's message),
+        ``local`` (stays in Odoo)."""
+        tasks = self.env["cloud.task"].sudo().search([
+            ("attachment_id", "in", self.ids),
+            ("state", "in", ("pending", "running", "failed"))], order="id")
+        by_file = defaultdict(list)
+        for task in tasks:
+            by_file[task.attachment_id.id].append(task)
+        local_types = self._cloud_local_mimetypes()
+        states = {}
+        for attachment in self:
+            queued = by_file.get(attachment.id, [])
+            failed = [task for task in queued if task.state == "failed"
+                      or (task.state == "pending" and task.attempts and task.last_error)]
+            if failed:
+                states[attachment.id] = ("error", failed[-1].last_error)
+            elif queued:
+                states[attachment.id] = ("waiting", False)
+            elif attachment._cloud_is_file():
+                states[attachment.id] = ("synced", False)
+            elif attachment.type == "binary" and attachment.mimetype not in local_types \
+                    and attachment.sudo().documents_folder_id.cloud_client_id:
+                states[attachment.id] = ("waiting", False)
+            else:
+                states[attachment.id] = ("local", False)
+        return states
