@@ -16,8 +16,8 @@ shell() {
   CLOUD_BASE_ALLOW_MEMORY_STORAGE=1 .venv/bin/python "$ODOO_PATH/odoo-bin" shell "${args[@]}" \
       --log-level=warn < "$1"
 }
-# BENCH_PARTS=core,transfers,memory,feeds,gdrive limits what runs
-parts=${BENCH_PARTS:-core,transfers,memory,feeds,gdrive}
+# BENCH_PARTS=core,transfers,memory,feeds,gdrive,onedrive limits what runs
+parts=${BENCH_PARTS:-core,transfers,memory,feeds,gdrive,onedrive}
 [[ ,$parts, == *,core,* ]] && shell tests/bench/bench_core.py
 # uploads: sequential runner, concurrent runner, adapter-only limit (memory, ownCloud, Dropbox)
 [[ ,$parts, == *,transfers,* ]] && shell tests/bench/bench_transfers.py
@@ -28,4 +28,6 @@ parts=${BENCH_PARTS:-core,transfers,memory,feeds,gdrive}
 # a 50 MiB resumable upload to Google Drive through a failed chunk and a rate limit: its peak
 # memory (the emulator in its own process)
 [[ ,$parts, == *,gdrive,* ]] && .venv/bin/python tests/bench/bench_gdrive_upload.py
+# a 50 MiB OneDrive upload session through a 502 and a 429: peak memory
+[[ ,$parts, == *,onedrive,* ]] && .venv/bin/python tests/bench/bench_onedrive_upload.py
 true
