@@ -70,7 +70,7 @@ class _Sink:
         self.pending = 0
         self.position = 0
 
-    def write(self, data):
+    def write(self, data):  # pylint: disable=method-required-super
         self._parts.append(bytes(data))
         self.pending += len(data)
         self.position += len(data)

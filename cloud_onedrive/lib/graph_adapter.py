@@ -126,7 +126,8 @@ class DiscoveryCache(dict):
 
     def __setitem__(self, key, value):
         if isinstance(key, str) and (key.startswith("GET ") or key == self.INDEX):
-            super().__setitem__(key, value)
+            return super().__setitem__(key, value)
+        return None
 
     def get(self, key, default=None):
         value = super().get(key, default)

@@ -254,8 +254,9 @@ class PersonalHarness(GraphHarness):
     name = "onedrive_personal"
 
     def setup(self):
-        super().setup()
+        result = super().setup()
         self.emu._drives[self.emu.me_drive_id].drive_type = "personal"
+        return result
 
 
 class SharePointHarness(GraphHarness):
