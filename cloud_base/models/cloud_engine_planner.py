@@ -2,7 +2,10 @@
 with the folder records (the merge base). Planning makes no API call."""
 import datetime
 import hashlib
+import json
 import logging
+
+from psycopg2.extras import Json as PsycopgJson
 
 from odoo import api, fields, models
 from odoo.tools import SQL, split_every
@@ -58,6 +61,7 @@ class PlanBatch(TaskBatch):
         self.planner = planner
         self.loaded = set()  # ("folder" | "attachment", task type, id) whose tasks are read
         self.seen = set()  # ids of the pending tasks read
+        self.fresh_ids = set()  # folders made by this run: their tasks are all in this batch
 
     def _read(self, domain):
         for task in self.Task.search_fetch(
@@ -71,8 +75,8 @@ class PlanBatch(TaskBatch):
     def preload(self, types, folder_ids=(), attachment_ids=()):
         """Read the pending tasks of ``types`` on these folders or attachments."""
         def unread(kind, ids):
-            return sorted({i for i in ids if i and any((kind, type_, i) not in self.loaded
-                                                       for type_ in types)})
+            return sorted({i for i in ids if i and not (kind == "folder" and i in self.fresh_ids)
+                           and any((kind, type_, i) not in self.loaded for type_ in types)})
         folder_ids = unread("folder", folder_ids)
         attachment_ids = unread("attachment", attachment_ids)
         for field, ids in (("folder_id", folder_ids), ("attachment_id", attachment_ids)):
@@ -83,13 +87,13 @@ class PlanBatch(TaskBatch):
             self.loaded.update(("attachment", type_, i) for i in attachment_ids)
 
     def fresh(self, folders):
-        """``folders`` were just created: no task waits on them."""
-        for type_ in self.types:
-            self.loaded.update(("folder", type_, i) for i in folders.ids)
+        """``folders`` were just created: no task waits on them but this batch's."""
+        self.fresh_ids.update(folders.ids)
 
     def add(self, task_type, folder=None, attachment=None, payload=None):
         _type, folder_id, attachment_id = self.key(task_type, folder, attachment)
-        if ("folder", task_type, folder_id) not in self.loaded and \
+        if folder_id not in self.fresh_ids and \
+                ("folder", task_type, folder_id) not in self.loaded and \
                 ("attachment", task_type, attachment_id) not in self.loaded:
             self._read([("type", "=", task_type), ("folder_id", "=", folder_id),
                         ("attachment_id", "=", attachment_id)])
@@ -106,7 +110,8 @@ class PlanBatch(TaskBatch):
         return tasks
 
     def forget(self):
-        """Flush, and drop what was read: the next chunk's records are others."""
+        """Flush, and drop what was read: the next chunk's records are others (a key seen
+        again is read again, with the tasks this batch created)."""
         self.flush()
         self.pending = {}
         self.loaded = set()
@@ -135,8 +140,10 @@ class CloudEnginePlanner(models.AbstractModel):
         reason = self._full_plan_reason(client, signature)
         full = reason is not None
         _logger.info("Planning %s: %s", client.display_name,
-                     "every record (%s)" % reason if full else "the changes")
-        changes = None if full else self._changed_records(client)
+                     "every record (%s)" % reason if full else
+                     "the changes since %s" % client.sudo().plan_changes_since)
+        models_ = self._plan_models(client)
+        changes = None if full else self._changed_records(client, models_)
 
         ownership, broken = self.env["cloud.sync.rule"]._ownership_and_errors(restrict=changes)
         owners = {}  # (model, id) -> rule, for every client: a record owned elsewhere moves
@@ -147,11 +154,13 @@ class CloudEnginePlanner(models.AbstractModel):
 
         # rules of a model with a broken rule are left as they are until it is fixed
         my_rules = client.rule_ids.filtered(lambda r: r.active and r.model not in broken)
+        rules_written = False
         for rule in my_rules:
-            self._plan_rule_folder(client, rule, root, max_len, queue)
+            rules_written |= self._plan_rule_folder(client, rule, root, max_len, queue)
         queue.flush()  # vanished folders may be deleted below: their tasks must exist first
 
-        self._plan_vanished_records(client, owners, queue, frozen=set(broken), changes=changes)
+        self._plan_vanished_records(client, owners, queue, frozen=set(broken), changes=changes,
+                                    models_=models_)
         queue.forget()
         del owners
 
@@ -163,8 +172,9 @@ class CloudEnginePlanner(models.AbstractModel):
             if ids:
                 rule._placement().plan_files(self, run, rule, ids)
         queue.flush()
-        # (the rules' folders were just written: the next plan compares with what is now)
-        self._plan_done(client, started, self._plan_signature(client, max_len, name_unit), full)
+        if rules_written:  # a rule's folder was set: the next plan compares with what is now
+            signature = self._plan_signature(client, max_len, name_unit)
+        self._plan_done(client, started, signature, full)
         return True
 
     # ------------------------------------------------------------------------------------
@@ -243,7 +253,7 @@ class CloudEnginePlanner(models.AbstractModel):
         models_.update(client.rule_ids.filtered("active").mapped("model"))
         return sorted(m for m in models_ if m in self.env and not self.env[m]._abstract)
 
-    def _changed_records(self, client):
+    def _changed_records(self, client, models_):
         """``{model: {ids}}`` of the records changed since the client's last plan: the records
         written, the records whose attachments were added or written, and those whose object
         folder was written by anything but the last plan itself (e.g. the backward sync).
@@ -252,7 +262,7 @@ class CloudEnginePlanner(models.AbstractModel):
         since, own = state.plan_changes_since, state.plan_written_at
         cr = self.env.cr
         changes = {}
-        for model_name in self._plan_models(client):
+        for model_name in models_:
             model = self.env[model_name]
             ids = set()
             if model._log_access:
@@ -275,33 +285,42 @@ class CloudEnginePlanner(models.AbstractModel):
 
     @api.model
     def _create_in_bulk(self, model, vals_list):
-        """Create plain records (folders, tasks) in bulk: one INSERT per chunk, the defaults
-        read once. Only for models without create overrides nor stored computed fields (the
-        parent path excepted)."""
+        """Create plain records (folders, tasks) in bulk: one INSERT per chunk, from one array
+        per column, the defaults read once. Only for models without create overrides nor
+        stored computed fields (the parent path excepted)."""
         records = model.browse()
         if not vals_list:
             return records
         names = set().union(*vals_list)
-        magic = ("id", "create_uid", "create_date", "write_uid", "write_date")
+        magic = ["create_uid", "create_date", "write_uid", "write_date"]
         stored = [name for name, field in model._fields.items()
-                  if field.store and field.column_type and name not in magic
+                  if field.store and field.column_type and name not in magic + ["id"]
                   and not field.compute]
         defaults = model.default_get([name for name in stored if name not in names])
         columns = sorted(names | set(defaults))
+        fields_ = [model._fields[name] for name in columns]
         now, uid = self.env.cr.now(), self.env.uid
         ids = []
-        for chunk in split_every(PLAN_CHUNK, vals_list):
-            rows = []
+        for chunk in split_every(PLAN_CHUNK * 5, vals_list):
+            arrays = [[] for _field in fields_]
             for vals in chunk:
                 values = dict(defaults, **vals)
-                rows.append(tuple(
-                    [model._fields[name].convert_to_column_insert(values.get(name), model,
-                                                                  values)
-                     for name in columns] + [uid, now, uid, now]))
+                for array, field in zip(arrays, fields_, strict=True):
+                    value = field.convert_to_column_insert(values.get(field.name), model,
+                                                           values)
+                    if isinstance(value, PsycopgJson):
+                        value = json.dumps(value.adapted)
+                    array.append(value)
+            size = len(chunk)
+            arrays += [[uid] * size, [now] * size, [uid] * size, [now] * size]
+            types = [field.column_type[1] for field in fields_] + \
+                ["int4", "timestamp", "int4", "timestamp"]
             self.env.cr.execute(SQL(
-                "INSERT INTO %s (%s) VALUES %s RETURNING id", SQL.identifier(model._table),
-                SQL(", ").join(map(SQL.identifier, columns + list(magic[1:]))),
-                SQL(", ").join(rows)))
+                "INSERT INTO %s (%s) SELECT * FROM unnest(%s) RETURNING id",
+                SQL.identifier(model._table),
+                SQL(", ").join(map(SQL.identifier, columns + magic)),
+                SQL(", ").join(SQL("%s::" + type_ + "[]", array)
+                               for type_, array in zip(types, arrays, strict=True))))
             ids.extend(row[0] for row in self.env.cr.fetchall())
         records = model.browse(ids)
         records._parent_store_create()
@@ -324,19 +343,23 @@ class CloudEnginePlanner(models.AbstractModel):
     # Folders
     # ------------------------------------------------------------------------------------
     def _plan_rule_folder(self, client, rule, root, max_len, queue):
+        """The rule's folder; True when the rule itself was written (a new folder)."""
         name = clean_name(rule.folder_name, max_length=max_len, unit=self._name_unit(client))
         folder = rule.folder_id
+        rule_written = False
         if not folder or folder.client_id != client:
             folder = self.env["cloud.folder"].create({
                 "name": name, "client_id": client.id, "kind": "rule", "parent_id": root.id,
                 "rule_id": rule.id})
             rule.folder_id = folder
+            rule_written = True
         if folder.name != name:
             folder.name = name
         if not folder.cloud_id:
             queue.add("folder_create", folder=folder)
         elif folder.cloud_name != folder.name:
             queue.add("folder_rename", folder=folder)
+        return rule_written
 
     def _plan_record_folders(self, run, rule, ids):
         """A folder per owned record below the rule's folder (placement ``records``): new ones
@@ -349,8 +372,12 @@ class CloudEnginePlanner(models.AbstractModel):
             return
         existing = self._object_folders(client, rule.model, ids)
         wanted = {}
+        naming = list(self.env["cloud.sync.rule"]._naming_fields(rule.model))
         for chunk in split_every(PLAN_CHUNK, ids):
-            for record in self.env[rule.model].browse(chunk):
+            records = self.env[rule.model].browse(chunk)
+            if naming:
+                records.fetch(naming)  # what names read, not every field of the records
+            for record in records:
                 folder_id, name, parent_id = existing.get(record.id, (None, None, None))
                 current = name if folder_id and parent_id == rule.folder_id.id else None
                 wanted[record.id] = (rule._object_name(record, max_length=max_len,
@@ -433,7 +460,8 @@ class CloudEnginePlanner(models.AbstractModel):
                         "the filter is fixed.", rule=rule.display_name, error=error,
                         model=model))
 
-    def _plan_vanished_records(self, client, owners, queue, frozen=(), changes=None):
+    def _plan_vanished_records(self, client, owners, queue, frozen=(), changes=None,
+                               models_=None):
         """Object folders whose record is deleted (R-DIR-4) or owned elsewhere (R-RULE-9).
         Ownership is unknown for the ``frozen`` models (a broken rule): their folders are only
         deleted with their record. ``changes`` (``{model: ids}``, an incremental plan): only the
@@ -441,7 +469,7 @@ class CloudEnginePlanner(models.AbstractModel):
         case (their folders against the model's table)."""
         Folder = self.env["cloud.folder"]
         cr = self.env.cr
-        for model in self._plan_models(client):
+        for model in models_ if models_ is not None else self._plan_models(client):
             table = SQL.identifier(self.env[model]._table)
             cr.execute(SQL("""
                 SELECT f.id FROM cloud_folder f
@@ -512,7 +540,8 @@ class CloudEnginePlanner(models.AbstractModel):
         local = Attachment._cloud_local_mimetypes()
         attachments = Attachment.search(Attachment._cloud_syncable_domain(local) + [
             ("res_model", "=", rule.model), ("res_id", "in", ids)])
-        run.queue.preload(FILE_TASKS, folder_ids=folders.ids, attachment_ids=attachments.ids)
+        # every file task of a record is keyed by its folder
+        run.queue.preload(FILE_TASKS, folder_ids=folders.ids)
         for attachment in attachments:
             if attachment.res_id in folder_of:
                 run.queue.add("file_upload", folder=folder_of[attachment.res_id],

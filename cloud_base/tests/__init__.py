@@ -22,3 +22,4 @@ from . import test_migration_preview
 from . import test_latency
 from . import test_rule_client
 from . import test_transfers
+from . import test_planning_incremental
