@@ -28,6 +28,8 @@ DEFAULT_FULL_PLAN_HOURS = 24
 #: changes are looked for a little before the last plan's snapshot: a transaction committed
 #: while it was taken is seen next time
 CHANGES_MARGIN = datetime.timedelta(seconds=10)
+#: folders made by one plan past which their table's statistics are refreshed
+ANALYZE_AFTER = 10 * PLAN_CHUNK
 FOLDER_TASKS = ("folder_create", "folder_rename", "folder_move")
 FILE_TASKS = ("file_upload", "file_move")
 
@@ -139,11 +141,13 @@ class CloudEnginePlanner(models.AbstractModel):
         signature = self._plan_signature(client, max_len, name_unit)
         reason = self._full_plan_reason(client, signature)
         full = reason is not None
-        _logger.info("Planning %s: %s", client.display_name,
-                     "every record (%s)" % reason if full else
-                     "the changes since %s" % client.sudo().plan_changes_since)
         models_ = self._plan_models(client)
         changes = None if full else self._changed_records(client, models_)
+        if full:
+            _logger.info("Planning %s: every record (%s)", client.display_name, reason)
+        else:
+            _logger.info("Planning %s: %d records changed since %s", client.display_name,
+                         sum(map(len, changes.values())), client.sudo().plan_changes_since)
 
         ownership, broken = self.env["cloud.sync.rule"]._ownership_and_errors(restrict=changes)
         owners = {}  # (model, id) -> rule, for every client: a record owned elsewhere moves
@@ -315,15 +319,27 @@ class CloudEnginePlanner(models.AbstractModel):
             arrays += [[uid] * size, [now] * size, [uid] * size, [now] * size]
             types = [field.column_type[1] for field in fields_] + \
                 ["int4", "timestamp", "int4", "timestamp"]
+            table = SQL.identifier(model._table)
+            names_ = columns + magic
+            aliases = SQL(", ").join(map(SQL.identifier, names_))
+            into, values = aliases, SQL(", ").join(SQL.identifier("new", n) for n in names_)
+            if model._parent_store:
+                # the parent path is known with the id: no update after the insert
+                into = SQL("%s, parent_path", into)
+                values = SQL("%s, concat((SELECT parent.parent_path FROM %s parent "
+                             "WHERE parent.id = %s), new.id, '/')", values, table,
+                             SQL.identifier("new", model._parent_name))
             self.env.cr.execute(SQL(
-                "INSERT INTO %s (%s) SELECT * FROM unnest(%s) RETURNING id",
-                SQL.identifier(model._table),
-                SQL(", ").join(map(SQL.identifier, columns + magic)),
+                """WITH new AS (SELECT nextval(%s::regclass) AS id, *
+                                  FROM unnest(%s) AS t(%s))
+                   INSERT INTO %s (id, %s) SELECT new.id, %s FROM new ORDER BY new.id
+                   RETURNING id""",
+                "%s_id_seq" % model._table,
                 SQL(", ").join(SQL("%s::" + type_ + "[]", array)
-                               for type_, array in zip(types, arrays, strict=True))))
+                               for type_, array in zip(types, arrays, strict=True)),
+                aliases, table, into, values))
             ids.extend(row[0] for row in self.env.cr.fetchall())
         records = model.browse(ids)
-        records._parent_store_create()
         records.check_access("create")
         # one2many caches (a folder's children) do not know the new records
         self.env.invalidate_all(flush=True)
@@ -391,6 +407,7 @@ class CloudEnginePlanner(models.AbstractModel):
                  if res_model != rule.model or res_id not in owned_ids]
         names = assign_unique(wanted, taken, max_length=max_len, unit=run.name_unit)
         del wanted, taken
+        created = 0
         for chunk in split_every(PLAN_CHUNK, ids):
             new_folders = self._create_in_bulk(Folder, [{
                 "name": names[res_id], "client_id": client.id, "kind": "object",
@@ -398,6 +415,7 @@ class CloudEnginePlanner(models.AbstractModel):
                 "res_model": rule.model, "res_id": res_id,
             } for res_id in chunk if res_id not in existing])
             queue.fresh(new_folders)
+            created += len(new_folders)
             for folder in new_folders:
                 queue.add("folder_create", folder=folder)
             folders = Folder.browse(existing[res_id][0] for res_id in chunk
@@ -407,6 +425,10 @@ class CloudEnginePlanner(models.AbstractModel):
                 self._plan_object_folder(rule, names[folder.res_id], folder, queue)
             queue.forget()
             self.env.invalidate_all(flush=True)
+        if created >= ANALYZE_AFTER:
+            # the table's statistics still say it was small: its next queries (the files of
+            # these records) would scan all of it once per chunk
+            self.env.cr.execute("ANALYZE cloud_folder")
 
     def _object_folders(self, client, model, ids):
         """``{res_id: (folder id, name, parent id)}``: the object folders of the client for these
