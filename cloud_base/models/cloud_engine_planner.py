@@ -64,6 +64,8 @@ class PlanBatch(TaskBatch):
         self.loaded = set()  # ("folder" | "attachment", task type, id) whose tasks are read
         self.seen = set()  # ids of the pending tasks read
         self.fresh_ids = set()  # folders made by this run: their tasks are all in this batch
+        self.fresh_added = {}  # task type -> fresh folders given a task of it (kept: a key
+        # seen again after ``forget`` is read again)
 
     def _read(self, domain):
         for task in self.Task.search_fetch(
@@ -77,8 +79,17 @@ class PlanBatch(TaskBatch):
     def preload(self, types, folder_ids=(), attachment_ids=()):
         """Read the pending tasks of ``types`` on these folders or attachments."""
         def unread(kind, ids):
-            return sorted({i for i in ids if i and not (kind == "folder" and i in self.fresh_ids)
-                           and any((kind, type_, i) not in self.loaded for type_ in types)})
+            return sorted({i for i in ids if i and any((kind, type_, i) not in self.loaded
+                                                       for type_ in types)})
+        # a new folder has no task of a type this batch did not give it
+        for folder_id in folder_ids:
+            if folder_id in self.fresh_ids:
+                for type_ in types:
+                    added = self.fresh_added.setdefault(type_, set())
+                    if folder_id not in added and ("folder", type_, folder_id) not in \
+                            self.loaded:
+                        added.add(folder_id)
+                        self.loaded.add(("folder", type_, folder_id))
         folder_ids = unread("folder", folder_ids)
         attachment_ids = unread("attachment", attachment_ids)
         for field, ids in (("folder_id", folder_ids), ("attachment_id", attachment_ids)):
@@ -94,13 +105,17 @@ class PlanBatch(TaskBatch):
 
     def add(self, task_type, folder=None, attachment=None, payload=None):
         _type, folder_id, attachment_id = self.key(task_type, folder, attachment)
-        if folder_id not in self.fresh_ids and \
-                ("folder", task_type, folder_id) not in self.loaded and \
+        on_folder = ("folder", task_type, folder_id)
+        if folder_id in self.fresh_ids and on_folder not in self.loaded:
+            added = self.fresh_added.setdefault(task_type, set())
+            if folder_id not in added:  # a new folder with no task of this type yet
+                added.add(folder_id)
+                self.loaded.add(on_folder)
+        if on_folder not in self.loaded and \
                 ("attachment", task_type, attachment_id) not in self.loaded:
             self._read([("type", "=", task_type), ("folder_id", "=", folder_id),
                         ("attachment_id", "=", attachment_id)])
-            self.loaded.add(("folder", task_type, folder_id) if folder_id
-                            else ("attachment", task_type, attachment_id))
+            self.loaded.add(on_folder if folder_id else ("attachment", task_type, attachment_id))
         return super().add(task_type, folder=folder, attachment=attachment, payload=payload)
 
     def flush(self):
