@@ -335,6 +335,7 @@ class CloudEnginePlanner(models.AbstractModel):
             types = [field.column_type[1] for field in fields_] + \
                 ["int4", "timestamp", "int4", "timestamp"]
             table = SQL.identifier(model._table)
+            sequence = model._table + "_id_seq"
             names_ = columns + magic
             aliases = SQL(", ").join(map(SQL.identifier, names_))
             into, values = aliases, SQL(", ").join(SQL.identifier("new", n) for n in names_)
@@ -349,8 +350,8 @@ class CloudEnginePlanner(models.AbstractModel):
                                   FROM unnest(%s) AS t(%s))
                    INSERT INTO %s (id, %s) SELECT new.id, %s FROM new ORDER BY new.id
                    RETURNING id""",
-                "%s_id_seq" % model._table,
-                SQL(", ").join(SQL("%s::" + type_ + "[]", array)
+                sequence,
+                SQL(", ").join(SQL("%s::%s[]", array, SQL(type_))
                                for type_, array in zip(types, arrays, strict=True)),
                 aliases, table, into, values))
             ids.extend(row[0] for row in self.env.cr.fetchall())

@@ -117,6 +117,8 @@ def simulate_run(client):
          WHERE f.client_id = %s AND f.kind = 'object' AND f.res_model = a.res_model
            AND f.res_id = a.res_id""", [client.id])
     cr.execute("UPDATE cloud_task SET state = 'done' WHERE client_id = %s", [client.id])
+    # (a run of hours leaves the tables analysed by autovacuum)
+    cr.execute("ANALYZE cloud_folder, ir_attachment, cloud_task")
     env.invalidate_all()
     cr.commit()
 
