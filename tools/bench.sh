@@ -16,11 +16,13 @@ shell() {
   CLOUD_BASE_ALLOW_MEMORY_STORAGE=1 .venv/bin/python "$ODOO_PATH/odoo-bin" shell "${args[@]}" \
       --log-level=warn < "$1"
 }
-# BENCH_PARTS=core,transfers,memory,feeds,gdrive,onedrive limits what runs
-parts=${BENCH_PARTS:-core,transfers,memory,feeds,gdrive,onedrive}
+# BENCH_PARTS=core,transfers,planning,memory,feeds,gdrive,onedrive limits what runs
+parts=${BENCH_PARTS:-core,transfers,planning,memory,feeds,gdrive,onedrive}
 [[ ,$parts, == *,core,* ]] && shell tests/bench/bench_core.py
 # uploads: sequential runner, concurrent runner, adapter-only limit (memory, ownCloud, Dropbox)
 [[ ,$parts, == *,transfers,* ]] && shell tests/bench/bench_transfers.py
+# planning of 1k/10k/100k records: first plan, nothing changed, a few changed
+[[ ,$parts, == *,planning,* ]] && shell tests/bench/bench_planning.py
 # peak memory of a 1 GiB upload, download and reverse sync (ownCloud emulator in its own process)
 [[ ,$parts, == *,memory,* ]] && shell tests/bench/bench_memory.py
 # change feeds through the merge base, real adapters against their emulators (no database)

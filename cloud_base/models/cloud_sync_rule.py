@@ -282,12 +282,18 @@ class CloudSyncRule(models.Model):
         return self._ownership_and_errors(rules)[0]
 
     @api.model
-    def _ownership_and_errors(self, rules=None):
+    def _ownership_and_errors(self, rules=None, restrict=None):
         """``({rule: record ids}, {model: {rule: error}})``. A rule whose filter cannot be
         evaluated (e.g. on a removed field) owns nothing known: the rules after it on the same
         model cannot be decided either, so that model is left out (its folders stay as they
-        are) instead of stopping the planning of every rule and client."""
+        are) instead of stopping the planning of every rule and client.
+
+        ``restrict`` (``{model: ids}``, an incremental plan): only these records are decided
+        (whom a record belongs to depends on the record alone), and only rules on these
+        models."""
         rules = rules if rules is not None else self.search([("model_id", "!=", False)])
+        if restrict is not None:
+            rules = rules.filtered(lambda r: r.model in restrict)
         owned_by_model = {}
         result = {}
         broken = {}
@@ -296,7 +302,10 @@ class CloudSyncRule(models.Model):
                 continue
             try:
                 with self.env.cr.savepoint():
-                    found = self.env[rule.model].search(rule._records_domain()).ids
+                    domain = rule._records_domain()
+                    if restrict is not None:
+                        domain += [("id", "in", sorted(restrict[rule.model]))]
+                    found = self.env[rule.model].search(domain).ids
             except Exception as exc:  # noqa: BLE001 - any error of a user-written filter
                 broken[rule.model] = {rule: exc}
                 continue

@@ -11,6 +11,10 @@ class ResConfigSettings(models.TransientModel):
         help="Empty: 80% of the server's real-time limit for scheduled jobs.")
     cloud_max_attempts = fields.Integer(
         "Attempts before a task fails", config_parameter="cloud_base.max_attempts", default=6)
+    cloud_full_plan_hours = fields.Integer(
+        "Hours between full plans", config_parameter="cloud_base.full_plan_hours", default=24,
+        help="Planning looks at the records changed since its last run; every so many hours "
+             "(and when a rule or these settings change) it looks at every record again.")
     cloud_log_retention_days = fields.Integer(
         "Keep logs (days)", config_parameter="cloud_base.log_retention_days", default=90)
     cloud_task_retention_days = fields.Integer(
