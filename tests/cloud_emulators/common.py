@@ -190,6 +190,10 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in separate writes: without TCP_NODELAY each keep-alive answer
     # waits ~40 ms for the client's delayed ACK (Nagle).
     disable_nagle_algorithm = True
+    # An idle keep-alive connection is closed after this many seconds, as real servers do
+    # (Apache's KeepAliveTimeout is 5 s): otherwise every connection a client's pool keeps
+    # open holds one handler thread for as long as the client lives.
+    timeout = 5
 
     def log_message(self, *args):  # keep test output quiet
         pass
