@@ -247,10 +247,18 @@ class CloudDocumentsFolder(models.Model):
         """Queue the folder tasks that give the rule's client the tree of the folders ``ids``
         (those the rule owns): each folder in the object folder of its parent when the
         parent is owned too, else in the rule's folder; names unique among siblings."""
+        if not run.full:
+            # an incremental plan names the folders that changed; where each goes depends on
+            # its ancestors: the tree is planned whole (the workspace's rules only)
+            Rule = self.env["cloud.sync.rule"].sudo()
+            ownership, _broken = Rule._ownership_and_errors(
+                rules=Rule.search([("model_id.model", "=", self._name)]))
+            ids = ownership.get(rule, [])
         owned = set(ids)
         folders = self.sudo().browse(ids)
-        mirrors = {res_id: mirror for (model, res_id), mirror in run.by_record.items()
-                   if model == self._name and res_id in owned}
+        mirrors = {mirror.res_id: mirror for mirror in self.env["cloud.folder"].sudo().search([
+            ("client_id", "=", run.client.id), ("kind", "=", "object"),
+            ("res_model", "=", self._name), ("res_id", "in", list(owned))])}
         by_parent = defaultdict(list)
         for folder in folders:
             by_parent[folder.parent_id.id if folder.parent_id.id in owned else None] \
@@ -286,7 +294,6 @@ class CloudDocumentsFolder(models.Model):
         } for folder in new])
         for folder, mirror in zip(new, created, strict=True):
             mirrors[folder.id] = mirror
-            run.by_record[(self._name, folder.id)] = mirror
             run.queue.add("folder_create", folder=mirror)
         for folder in siblings:
             if folder not in new:

@@ -1,6 +1,7 @@
 """The workspace mirrored under ``Root / Odoo Docs`` (R-DOC-1) on the in-memory storage: Odoo
 owns folder names and places, the cloud owns files; a folder whose client changes comes back
 into Odoo and goes up to the new client."""
+import datetime
 import uuid
 
 from odoo.exceptions import ValidationError
@@ -36,6 +37,24 @@ class TestWorkspaceMirror(DocumentsCase):
         self.assertEqual(self.doc.documents_folder_id, self.invoices)
         self.assertEqual(self.doc.cloud_folder_id, self.mirror(self.invoices))
         self.assertEqual(self.doc.documents_owner_id, self.env.user)
+
+    def test_incremental_plan_keeps_a_renamed_subfolder_in_its_parent(self):
+        """Between two full plans the planner looks only at what changed: a renamed folder
+        deep in the tree is still placed in its parent's mirror, not at the top."""
+        self.env.flush_all()
+        self.env.cr._now = self.env.cr.now() + datetime.timedelta(minutes=5)
+        self.client._prepare_direct()  # looks at what the first cycle wrote
+        self.env.flush_all()
+        self.env.cr._now = self.env.cr.now() + datetime.timedelta(minutes=5)
+        full_at = self.client.sudo().plan_full_at
+        self.year.name = "2027"
+        self.client._prepare_direct()
+        self.assertEqual(self.client.sudo().plan_full_at, full_at, "an incremental plan")
+        self.run_queue()
+        tree = self.docs_tree()
+        self.assertIn("/Finance/Invoices/2027", tree)
+        self.assertNotIn("/2027", tree)
+        self.assertNotIn("/Finance/Invoices/2026", tree)
 
     def test_folder_without_client_stays_in_odoo(self):
         local = self.folder("Drafts")
