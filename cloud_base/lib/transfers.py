@@ -2,8 +2,9 @@
 
 The runner executes tasks one after the other, each in its own transaction. What makes a task
 slow is its network part: one to three provider round trips. The runner therefore hands the
-network part of the transfers it claimed (uploads today) to a bounded pool of threads ahead of
-time, and each task, when its turn comes in the main thread, finds its answers waiting:
+network part of the transfers it claimed (uploads, and the downloads of reverse tasks) to a
+bounded pool of threads ahead of time, and each task, when its turn comes in the main
+thread, finds its answers waiting:
 
 * :class:`UploadTransfer` is the network part of an upload task, decided in the main thread
   (parent folder id, file name, how to open the local content, size) and run in a thread: look
@@ -20,12 +21,12 @@ time, and each task, when its turn comes in the main thread, finds its answers w
   run of successes as long as the limit grows it back by one (additive increase,
   multiplicative decrease); refused credentials stop the client's transfers not yet started
   (it waits for Reconnect).
-* :class:`TransferPool` runs transfers on adapters lent by an :class:`AdapterPool` (one
+* :class:`TransferPool` runs one run's transfers on the process's threads
+  (:func:`shared_executor`, made once), with adapters lent by an :class:`AdapterPool` (one
   adapter per thread unless the adapter is thread-safe).
 """
 from __future__ import annotations
 
-import collections
 import contextlib
 import hashlib
 import os
@@ -41,8 +42,8 @@ from .hashes import new_hasher
 
 #: more threads than this only add load: a queue run is one Odoo worker
 MAX_TRANSFER_CONCURRENCY = 32
-#: a pause longer than this is not waited for in a thread: the transfer fails with
-#: RateLimited and its task is retried after the provider's delay
+#: a pause longer than this is not waited for in a thread: the transfer answers
+#: :class:`Paused` and its task waits for the provider's delay, without losing an attempt
 MAX_WAIT_IN_THREAD = 2.0
 
 
@@ -324,7 +325,6 @@ class TransferPool:
         self._executor = None
         self._futures = {}
         self._clients = {}
-        self.counts = collections.Counter()
 
     def add_client(self, client_key, adapters, limit):
         self._clients[client_key] = (adapters, limit)
@@ -338,7 +338,6 @@ class TransferPool:
     def submit(self, task_id, client_key, transfer):
         adapters, limit = self._clients[client_key]
         self._futures[task_id] = self._executor.submit(self._run, adapters, limit, transfer)
-        self.counts["submitted"] += 1
 
     def submitted(self, task_id):
         return task_id in self._futures
