@@ -151,40 +151,49 @@ class AdapterPool:
 
 
 class UploadTransfer:
-    """The network part of one upload: ``find_child`` then ``upload`` when the name is free.
+    """The network part of one upload: ``upload``, preceded by ``find_child`` when
+    ``look_first`` (the handler makes the same calls in the same order, see
+    ``cloud.engine.direct._looks_before_upload``); a lookup that finds the name taken
+    uploads nothing.
 
     ``open_local()`` returns a binary file object over the local content (a filestore path
     opened in the thread, or bytes)."""
 
     kind = "upload"
 
-    def __init__(self, parent_id, name, open_local, size):
+    def __init__(self, parent_id, name, open_local, size, look_first=True):
         self.parent_id = parent_id
         self.name = name
         self.open_local = open_local
         self.size = size
+        self.look_first = look_first
+
+    def _upload_key(self):
+        return Prefetched.key("upload", self.parent_id, self.name, self.size)
 
     def first_key(self):
-        return Prefetched.key("find_child", self.parent_id, self.name)
+        if self.look_first:
+            return Prefetched.key("find_child", self.parent_id, self.name)
+        return self._upload_key()
 
     def run(self, adapter):
         """``{call key: result or error}`` of the calls made."""
         answers = {}
-        lookup = Prefetched.key("find_child", self.parent_id, self.name)
-        try:
-            existing = adapter.find_child(self.parent_id, self.name)
-        except Exception as exc:  # noqa: BLE001 - re-raised in the main thread
-            answers[lookup] = exc
-            return answers
-        answers[lookup] = existing
-        if existing is None:
-            upload = Prefetched.key("upload", self.parent_id, self.name, self.size)
+        if self.look_first:
+            lookup = Prefetched.key("find_child", self.parent_id, self.name)
             try:
-                with self.open_local() as stream:
-                    answers[upload] = adapter.upload(self.parent_id, self.name, stream,
-                                                     self.size)
+                answers[lookup] = adapter.find_child(self.parent_id, self.name)
             except Exception as exc:  # noqa: BLE001 - re-raised in the main thread
-                answers[upload] = exc
+                answers[lookup] = exc
+                return answers
+            if answers[lookup] is not None:
+                return answers
+        try:
+            with self.open_local() as stream:
+                answers[self._upload_key()] = adapter.upload(self.parent_id, self.name,
+                                                             stream, self.size)
+        except Exception as exc:  # noqa: BLE001 - re-raised in the main thread
+            answers[self._upload_key()] = exc
         return answers
 
 

@@ -492,8 +492,10 @@ class CloudEngineDirect(models.AbstractModel):
         taken = self._taken_names(folder, attachment)
         base, candidate, max_len, unit = self._upload_name(client, adapter, folder,
                                                            name or attachment.name, taken)
+        look_first = self._looks_before_upload(adapter, size)
         for _attempt in range(100):
-            existing = adapter.find_child(folder.cloud_id, candidate)
+            existing = adapter.find_child(folder.cloud_id, candidate) if look_first else None
+            look_first = True  # after a conflict: what holds the name decides
             if existing is None:
                 try:
                     with attachment._cloud_open_local() as stream:
@@ -514,6 +516,15 @@ class CloudEngineDirect(models.AbstractModel):
                 "; the file stays in Odoo", remote=item.size, local=size),
                                   code="verify_failed", path=candidate)
         return item
+
+    @staticmethod
+    def _looks_before_upload(adapter, size):
+        """Is the chosen name looked up before uploading ``size`` bytes? Every adapter's
+        upload refuses a name another item holds (Conflict), so a one-request upload is sent
+        straight away and the lookup only follows a conflict (then the item found there is
+        our own earlier upload to adopt, or the name is taken). A chunked upload looks first:
+        a conflict found at its end would have sent the whole file for nothing."""
+        return size > adapter.chunk_threshold
 
     def _upload_name(self, client, adapter, folder, name, taken):
         """The name an upload of ``name`` into ``folder`` tries first: cleaned, cut to the
@@ -558,9 +569,9 @@ class CloudEngineDirect(models.AbstractModel):
             if slot in chosen:
                 continue  # a sibling of this batch wants the name: the handlers decide in turn
             chosen.add(slot)
-            transfers[task.id] = UploadTransfer(folder.cloud_id, name,
-                                                attachment._cloud_local_opener(),
-                                                attachment.file_size)
+            transfers[task.id] = UploadTransfer(
+                folder.cloud_id, name, attachment._cloud_local_opener(), attachment.file_size,
+                look_first=self._looks_before_upload(adapter, attachment.file_size))
         return transfers
 
     def _taken_names_in(self, folder_ids):

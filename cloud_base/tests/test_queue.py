@@ -136,7 +136,7 @@ class TestQueue(CloudCase):
     def test_r_con_3_revoked_credentials_keep_queue(self):
         self.sync()
         doc = self.attach(self.ann, "a.txt", b"a")
-        self.adapter.faults.inject("find_child", cloud.AuthExpired("refresh token revoked"))
+        self.adapter.faults.inject("upload", cloud.AuthExpired("refresh token revoked"))
         self.client._prepare_direct()
         self.run_queue()
         self.assertEqual(self.client.state, "reconnect")

@@ -95,13 +95,13 @@ class TestTaskLimits(CloudCase):
         self.assertEqual(waiting.mapped("attempts"), [0, 0])
         self.assertFalse(any(waiting.mapped("lease_until")))
         # a client that lost its authorization: what its batch still holds goes back too
-        self.adapter.faults.inject("find_child", cloud.AuthExpired("revoked"))
-        calls = self.adapter.calls["find_child"]
+        self.adapter.faults.inject("upload", cloud.AuthExpired("revoked"))
+        calls = self.adapter.calls["upload"]
         self.run_queue()
         self.assertEqual(self.client.state, "reconnect")
         self.assertEqual(set(waiting.mapped("state")), {"pending"})
         self.assertEqual(waiting.mapped("attempts"), [0, 0])
-        self.assertEqual(self.adapter.calls["find_child"], calls + 1)  # the second waits
+        self.assertEqual(self.adapter.calls["upload"], calls + 1)  # the second waits
 
     def test_task_deleted_after_its_claim_is_skipped(self):
         """A claimed task can vanish before its turn (its attachment deleted meanwhile): the

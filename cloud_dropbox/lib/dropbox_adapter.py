@@ -518,19 +518,25 @@ class DropboxAdapter(StorageAdapter):
         self._check_name(name)
         parent_path = self._folder_path(parent_id)
         path = parent_path + "/" + name
-        existing = self._lookup_path(path)
-        if existing is not None:
-            raise Conflict("An item with that name exists", existing_id=existing.id,
-                           code="path/conflict", path=existing.path_display)
         commit_kwargs = dict(mode=dbx_files.WriteMode.add, autorename=False,
                              strict_conflict=True, mute=True)
-        if size <= self.chunk_threshold:
+        if size > self.chunk_threshold:
+            # a taken name would only be refused at the session's commit, after every piece
+            existing = self._lookup_path(path)
+            if existing is not None:
+                raise Conflict("An item with that name exists", existing_id=existing.id,
+                               code="path/conflict", path=existing.path_display)
+            md, local_hash = self._upload_session(stream, size, path, commit_kwargs)
+        else:  # one request, refused by Dropbox itself when the name is taken (mode add)
             data = b"".join(self._read_exact(stream, size, path))
             local_hash = dropbox_content_hash([data])
-            md = self._call("files_upload", data, path, content_hash=local_hash, _path=path,
-                            **commit_kwargs)
-        else:
-            md, local_hash = self._upload_session(stream, size, path, commit_kwargs)
+            try:
+                md = self._call("files_upload", data, path, content_hash=local_hash,
+                                _path=path, **commit_kwargs)
+            except Conflict as exc:
+                existing = self._lookup_path(path)  # the caller is told what holds the name
+                raise Conflict("An item with that name exists", code=exc.code, path=path,
+                               existing_id=existing.id if existing else None) from exc
         if md.content_hash != local_hash or md.size != size:
             # R-DIR-2: never report a damaged copy as the file; remove it if we can
             try:

@@ -61,11 +61,11 @@ class TestOwnCloudSync(OwnCloudCase):
             self.user, "/Odoo/Contacts/Ann/doc.txt")["checksum"].split()[0][5:])
         self.assertNoDuplicates()
 
-    def test_an_upload_costs_four_requests_and_files_of_one_folder_share_its_check(self):
+    def test_an_upload_costs_three_requests_and_files_of_one_folder_share_its_check(self):
         """Issue 15 §2: an upload task was 5 PROPFINDs and a PUT. Now: the folder's check
-        (shared for a moment by the lookup, the upload and the next files of that folder),
-        the name's lookup, the PUT (its If-None-Match refuses an existing name) and the
-        read-back that verifies it."""
+        (shared for a moment by the next files of that folder), the PUT (its If-None-Match
+        refuses an existing name, so no lookup is made before it) and the read-back that
+        verifies it."""
         self.client.transfer_concurrency = 1  # one after the other, to count them
         self.patch(owncloud_adapter, "FOLDER_CHECK_SECONDS", 60)  # however slow this machine
         self.sync()
@@ -78,7 +78,7 @@ class TestOwnCloudSync(OwnCloudCase):
                 self.emulator.requests[before:] if method in ("PROPFIND", "PUT")]
         puts = [r for r in sent if r[0] == "PUT"]
         self.assertEqual(len(puts), 3)
-        self.assertLessEqual(len(sent), 3 * 3 + 1, sent)  # one folder check for the three
+        self.assertLessEqual(len(sent), 3 * 2 + 1, sent)  # one folder check for the three
         files = self.files()
         for n in range(3):
             self.assertEqual(files["/Odoo/Contacts/Bob/note%d.txt" % n], len(b"note 0"))

@@ -921,8 +921,11 @@ class DropboxEmulator(Emulator):
             else:  # add
                 conflict = "file"
             if conflict and existing.hash == new_hash and existing.kind == "file" and \
-                    not (mode_tag == "update" and strict_conflict):
-                return existing  # same content: Dropbox answers the existing file
+                    not strict_conflict:
+                # same content: Dropbox answers the existing file, unless strict_conflict,
+                # which "also forces a conflict even when the target path refers to a file
+                # with identical contents" (UploadArg docs)
+                return existing
             if replace and existing.hash == new_hash:
                 return existing
             if conflict:

@@ -166,3 +166,19 @@ def test_pool_runs_transfers_at_once_within_the_limit():
     pool.close()
     assert peak[0] == 4  # bounded by the client's limit
     assert [r.name for r in results] == ["f%d.txt" % n for n in range(12)]
+
+
+def test_a_one_request_upload_is_sent_without_a_lookup_and_a_taken_name_conflicts():
+    adapter = MemoryAdapter(MemoryStore())
+    root = adapter.ensure_root("Odoo")
+    answers = UploadTransfer(root.id, "a.txt", lambda: io.BytesIO(b"abc"), 3,
+                             look_first=False).run(adapter)
+    assert adapter.calls["find_child"] == 0 and adapter.calls["upload"] == 1
+    assert Prefetched(adapter, answers).upload(root.id, "a.txt", io.BytesIO(b""), 3).size == 3
+    # the name is taken now: the thread's upload is refused, nothing is overwritten
+    transfer = UploadTransfer(root.id, "a.txt", lambda: io.BytesIO(b"other"), 5,
+                              look_first=False)
+    assert transfer.first_key() == Prefetched.key("upload", root.id, "a.txt", 5)
+    with pytest.raises(Conflict):
+        Prefetched(adapter, transfer.run(adapter)).upload(root.id, "a.txt", io.BytesIO(b""), 5)
+    assert adapter.find_child(root.id, "a.txt").size == 3
