@@ -8,7 +8,6 @@
     "depends": ["cloud_base"],
     "external_dependencies": {"python": ["dropbox"]},
     "data": [
-        "security/ir.model.access.csv",
         "views/cloud_client_views.xml",
     ],
     "uninstall_hook": "uninstall_hook",

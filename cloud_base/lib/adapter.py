@@ -252,3 +252,13 @@ class StorageAdapter:
     def share_link(self, item_id: str) -> str:
         """A shareable link (public or organisation-wide, per the client's options)."""
         raise NotImplementedError
+
+    def revoke_link(self, link_id: str, item_id: str) -> bool:
+        """Withdraw a sharing link this suite created on item ``item_id`` (R-SEC-5).
+
+        ``link_id`` is what the provider recorded for it (``cloud.shared.link.link_id``): the
+        link's URL, or the id of the permission behind it. Returns True when the link is
+        revoked or already gone (by hand, or with its item); raises :class:`CloudError` when
+        it may still be there. The core calls it only for providers whose capabilities
+        declare ``revokes_links``."""
+        raise NotImplementedError

@@ -31,6 +31,10 @@ class Capabilities:
     change_feed: str = "native"
     #: the provider can make share links for files
     share_links: bool = False
+    #: the links the provider makes are the suite's to undo (R-SEC-5): it records each one it
+    #: created (``cloud.shared.link``) and its adapter implements ``revoke_link``; the core
+    #: revokes them on reset and when their file comes back into Odoo
+    revokes_links: bool = False
     #: team / shared spaces (Dropbox team space, SharePoint libraries, shared drives)
     shared_spaces: bool = False
 
@@ -95,15 +99,18 @@ class Provider:
 
     # -- files -------------------------------------------------------------------------------
     def item_url(self, client, adapter, item):
-        """The link stored on a synced file's attachment; None: the adapter's own."""
+        """The link stored on a synced file's attachment; None: the adapter's own. A link
+        the suite created there is recorded with ``cloud.shared.link._record()`` (providers
+        that declare ``capabilities.revokes_links``)."""
         return None
 
     def item_released(self, client, item_id):
         """A file went back into Odoo for good (reverse sync): forget what the provider keeps
-        about it (e.g. revoke shared links)."""
+        about it (the core revokes its recorded shared links itself)."""
 
     def reset_finishing(self, client):
-        """The client's reset brought every file back; clean up before it is disconnected."""
+        """The client's reset brought every file back; clean up before it is disconnected
+        (the core revokes the recorded shared links itself)."""
 
     # -- OAuth (auth == "oauth") -------------------------------------------------------------
     def uses_pkce(self, client):

@@ -20,3 +20,4 @@ from . import cloud_engine_reverse
 from . import mail_thread
 from . import res_config_settings
 from . import cloud_client_provider
+from . import cloud_shared_link

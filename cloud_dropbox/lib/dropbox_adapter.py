@@ -719,7 +719,7 @@ class DropboxAdapter(StorageAdapter):
         else:
             if self.link_policy == "team" and self._is_public(link):
                 # never leave a public link behind when the policy says team only
-                self.revoke_link(link.url)
+                self.revoke_link(link.url, item_id)
                 raise InvalidRequest("Dropbox made a public link instead of a team-only one",
                                      code="settings_error/public", path=item_id)
             with self._lock:
@@ -740,10 +740,10 @@ class DropboxAdapter(StorageAdapter):
                 return self.created_links.pop(item_id)
         return None
 
-    def revoke_link(self, url):
-        """Revoke a shared link; True when revoked or already gone."""
+    def revoke_link(self, link_id, item_id=None):
+        """Revoke the shared link of URL ``link_id``; True when revoked or already gone."""
         try:
-            self._call("sharing_revoke_shared_link", url, _path=url)
+            self._call("sharing_revoke_shared_link", link_id, _path=link_id)
         except (NotFound, InvalidRequest) as exc:
             if "not_found" not in (exc.code or ""):
                 raise

@@ -1,2 +1,1 @@
 from . import cloud_client
-from . import cloud_dropbox_link

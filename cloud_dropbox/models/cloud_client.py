@@ -57,7 +57,8 @@ class DropboxProvider(Provider):
     secret_fields = ("dropbox_app_secret",)
     capabilities = Capabilities(hash_kind="dropbox", case_sensitive=False,
                                 name_max_length=255, name_length_unit="chars",
-                                change_feed="native", share_links=True, shared_spaces=True)
+                                change_feed="native", share_links=True, revokes_links=True,
+                                shared_spaces=True)
     oauth = OAuthSpec(redirect_path="/dropbox_token", token_secret="dropbox_refresh_token")
 
     # -- adapter -----------------------------------------------------------------------------
@@ -140,7 +141,7 @@ class DropboxProvider(Provider):
         if vals:
             client.write(vals)  # a new policy rebuilds the adapter (a settings field)
 
-    # -- links the suite created (R-SEC-5) ----------------------------------------------------
+    # -- links the suite created (R-SEC-5; the core revokes them) ----------------------------
     def item_url(self, client, adapter, item):
         try:
             url = adapter.web_url(item)
@@ -148,47 +149,8 @@ class DropboxProvider(Provider):
             return False
         created = adapter.pop_created_link(item.id, url) if url else None
         if created:
-            client.env["cloud.dropbox.link"].sudo().create({
-                "client_id": client.id, "item_id": item.id, "url": created})
+            client.env["cloud.shared.link"]._record(client, item.id, created)
         return url
-
-    def item_released(self, client, item_id):
-        still_synced = client.env["ir.attachment"].sudo().search_count([
-            ("cloud_client_id", "=", client.id), ("cloud_item_id", "=", item_id)])
-        if not still_synced:
-            self._revoke_links(client, client.env["cloud.dropbox.link"].sudo().search([
-                ("client_id", "=", client.id), ("item_id", "=", item_id)]))
-
-    def reset_finishing(self, client):
-        if client.state in ("connected", "error"):
-            # links of files that went away meanwhile (replaced versions, deleted files)
-            self._revoke_links(client, client.env["cloud.dropbox.link"].sudo().search([
-                ("client_id", "=", client.id)]))
-
-    def _revoke_links(self, client, links):
-        """Revoke links the suite created; a failure is logged, never blocks the caller."""
-        if not links:
-            return
-        try:
-            adapter = client._get_adapter()
-        except (cloud.CloudError, UserError) as exc:
-            _logger.warning("Dropbox client %s: cannot revoke %s shared links: %s",
-                            client.id, len(links), exc)
-            client._log("warning", client.env._(
-                "%(count)s Dropbox shared links could not be revoked: %(error)s",
-                count=len(links), error=exc))
-            return
-        for link in links:
-            try:
-                adapter.revoke_link(link.url)
-            except cloud.CloudError as exc:
-                _logger.warning("Dropbox client %s: could not revoke the shared link of %s: "
-                                "%s", client.id, link.item_id, exc)
-                client._log("warning", client.env._(
-                    "The Dropbox shared link %(url)s could not be revoked: %(error)s",
-                    url=link.url, error=exc), path=link.item_id)
-                continue
-            link.unlink()
 
     # -- OAuth consent (the round trip itself is the core's) ---------------------------------
     def uses_pkce(self, client):

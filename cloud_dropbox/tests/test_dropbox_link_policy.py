@@ -42,8 +42,8 @@ class TestDropboxLinkPolicy(LinkPolicyMixin, DropboxCase):
         self.assertTrue(doc.url.startswith("https://www.dropbox.com/scl/fi/"))
         link, = self.emu.links.values()
         self.assertEqual(link["visibility"], "public")
-        self.assertEqual(self.env["cloud.dropbox.link"].search(
-            [("client_id", "=", client.id)]).url, doc.url)
+        self.assertEqual(self.env["cloud.shared.link"].search(
+            [("client_id", "=", client.id)]).link_id, doc.url)
 
     def test_r_sec_5_reset_revokes_links_the_suite_created(self):
         client = self.make_client(dropbox_link_policy="public")
@@ -55,7 +55,7 @@ class TestDropboxLinkPolicy(LinkPolicyMixin, DropboxCase):
         for doc in docs:
             self.assertInOdoo(doc, doc.name.encode())
         self.assertFalse(self.emu.links)  # no link left in Dropbox
-        self.assertFalse(self.env["cloud.dropbox.link"].search([("client_id", "=", client.id)]))
+        self.assertFalse(self.env["cloud.shared.link"].search([("client_id", "=", client.id)]))
 
     def test_r_sec_5_link_not_created_by_suite_is_kept(self):
         client = self.make_client(dropbox_link_policy="public")
@@ -64,7 +64,7 @@ class TestDropboxLinkPolicy(LinkPolicyMixin, DropboxCase):
         doc = self.attach(partner, "a.txt", b"a.txt")
         self.sync(client)
         # the user's own link of the file (created outside the suite) is not the suite's
-        self.env["cloud.dropbox.link"].search([("client_id", "=", client.id)]).unlink()
+        self.env["cloud.shared.link"].search([("client_id", "=", client.id)]).unlink()
         client.action_reset()
         self.run_queue()
         self.assertInOdoo(doc, b"a.txt")

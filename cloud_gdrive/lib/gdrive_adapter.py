@@ -1076,15 +1076,15 @@ class GoogleDriveAdapter(StorageAdapter):
             path=item_id)
         return url, created["id"]
 
-    def revoke_link(self, item_id, permission_id):
-        """Remove a permission :meth:`share` created; one already gone (or the item) is
-        fine."""
+    def revoke_link(self, link_id, item_id):
+        """Remove the permission ``link_id`` of ``item_id`` that :meth:`share` created; one
+        already gone (or the item) is fine."""
         try:
             self._execute(lambda s: s.permissions().delete(
-                fileId=item_id, permissionId=permission_id, supportsAllDrives=True),
+                fileId=item_id, permissionId=link_id, supportsAllDrives=True),
                 path=item_id)
         except NotFound:
-            _logger.debug("Permission %s of %s was already gone", permission_id, item_id)
+            _logger.debug("Permission %s of %s was already gone", link_id, item_id)
         return True
 
 

@@ -1,2 +1,2 @@
+from . import cloud_gdrive_drive
 from . import cloud_client
-from . import cloud_gdrive_permission

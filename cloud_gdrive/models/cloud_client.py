@@ -44,7 +44,8 @@ class GoogleDriveProvider(Provider):
     secret_fields = ("gdrive_client_secret",)
     capabilities = Capabilities(hash_kind="md5", duplicate_names=True, case_sensitive=True,
                                 name_max_length=255, name_length_unit="chars",
-                                change_feed="native", share_links=True, shared_spaces=True)
+                                change_feed="native", share_links=True, revokes_links=True,
+                                shared_spaces=True)
     oauth = OAuthSpec(redirect_path="/google_drive_token", token_secret=TOKEN_SECRET,
                       pkce=True)
 
@@ -141,7 +142,7 @@ class GoogleDriveProvider(Provider):
     def error_message(self, client, error):
         return str(error)
 
-    # -- links (R-SEC-5) ---------------------------------------------------------------------
+    # -- links (R-SEC-5; the core revokes those the suite created) ---------------------------
     def item_url(self, client, adapter, item):
         """Under the domain/anyone policies the file is shared first (a permission the
         suite records, to remove it later); folders are never shared."""
@@ -157,44 +158,8 @@ class GoogleDriveProvider(Provider):
                 item=item.name, error=exc), path=item.id)
             return None
         if created:
-            client.env["cloud.gdrive.permission"].sudo().create({
-                "client_id": client.id, "item_id": item.id, "permission_id": created})
+            client.env["cloud.shared.link"]._record(client, item.id, created)
         return url
-
-    def item_released(self, client, item_id):
-        still_synced = client.env["ir.attachment"].sudo().search_count([
-            ("cloud_client_id", "=", client.id), ("cloud_item_id", "=", item_id)])
-        if not still_synced:
-            self._revoke(client, client.env["cloud.gdrive.permission"].sudo().search([
-                ("client_id", "=", client.id), ("item_id", "=", item_id)]))
-
-    def reset_finishing(self, client):
-        if client.state in ("connected", "error"):
-            # also the sharing of files that went away meanwhile (replaced, deleted)
-            self._revoke(client, client.env["cloud.gdrive.permission"].sudo().search([
-                ("client_id", "=", client.id)]))
-
-    def _revoke(self, client, permissions):
-        """Remove permissions the suite added; a failure is logged, never blocks the
-        caller (the record stays for the next reset)."""
-        if not permissions:
-            return
-        try:
-            adapter = client._get_adapter()
-        except (cloud.CloudError, UserError) as exc:
-            client._log("warning", client.env._(
-                "The sharing of %(count)s Google Drive files could not be removed: "
-                "%(error)s", count=len(permissions), error=exc))
-            return
-        for permission in permissions:
-            try:
-                adapter.revoke_link(permission.item_id, permission.permission_id)
-            except cloud.CloudError as exc:
-                client._log("warning", client.env._(
-                    "The sharing of %(item)s could not be removed: %(error)s",
-                    item=permission.item_id, error=exc), path=permission.item_id)
-                continue
-            permission.unlink()
 
     # -- OAuth consent (the round trip itself is the core's) ---------------------------------
     def _flow(self, client, redirect_uri, code_verifier=None):
@@ -418,19 +383,3 @@ class CloudClientGoogleDrive(models.Model):
                 raise UserError(self.env._("Could not list the shared drives: %s", exc)) \
                     from exc
         return True
-
-
-class CloudGoogleDrive(models.Model):
-    """A shared drive the connected account of a client is a member of (the list the form
-    offers)."""
-
-    _name = "cloud.gdrive.drive"
-    _description = "Google shared drive"
-    _order = "name"
-
-    client_id = fields.Many2one("cloud.client", required=True, ondelete="cascade")
-    drive_id = fields.Char("Drive id", required=True)
-    name = fields.Char(required=True)
-
-    _sql_constraints = [("drive_unique", "unique(client_id, drive_id)",
-                         "A shared drive is listed once per client.")]

@@ -42,7 +42,7 @@ class LinkPolicyCase(CloudTestMixin, TransactionCase):
         return doc
 
     def recorded(self, client):
-        return self.env["cloud.gdrive.permission"].search([("client_id", "=", client.id)])
+        return self.env["cloud.shared.link"].search([("client_id", "=", client.id)])
 
     def assertBackInOdoo(self, doc, data):
         doc.invalidate_recordset()
@@ -74,7 +74,7 @@ class TestGoogleDriveLinkPolicy(LinkPolicyCase):
         self.assertTrue(doc.url.startswith("https://drive.google.com/file/d/"))
         stranger = self.emu.add_user()
         self.assertTrue(self.emu.can_open(doc.cloud_item_id, stranger))
-        self.assertEqual(self.recorded(client).permission_id, perm["id"])
+        self.assertEqual(self.recorded(client).link_id, perm["id"])
         # the feed reports the sharing as a change of the file: nothing to do for Odoo
         downloads = self.emu.counters["files.download"]
         client._enqueue_backward()
@@ -119,7 +119,7 @@ class TestGoogleDriveLinkPolicy(LinkPolicyCase):
         self.assertBackInOdoo(doc, b"a.txt")
         self.assertEqual(len(self.emu.permissions(item_id)), 1)
         self.assertTrue(self.recorded(client))  # tried again at the next reset
-        self.assertIn("could not be removed", " ".join(self.env["cloud.log"].search(
+        self.assertIn("could not be revoked", " ".join(self.env["cloud.log"].search(
             [("client_id", "=", client.id)]).mapped("message")))
 
     def test_r_sec_5_domain_refused_on_a_personal_account_at_connect(self):

@@ -981,12 +981,12 @@ class GraphAdapter(StorageAdapter):
                 return self.created_links.pop(item_id)
         return None
 
-    def revoke_link(self, item_id, permission_id):
-        """Delete the sharing link's permission; True when deleted or already gone (with its
-        item, or by hand)."""
+    def revoke_link(self, link_id, item_id):
+        """Delete the sharing link's permission ``link_id`` of ``item_id``; True when deleted
+        or already gone (with its item, or by hand)."""
         try:
             self._call("DELETE", "%s/permissions/%s" % (self._item_url(item_id),
-                                                        quote(permission_id, safe="")),
+                                                        quote(link_id, safe="")),
                        path=item_id)
         except NotFound:
             return True

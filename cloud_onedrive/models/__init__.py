@@ -1,1 +1,2 @@
-from . import cloud_client, cloud_onedrive_link
+from . import cloud_onedrive_library
+from . import cloud_client

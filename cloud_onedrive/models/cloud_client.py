@@ -56,7 +56,8 @@ class OneDriveProvider(Provider):
     secret_fields = ("onedrive_client_secret",)
     capabilities = Capabilities(hash_kind="quickxor", case_sensitive=False,
                                 name_max_length=255, name_length_unit="chars",
-                                change_feed="native", share_links=True, shared_spaces=True)
+                                change_feed="native", share_links=True, revokes_links=True,
+                                shared_spaces=True)
     # msal runs its own PKCE inside the auth code flow it keeps with the attempt
     oauth = OAuthSpec(redirect_path="/one_drive_token", token_secret=TOKEN_SECRET, pkce=False)
 
@@ -174,7 +175,7 @@ class OneDriveProvider(Provider):
             return client.env._("Microsoft refused the authorization (%s): press Reconnect.", code)
         return str(error)
 
-    # -- links (R-LINK-1, R-SEC-5) -----------------------------------------------------------
+    # -- links (R-LINK-1, R-SEC-5; the core revokes those the suite created) -----------------
     def item_url(self, client, adapter, item):
         if (client.onedrive_link_policy or "none") == "none" or item.is_folder:
             return None  # webUrl: Office documents open in Office for the web
@@ -185,52 +186,11 @@ class OneDriveProvider(Provider):
                          item.id, exc)
             return None
         created = adapter.pop_created_link(item.id, url)
-        Link = client.env["cloud.onedrive.link"].sudo()
-        if created and not Link.search_count([("client_id", "=", client.id),
-                                              ("item_id", "=", item.id),
-                                              ("permission_id", "=", created[0])]):
-            Link.create({"client_id": client.id, "item_id": item.id,
-                         "permission_id": created[0], "url": created[1]})
+        if created:
+            permission_id, created_url = created
+            client.env["cloud.shared.link"]._record(client, item.id, permission_id,
+                                                    created_url)
         return url
-
-    def item_released(self, client, item_id):
-        still_synced = client.env["ir.attachment"].sudo().search_count([
-            ("cloud_client_id", "=", client.id), ("cloud_item_id", "=", item_id)])
-        if not still_synced:
-            self._revoke_links(client, client.env["cloud.onedrive.link"].sudo().search([
-                ("client_id", "=", client.id), ("item_id", "=", item_id)]))
-
-    def reset_finishing(self, client):
-        if client.state in ("connected", "error"):
-            # links of files that went away meanwhile too (replaced versions, deleted files)
-            self._revoke_links(client, client.env["cloud.onedrive.link"].sudo().search([
-                ("client_id", "=", client.id)]))
-
-    def _revoke_links(self, client, links):
-        """Delete the permissions of links the suite created; a failure is logged and keeps
-        the link's record (a later reset tries again), never blocks the caller."""
-        if not links:
-            return
-        try:
-            adapter = client._get_adapter()
-        except (cloud.CloudError, UserError) as exc:
-            _logger.warning("OneDrive client %s: cannot revoke %s sharing links: %s",
-                            client.id, len(links), exc)
-            client._log("warning", client.env._(
-                "%(count)s OneDrive/SharePoint sharing links could not be revoked: %(error)s",
-                count=len(links), error=exc))
-            return
-        for link in links:
-            try:
-                adapter.revoke_link(link.item_id, link.permission_id)
-            except cloud.CloudError as exc:
-                _logger.warning("OneDrive client %s: could not revoke the sharing link of %s: "
-                                "%s", client.id, link.item_id, exc)
-                client._log("warning", client.env._(
-                    "The OneDrive/SharePoint sharing link %(url)s could not be revoked: "
-                    "%(error)s", url=link.url, error=exc), path=link.item_id)
-                continue
-            link.unlink()
 
     # -- OAuth consent (the round trip itself is the core's) ---------------------------------
     def _app(self, client, cache=None):
@@ -296,17 +256,6 @@ class OneDriveProvider(Provider):
 
 
 ONEDRIVE = OneDriveProvider()
-
-
-class CloudOneDriveLibrary(models.Model):
-    _name = "cloud.onedrive.library"
-    _description = "SharePoint document library"
-    _order = "name, id"
-
-    client_id = fields.Many2one("cloud.client", required=True, ondelete="cascade")
-    drive_id = fields.Char("Drive id", required=True)
-    name = fields.Char(required=True)
-    web_url = fields.Char("Address")
 
 
 class CloudClientOneDrive(models.Model):

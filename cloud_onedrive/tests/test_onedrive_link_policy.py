@@ -19,7 +19,7 @@ class TestOneDriveLinkPolicy(OneDriveCase):
         return docs
 
     def links(self, client):
-        return self.env["cloud.onedrive.link"].search([("client_id", "=", client.id)])
+        return self.env["cloud.shared.link"].search([("client_id", "=", client.id)])
 
     def assertInOdoo(self, attachment, data):
         attachment.invalidate_recordset()
@@ -44,7 +44,7 @@ class TestOneDriveLinkPolicy(OneDriveCase):
             link, = self.emu.links(item_id)
             self.assertEqual(link["link"]["scope"], "anonymous")
             self.assertEqual(doc.url, link["link"]["webUrl"])
-        self.assertEqual(sorted(self.links(client).mapped("permission_id")),
+        self.assertEqual(sorted(self.links(client).mapped("link_id")),
                          sorted(self.emu.links(i)[0]["id"] for i in items))
         client.action_reset()
         self.run_queue()
@@ -75,7 +75,7 @@ class TestOneDriveLinkPolicy(OneDriveCase):
         doc.invalidate_recordset()
         self.assertEqual(doc.cloud_client_id, other)
         link, = self.emu.links(doc.cloud_item_id)
-        self.assertEqual(self.links(other).permission_id, link["id"])
+        self.assertEqual(self.links(other).link_id, link["id"])
 
     def test_r_sec_5_link_of_someone_else_is_kept(self):
         client = self.make_client(onedrive_link_policy="organization")
@@ -104,8 +104,8 @@ class TestOneDriveLinkPolicy(OneDriveCase):
         self.assertEqual(adapter.share_link(item.id), url)  # 200: the same link
         permission_id, again = adapter.pop_created_link(item.id)
         self.assertEqual((permission_id, again), (self.emu.links(item.id)[0]["id"], url))
-        self.assertTrue(adapter.revoke_link(item.id, permission_id))
-        self.assertTrue(adapter.revoke_link(item.id, permission_id))  # already gone
+        self.assertTrue(adapter.revoke_link(permission_id, item.id))
+        self.assertTrue(adapter.revoke_link(permission_id, item.id))  # already gone
         self.assertFalse(self.emu.links(item.id))
 
     def test_r_sec_5_revocation_failure_logged_and_file_kept(self):
