@@ -10,8 +10,8 @@ trap 'dropdb --if-exists -h "$PGHOST" -U "$PGUSER" "$db" >/dev/null 2>&1 || true
 args=(--addons-path="$ODOO_PATH/odoo/addons,$ODOO_PATH/addons,$here" --db_host="$PGHOST"
       --db_port="$PGPORT" --db_user="$PGUSER" --db_password="$PGPASSWORD" -d "$db"
       --data-dir="${BENCH_DATA_DIR:-$here/.test-logs/bench-data}" --without-demo=all)
-.venv/bin/python "$ODOO_PATH/odoo-bin" "${args[@]}" -i cloud_base,cloud_owncloud,cloud_dropbox \
-    --stop-after-init --log-level=warn >/dev/null
+.venv/bin/python "$ODOO_PATH/odoo-bin" "${args[@]}" \
+    -i cloud_base,cloud_owncloud,cloud_dropbox,cloud_onedrive,cloud_gdrive --stop-after-init --log-level=warn >/dev/null
 shell() {
   CLOUD_BASE_ALLOW_MEMORY_STORAGE=1 .venv/bin/python "$ODOO_PATH/odoo-bin" shell "${args[@]}" \
       --log-level=warn < "$1"
@@ -23,7 +23,8 @@ parts=${BENCH_PARTS:-core,transfers,planning,memory,feeds,gdrive,onedrive}
 [[ ,$parts, == *,transfers,* ]] && shell tests/bench/bench_transfers.py
 # planning of 1k/10k/100k records: first plan, nothing changed, a few changed
 [[ ,$parts, == *,planning,* ]] && shell tests/bench/bench_planning.py
-# peak memory of a 1 GiB upload, download and reverse sync (ownCloud emulator in its own process)
+# peak memory of a 1 GiB upload, download and reverse sync on every provider (each emulator in
+# its own process)
 [[ ,$parts, == *,memory,* ]] && shell tests/bench/bench_memory.py
 # change feeds through the merge base, real adapters against their emulators (no database)
 [[ ,$parts, == *,feeds,* ]] && .venv/bin/python tests/bench/bench_feeds.py
