@@ -6,18 +6,19 @@ cd "$here"
 . tools/env.sh
 bash tools/bootstrap.sh
 db="${BENCH_DB:-cloudsync_bench_$$}"
-trap 'dropdb --if-exists -h "$PGHOST" -U "$PGUSER" "$db" >/dev/null 2>&1 || true' EXIT
+trap 'dropdb --if-exists --force -h "$PGHOST" -U "$PGUSER" "$db" >/dev/null 2>&1 || true' EXIT
 args=(--addons-path="$ODOO_PATH/odoo/addons,$ODOO_PATH/addons,$here" --db_host="$PGHOST"
       --db_port="$PGPORT" --db_user="$PGUSER" --db_password="$PGPASSWORD" -d "$db"
       --data-dir="${BENCH_DATA_DIR:-$here/.test-logs/bench-data}" --without-demo=all)
 .venv/bin/python "$ODOO_PATH/odoo-bin" "${args[@]}" \
-    -i cloud_base,cloud_owncloud,cloud_dropbox,cloud_onedrive,cloud_gdrive --stop-after-init --log-level=warn >/dev/null
+    -i cloud_base,cloud_owncloud,cloud_dropbox,cloud_onedrive,cloud_gdrive --stop-after-init \
+    --log-level=warn >/dev/null
 shell() {
   CLOUD_BASE_ALLOW_MEMORY_STORAGE=1 .venv/bin/python "$ODOO_PATH/odoo-bin" shell "${args[@]}" \
       --log-level=warn < "$1"
 }
-# BENCH_PARTS=core,transfers,planning,memory,feeds,gdrive,onedrive limits what runs
-parts=${BENCH_PARTS:-core,transfers,planning,memory,feeds,gdrive,onedrive}
+# BENCH_PARTS=core,transfers,planning,memory,feeds,gdrive,onedrive,latency limits what runs
+parts=${BENCH_PARTS:-core,transfers,planning,memory,feeds,gdrive,onedrive,latency}
 [[ ,$parts, == *,core,* ]] && shell tests/bench/bench_core.py
 # uploads: sequential runner, concurrent runner, adapter-only limit (memory, ownCloud, Dropbox)
 [[ ,$parts, == *,transfers,* ]] && shell tests/bench/bench_transfers.py
@@ -33,4 +34,7 @@ parts=${BENCH_PARTS:-core,transfers,planning,memory,feeds,gdrive,onedrive}
 [[ ,$parts, == *,gdrive,* ]] && .venv/bin/python tests/bench/bench_gdrive_upload.py
 # a 50 MiB OneDrive upload session through a 502 and a 429: peak memory
 [[ ,$parts, == *,onedrive,* ]] && .venv/bin/python tests/bench/bench_onedrive_upload.py
+# end-to-end latency of new attachments and a rename with the crons running: a real Odoo server
+# (1 cron thread) on the bench database, the ownCloud emulator in its own process
+[[ ,$parts, == *,latency,* ]] && .venv/bin/python tests/bench/bench_latency.py "${args[@]}"
 true
