@@ -73,6 +73,18 @@ def big_attachment(partner):
     return big
 
 
+def explain(client, big):
+    """Why a step did not do what it should: the attachment and the client's last words."""
+    big.invalidate_recordset()
+    print("  %s: type %s, file_size %s, cloud item %s" % (
+        big.name, big.type, big.file_size, big.cloud_item_id or "none"))
+    for task in Task.search([("client_id", "=", client.id)], order="id desc", limit=3):
+        print("  task %s %s: %s" % (task.type, task.state, task.last_error or ""))
+    for log in env["cloud.log"].search([("client_id", "=", client.id)], order="id desc",
+                                       limit=3):
+        print("  log %s: %s" % (log.level, log.message))
+
+
 def bench(provider):
     """The three steps through ``provider``: rows of the table."""
     root = tempfile.mkdtemp(prefix="bench-cloud-")
@@ -104,12 +116,17 @@ def bench(provider):
         seconds, growth = measured(upload)
         big.invalidate_recordset()
         rows.append(("upload (queue runner)", seconds, growth, big.type == "url"))
+        if not rows[-1][-1]:
+            explain(client, big)
+            return rows, emulator.peak_rss()
         seconds, growth = measured(download)
         rows.append(("download as /web/content sends it", seconds, growth, True))
         seconds, growth = measured(reverse)
         big.invalidate_recordset()
         rows.append(("reverse sync into the filestore", seconds, growth,
                      big.type == "binary" and big.file_size == SIZE))
+        if not rows[-1][-1]:
+            explain(client, big)
         emulator_peak = emulator.peak_rss()
         big.unlink()
         partner.unlink()

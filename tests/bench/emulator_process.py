@@ -8,6 +8,7 @@ its stdin closes. From a benchmark: :func:`spawn`, then :func:`connect_client` i
 """
 import json
 import os
+import resource
 import subprocess
 import sys
 
@@ -56,6 +57,10 @@ def _start(provider, root):
 
 
 def main(argv):
+    # started from `odoo-bin shell`, the child inherits the worker's limit_memory_hard (the
+    # soft address-space limit, 2.5 GiB by default); an emulator is no worker, and its copies
+    # of a 1 GiB file need more
+    resource.setrlimit(resource.RLIMIT_AS, (resource.getrlimit(resource.RLIMIT_AS)[1],) * 2)
     sys.path.insert(0, TESTS)
     provider, root = argv[0], (argv[1] if len(argv) > 1 else None)
     emu, grant = _start(provider, root)
