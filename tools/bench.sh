@@ -6,10 +6,13 @@ cd "$here"
 . tools/env.sh
 bash tools/bootstrap.sh
 db="${BENCH_DB:-cloudsync_bench_$$}"
-trap 'dropdb --if-exists --force -h "$PGHOST" -U "$PGUSER" "$db" >/dev/null 2>&1 || true' EXIT
+data_dir="${BENCH_DATA_DIR:-$here/.test-logs/bench-data}"
+# the database and its filestore go (the memory part leaves gigabytes there)
+trap 'dropdb --if-exists --force -h "$PGHOST" -U "$PGUSER" "$db" >/dev/null 2>&1 || true
+      rm -rf "$data_dir/filestore/$db"' EXIT
 args=(--addons-path="$ODOO_PATH/odoo/addons,$ODOO_PATH/addons,$here" --db_host="$PGHOST"
       --db_port="$PGPORT" --db_user="$PGUSER" --db_password="$PGPASSWORD" -d "$db"
-      --data-dir="${BENCH_DATA_DIR:-$here/.test-logs/bench-data}" --without-demo=all)
+      --data-dir="$data_dir" --without-demo=all)
 .venv/bin/python "$ODOO_PATH/odoo-bin" "${args[@]}" \
     -i cloud_base,cloud_owncloud,cloud_dropbox,cloud_onedrive,cloud_gdrive --stop-after-init \
     --log-level=warn >/dev/null
