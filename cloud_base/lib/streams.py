@@ -13,6 +13,8 @@ from __future__ import annotations
 import io
 from typing import Iterable, Iterator
 
+import requests
+
 from .errors import CloudError, InvalidRequest
 
 #: Size of the pieces streamed to and from the adapters.
@@ -82,16 +84,36 @@ def with_last(iterable: Iterable) -> Iterator[tuple]:
     yield pending, True
 
 
+def _announced_length(response):
+    """The body size the response's headers announce, or None (unknown, or encoded: the
+    pieces are decoded, their sizes add up to something else)."""
+    headers = getattr(response, "headers", None) or {}
+    if headers.get("Content-Encoding", "identity").lower() != "identity":
+        return None
+    try:
+        return int(headers["Content-Length"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def iter_response(response, piece_size=STREAM_CHUNK, translate=None, catch=(Exception,)):
     """The body of a streamed ``requests`` response in pieces (empty ones skipped); the
     response is closed at the end, on an error, or when the consumer stops early.
 
     An exception of the classes ``catch`` raised while reading becomes ``translate(exc)`` (a
-    :class:`CloudError`); a CloudError passes as it is."""
+    :class:`CloudError`); a CloudError passes as it is. A body that ends before its
+    Content-Length is a broken connection, not the end of the file (urllib3 1.x accepts it
+    silently): it raises as one."""
+    expected, received = _announced_length(response), 0
     try:
         for piece in response.iter_content(piece_size):
             if piece:
+                received += len(piece)
                 yield piece
+        if expected is not None and received < expected:
+            raise requests.exceptions.ChunkedEncodingError(
+                "Connection broken: the body ended after %d of its %d bytes"
+                % (received, expected))
     except CloudError:
         raise
     except catch as exc:

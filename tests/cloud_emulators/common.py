@@ -194,6 +194,11 @@ class _Handler(BaseHTTPRequestHandler):
     # (Apache's KeepAliveTimeout is 5 s): otherwise every connection a client's pool keeps
     # open holds one handler thread for as long as the client lives.
     timeout = 5
+    # A body goes out in pieces: the timeout above bounds each piece, as a real server's send
+    # timeout bounds each write; one sendall of a whole 1 GiB body must finish within it and
+    # cut a download the client reads at its own pace (since Python 3.5 the timeout of
+    # sendall is its total duration).
+    write_piece = 256 * 1024
 
     def log_message(self, *args):  # keep test output quiet
         pass
@@ -224,8 +229,9 @@ class _Handler(BaseHTTPRequestHandler):
         if "Content-Length" not in headers:
             self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
-        if body:
-            self.wfile.write(body)
+        view = memoryview(body)
+        for start in range(0, len(view), self.write_piece):
+            self.wfile.write(view[start:start + self.write_piece])
 
     def _read_chunked(self):
         data = b""

@@ -72,9 +72,10 @@ def test_with_last():
 
 
 class FakeResponse:
-    def __init__(self, pieces, fail=None):
+    def __init__(self, pieces, fail=None, headers=None):
         self.pieces, self.fail, self.closed = pieces, fail, False
         self.asked = None
+        self.headers = requests.structures.CaseInsensitiveDict(headers or {})
 
     def iter_content(self, size):
         self.asked = size
@@ -113,3 +114,23 @@ def test_iter_response_translates_errors():
     with pytest.raises(CloudError) as err:
         list(iter_response(FakeResponse([], fail=InvalidRequest("no")), translate=translate))
     assert isinstance(err.value, InvalidRequest)
+
+
+def test_iter_response_refuses_a_body_shorter_than_its_content_length():
+    # the server closed the connection mid-body: urllib3 1.x ends the body there, silently
+    cut = FakeResponse([b"abcd", b"ef"], headers={"Content-Length": "10"})
+    pieces = iter_response(cut, translate=lambda exc: Transient(str(exc), path="/f"),
+                           catch=requests.RequestException)
+    assert next(pieces) == b"abcd" and next(pieces) == b"ef"
+    with pytest.raises(Transient) as err:
+        next(pieces)
+    assert "6 of its 10 bytes" in err.value.message and err.value.path == "/f"
+    assert isinstance(err.value.__cause__, requests.exceptions.ChunkedEncodingError)
+    assert cut.closed
+    # the whole body, no length, or an encoded body (its pieces are decoded): as it is
+    whole = FakeResponse([b"abcd", b"ef"], headers={"content-length": "6"})
+    assert b"".join(iter_response(whole)) == b"abcdef"
+    assert list(iter_response(FakeResponse([b"ab"]))) == [b"ab"]
+    gzipped = FakeResponse([b"abcdefgh"], headers={"Content-Length": "5",
+                                                    "Content-Encoding": "gzip"})
+    assert list(iter_response(gzipped)) == [b"abcdefgh"]
