@@ -410,15 +410,18 @@ class CloudDocumentsFolder(models.Model):
     def documents_synced_files(self, cloud_folder_id, search=None, limit=80, offset=0,
                                order="name, id"):
         """One page of the files of the synced folder ``cloud_folder_id`` (as
-        :meth:`documents_files`), read as the user."""
+        :meth:`documents_files`), read as the user, with the folder's link in the cloud
+        (``cloud_url``)."""
         folder = self.env["cloud.folder"].sudo().browse(cloud_folder_id).exists()
         if not folder:
-            return {"records": [], "length": 0}
+            return {"records": [], "length": 0, "cloud_url": False}
         folder._documents_check_visible()
         search = {key: value for key, value in (search or {}).items() if value}
-        return self._documents_files_page(
+        page = self._documents_files_page(
             folder._documents_files_domain() + self._documents_search_domain(search),
             limit, offset, order)
+        page["cloud_url"] = folder._documents_cloud_url()
+        return page
 
     def documents_move_files(self, attachment_ids):
         """Move files into this folder (write access on it, and on the files where they are,

@@ -4,8 +4,9 @@ section of its tree. ``cloud.folder`` is administrators' data: these helpers run
 user (a folder of a record they may not read is not shown, nor is its name)."""
 from collections import defaultdict
 
-from odoo import fields, models
+from odoo import models
 from odoo.exceptions import AccessError
+from odoo.tools import SQL
 
 from .documents_placement import FOLDER_MODEL
 
@@ -21,7 +22,16 @@ class CloudFolder(models.Model):
         return self.env[model].with_env(self.env(su=False))
 
     def _documents_live_children(self):
-        return self.child_ids.filtered(lambda f: f.state != "detached")
+        return self.search([("parent_id", "in", self.ids), ("state", "!=", "detached")],
+                           order="name, id")
+
+    def _documents_model_as_user(self, model):
+        """``model`` as the user, archived records included; None when they may not read
+        it at all (or it is not installed)."""
+        if model not in self.env:
+            return None
+        Model = self._documents_as_user(model).with_context(active_test=False)
+        return Model if Model.has_access("read") else None
 
     def _documents_readable_records(self):
         """``{res_model: set of ids}`` of the records of these folders that the user reads."""
@@ -31,11 +41,24 @@ class CloudFolder(models.Model):
                 wanted[folder.res_model].add(folder.res_id)
         readable = {}
         for model, ids in wanted.items():
-            if model not in self.env:
-                continue
-            Model = self._documents_as_user(model).with_context(active_test=False)
-            readable[model] = set(Model.browse(ids).exists()._filtered_access("read").ids)
+            Model = self._documents_model_as_user(model)
+            if Model is not None:
+                # a search as the user: the record rules are applied by the database
+                readable[model] = set(Model.search([("id", "in", list(ids))], order="id").ids)
         return readable
+
+    def _documents_holds_readable(self):
+        """Does this rule folder hold the folder of a record the user reads, or a file
+        they read? (One query per model, however many records the rule has.)"""
+        self.ensure_one()
+        Model = self._documents_model_as_user(self.rule_id.model)
+        if Model is not None and Model.search_count([("id", "in", SQL(
+                "(SELECT res_id FROM cloud_folder WHERE parent_id = %s AND kind = 'object' "
+                "AND state != 'detached' AND res_model = %s)", self.id, Model._name))],
+                limit=1):
+            return True
+        Attachment = self._documents_as_user("ir.attachment")
+        return bool(Attachment.search_count(self._documents_files_domain(), limit=1))
 
     def _documents_visible(self):
         """The folders of ``self`` the user sees: a folder of a record they read; a rule
@@ -44,13 +67,8 @@ class CloudFolder(models.Model):
         readable = record_folders._documents_readable_records()
         visible = record_folders.filtered(
             lambda f: f.res_id in readable.get(f.res_model, ()))
-        Attachment = self._documents_as_user("ir.attachment")
         for rule_folder in self.filtered(lambda f: f.kind == "rule"):
-            records = rule_folder._documents_live_children().filtered(
-                lambda f: f.kind == "object")
-            by_model = records._documents_readable_records()
-            if any(by_model.values()) or Attachment.search_count(
-                    rule_folder._documents_files_domain(), limit=1):
+            if rule_folder._documents_holds_readable():
                 visible |= rule_folder
         return self & visible
 
@@ -72,7 +90,9 @@ class CloudFolder(models.Model):
                          ("cloud_folder_id", "not in", below.ids)]
 
     def _documents_node_info(self):
-        """The tree nodes of these folders (visible to the user, checked by the caller)."""
+        """The tree nodes of these folders (visible to the user, checked by the caller). The
+        link to a folder in the cloud is given when it is opened (a rule may have thousands
+        of records: their links are not worked out to draw the tree)."""
         parents = set(self.search([("parent_id", "in", self.ids),
                                    ("state", "!=", "detached")]).parent_id.ids)
         several_clients = len(self.search([("kind", "=", "rule"),
@@ -86,18 +106,21 @@ class CloudFolder(models.Model):
                 # the provider says which storage (the client's own record is not theirs)
                 name = "%s (%s)" % (name, providers.get(folder.client_id.provider,
                                                         folder.client_id.provider))
-            synced = folder.state == "synced" and folder.cloud_id
+            synced = folder.state == "synced" and bool(folder.cloud_id)
             result.append({
                 "id": folder.id,
                 "name": name,
                 "kind": folder.kind,
                 "parent_id": folder.parent_id.id if folder.kind != "rule" else False,
                 "has_children": folder.id in parents,
-                "cloud_url": (folder.url or False) if synced else False,
+                "in_cloud": synced,
                 "cloud_provider": folder.client_id.provider if synced else False,
-                "write_date": fields.Datetime.to_string(folder.write_date),
             })
         return result
+
+    def _documents_cloud_url(self):
+        self.ensure_one()
+        return (self.url or False) if self.state == "synced" and self.cloud_id else False
 
     def _documents_rule_folders(self):
         """The rule folders of the sync rules, those of the workspace left out (its folders

@@ -1,6 +1,7 @@
 from . import test_access
 from . import test_mirror
 from . import test_owncloud_mirror
+from . import test_dropbox_mirror
 from . import test_zip_download
 from . import test_file_manager_tour
 from . import test_file_manager_rpc

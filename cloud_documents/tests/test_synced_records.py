@@ -58,7 +58,10 @@ class TestSyncedRecords(DocumentsCase):
         acme = records["Acme Synced"]
         self.assertEqual(acme["id"], self.acme_folder.id)
         self.assertTrue(acme["has_children"])
-        self.assertTrue(acme["cloud_url"])
+        self.assertTrue(acme["in_cloud"])
+        page = self.Folder.documents_synced_files(acme["id"])
+        self.assertEqual(page["cloud_url"], self.acme_folder.url)
+        self.assertTrue(page["cloud_url"])
         self.assertEqual(list(self.tree(self.env.user, acme["id"])), ["Scans"])
         # the record's files, but not those in its subfolders; those waiting too
         self.assertEqual(self.files(self.env.user, acme["id"]), ["acme.txt", "new.txt"])

@@ -200,6 +200,7 @@ export class DocumentsFileManager extends Component {
                     limit: PAGE_SIZE,
                     offset,
                 });
+                current.cloud_url = result.cloud_url; // "Open cloud folder"
             }
         } else {
             result = await this.orm.call(FOLDER_MODEL, "documents_files", [], {
