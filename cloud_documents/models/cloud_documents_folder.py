@@ -384,12 +384,12 @@ class CloudDocumentsFolder(models.Model):
         return domain
 
     @api.model
-    def _documents_files_page(self, domain, limit, offset, order):
+    def _documents_files_page(self, domain, limit, offset, order, mirrored=False):
         """``{"records": [...], "length": n}``: a page of the files ``domain`` finds, as the
         user (Odoo's attachment search leaves out those of records they may not read)."""
         Attachment = self.env["ir.attachment"]
         files = Attachment.search(domain, limit=limit, offset=offset, order=order)
-        return {"records": files._documents_file_info(),
+        return {"records": files._documents_file_info(mirrored),
                 "length": Attachment.search_count(domain)}
 
     # -- the record folders of the sync rules: a read-only section of the tree -------------
@@ -419,7 +419,7 @@ class CloudDocumentsFolder(models.Model):
         search = {key: value for key, value in (search or {}).items() if value}
         page = self._documents_files_page(
             folder._documents_files_domain() + self._documents_search_domain(search),
-            limit, offset, order)
+            limit, offset, order, mirrored=folder.state != "detached")
         page["cloud_url"] = folder._documents_cloud_url()
         return page
 

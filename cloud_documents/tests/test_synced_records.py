@@ -69,11 +69,14 @@ class TestSyncedRecords(DocumentsCase):
         self.assertEqual(self.files(self.env.user, contacts["id"]), [])
 
     def test_files_are_read_only_and_searchable(self):
+        # no transfer queued (yet): a file of a synced record waits for its upload
+        self.Task.search([("attachment_id", "=", self.waiting.id)]).unlink()
         page = self.Folder.with_user(self.clerk).documents_synced_files(self.acme_folder.id)
         self.assertEqual(page["length"], 2)
         by_name = {info["name"]: info for info in page["records"]}
         self.assertFalse(by_name["acme.txt"]["can_write"])
         self.assertEqual(by_name["acme.txt"]["cloud_state"], "synced")
+        self.assertEqual(by_name["new.txt"]["cloud_state"], "waiting", "its upload is due")
         self.assertTrue(by_name["acme.txt"]["cloud_url"])
         self.assertEqual(self.files(self.clerk, self.acme_folder.id, search={"name": "new"}),
                          ["new.txt"])
