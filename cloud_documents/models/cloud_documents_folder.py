@@ -419,7 +419,7 @@ class CloudDocumentsFolder(models.Model):
         search = {key: value for key, value in (search or {}).items() if value}
         page = self._documents_files_page(
             folder._documents_files_domain() + self._documents_search_domain(search),
-            limit, offset, order, mirrored=folder.state != "detached")
+            limit, offset, order, mirrored=True)
         page["cloud_url"] = folder._documents_cloud_url()
         return page
 

@@ -62,12 +62,14 @@ class CloudFolder(models.Model):
 
     def _documents_visible(self):
         """The folders of ``self`` the user sees: a folder of a record they read; a rule
-        folder holding a folder of such a record or a file they read."""
-        record_folders = self.filtered(lambda f: f.kind in RECORD_KINDS)
+        folder holding a folder of such a record or a file they read. (A folder no longer
+        synced is nobody's to browse.)"""
+        live = self.filtered(lambda f: f.state != "detached")
+        record_folders = live.filtered(lambda f: f.kind in RECORD_KINDS)
         readable = record_folders._documents_readable_records()
         visible = record_folders.filtered(
             lambda f: f.res_id in readable.get(f.res_model, ()))
-        for rule_folder in self.filtered(lambda f: f.kind == "rule"):
+        for rule_folder in live.filtered(lambda f: f.kind == "rule"):
             if rule_folder._documents_holds_readable():
                 visible |= rule_folder
         return self & visible

@@ -108,6 +108,8 @@ class TestSyncedRecords(DocumentsCase):
     def test_detached_folders_are_left_out(self):
         self.scans.state = "detached"
         self.assertEqual(self.tree(self.env.user, self.acme_folder.id), {})
+        with self.assertRaises(AccessError):
+            self.Folder.documents_synced_files(self.scans.id)
 
     def test_zip_of_a_record_folder(self):
         # (the content is read in transactions of their own: see test_zip_download)
