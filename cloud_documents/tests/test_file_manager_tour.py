@@ -80,5 +80,5 @@ class TestFileManagerTour(CloudTourCase):
                                            ("documents_folder_id", "=", projects.id)]))
         self.assertFalse(Folder.search([("name", "ilike", "Gamma")]), "made, renamed, deleted")
         names = {path.stem for path in self.screenshots}
-        self.assertTrue({"documents_file_manager_list", "documents_file_manager_kanban"} <= names,
-                        names)
+        self.assertTrue({"documents_file_manager_list", "documents_file_manager_kanban",
+                         "documents_file_manager_synced_records"} <= names, names)

@@ -332,5 +332,6 @@ registry.category("web_tour.tours").add("cloud_documents_file_manager_tour", {
                 assert(check.status === 200 && check.isZip, `the record's zip: ${JSON.stringify(check)}`);
             },
         },
+        ...screenshot("documents_file_manager_synced_records", fileRow("customer-card.txt")),
     ],
 });
