@@ -14,14 +14,15 @@ args=(--addons-path="$ODOO_PATH/odoo/addons,$ODOO_PATH/addons,$here" --db_host="
       --db_port="$PGPORT" --db_user="$PGUSER" --db_password="$PGPASSWORD" -d "$db"
       --data-dir="$data_dir" --without-demo=all)
 .venv/bin/python "$ODOO_PATH/odoo-bin" "${args[@]}" \
-    -i cloud_base,cloud_owncloud,cloud_dropbox,cloud_onedrive,cloud_gdrive --stop-after-init \
-    --log-level=warn >/dev/null
+    -i cloud_base,cloud_owncloud,cloud_dropbox,cloud_onedrive,cloud_gdrive,cloud_documents \
+    --stop-after-init --log-level=warn >/dev/null
 shell() {
   CLOUD_BASE_ALLOW_MEMORY_STORAGE=1 .venv/bin/python "$ODOO_PATH/odoo-bin" shell "${args[@]}" \
       --log-level=warn < "$1"
 }
-# BENCH_PARTS=core,transfers,planning,memory,feeds,gdrive,onedrive,latency limits what runs
-parts=${BENCH_PARTS:-core,transfers,planning,memory,feeds,gdrive,onedrive,latency}
+# BENCH_PARTS=core,transfers,planning,memory,documents,feeds,gdrive,onedrive,latency limits what
+# runs
+parts=${BENCH_PARTS:-core,transfers,planning,memory,documents,feeds,gdrive,onedrive,latency}
 [[ ,$parts, == *,core,* ]] && shell tests/bench/bench_core.py
 # uploads: sequential runner, concurrent runner, adapter-only limit (memory, ownCloud, Dropbox)
 [[ ,$parts, == *,transfers,* ]] && shell tests/bench/bench_transfers.py
@@ -30,6 +31,9 @@ parts=${BENCH_PARTS:-core,transfers,planning,memory,feeds,gdrive,onedrive,latenc
 # peak memory of a 1 GiB upload, download and reverse sync on every provider (each emulator in
 # its own process)
 [[ ,$parts, == *,memory,* ]] && shell tests/bench/bench_memory.py
+# the documents file manager: a folder of 5,000 files opened, 1,000 files zipped, the peak
+# memory of a 1 GiB zip download (local files, and one synced to the ownCloud emulator)
+[[ ,$parts, == *,documents,* ]] && shell tests/bench/bench_documents.py
 # change feeds through the merge base, real adapters against their emulators (no database)
 [[ ,$parts, == *,feeds,* ]] && .venv/bin/python tests/bench/bench_feeds.py
 # a 50 MiB resumable upload to Google Drive through a failed chunk and a rate limit: its peak

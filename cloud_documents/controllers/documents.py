@@ -32,17 +32,19 @@ class DocumentsController(http.Controller):
 
     @http.route("/cloud_documents/zip", type="http", auth="user", methods=["GET", "POST"],
                 readonly=True)
-    def documents_zip(self, folder_ids="", attachment_ids="", **kwargs):
-        """A zip of the files ``attachment_ids`` and of the trees of the folders
-        ``folder_ids`` (comma-separated ids). Access is decided as the user, on every file
-        (403 when one of the files is not theirs to read); the content is read piece by
-        piece, local files from the filestore, synced files from the cloud."""
+    def documents_zip(self, folder_ids="", attachment_ids="", cloud_folder_ids="", **kwargs):
+        """A zip of the files ``attachment_ids``, of the trees of the folders ``folder_ids``
+        and of the synced record folders ``cloud_folder_ids`` (comma-separated ids). Access
+        is decided as the user, on every file (403 when one of the files is not theirs to
+        read, or a record folder not theirs to see); the content is read piece by piece,
+        local files from the filestore, synced files from the cloud."""
         folders = request.env["cloud.documents.folder"].browse(_ids(folder_ids))
         attachments = _ids(attachment_ids)
-        entries = folders._documents_zip_entries(attachments)
+        synced = _ids(cloud_folder_ids)
+        entries = folders._documents_zip_entries(attachments, synced)
         if not entries:
             raise NotFound()
-        name = folders._documents_zip_name(attachments)
+        name = folders._documents_zip_name(attachments, synced)
         response = Response(_logged(iter_zip(entries), name), mimetype="application/zip",
                             direct_passthrough=True)
         response.headers["Content-Disposition"] = content_disposition(name)

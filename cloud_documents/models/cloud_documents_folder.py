@@ -3,7 +3,7 @@ are its attachments, mirrored under ``Root / Odoo Docs`` of its cloud client."""
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from odoo.addons.cloud_base.lib.names import assign_unique, clean_name, name_key
 
@@ -360,7 +360,6 @@ class CloudDocumentsFolder(models.Model):
         last change), those found in the folder and its subfolders (everywhere without a
         folder). ``{"records": [...], "length": how many in all}``."""
         search = {key: value for key, value in (search or {}).items() if value}
-        Attachment = self.env["ir.attachment"]
         if search:
             domain = [("documents_folder_id", "child_of", folder_id)] if folder_id else \
                 [("documents_folder_id", "!=", False)]
@@ -368,6 +367,12 @@ class CloudDocumentsFolder(models.Model):
             domain = [("documents_folder_id", "=", folder_id or False)]
             if not folder_id:
                 return {"records": [], "length": 0}
+        return self._documents_files_page(domain + self._documents_search_domain(search),
+                                          limit, offset, order)
+
+    @api.model
+    def _documents_search_domain(self, search):
+        domain = []
         for key, field in (("name", "name"), ("tag", "documents_tag_ids.name"),
                            ("mimetype", "mimetype"), ("owner", "documents_owner_id.name")):
             if search.get(key):
@@ -376,9 +381,47 @@ class CloudDocumentsFolder(models.Model):
             domain.append(("write_date", ">=", search["date_from"]))
         if search.get("date_to"):
             domain.append(("write_date", "<=", search["date_to"] + " 23:59:59"))
+        return domain
+
+    @api.model
+    def _documents_files_page(self, domain, limit, offset, order, mirrored=False):
+        """``{"records": [...], "length": n}``: a page of the files ``domain`` finds, as the
+        user (Odoo's attachment search leaves out those of records they may not read)."""
+        Attachment = self.env["ir.attachment"]
         files = Attachment.search(domain, limit=limit, offset=offset, order=order)
-        return {"records": files._documents_file_info(),
+        return {"records": files._documents_file_info(mirrored),
                 "length": Attachment.search_count(domain)}
+
+    # -- the record folders of the sync rules: a read-only section of the tree -------------
+    @api.model
+    def documents_synced_tree(self, cloud_folder_id=False):
+        """The nodes of the read-only section below the cloud folder ``cloud_folder_id``, or
+        at its top (no folder): the rule folders of the sync rules. Only the folders of
+        records the user reads are shown (the rule folders holding some)."""
+        CloudFolder = self.env["cloud.folder"].sudo()
+        if cloud_folder_id:
+            parent = CloudFolder.browse(cloud_folder_id).exists()._documents_check_visible()
+            candidates = parent._documents_live_children()
+        else:
+            candidates = CloudFolder._documents_rule_folders()
+        return candidates._documents_visible()._documents_node_info()
+
+    @api.model
+    def documents_synced_files(self, cloud_folder_id, search=None, limit=80, offset=0,
+                               order="name, id"):
+        """One page of the files of the synced folder ``cloud_folder_id`` (as
+        :meth:`documents_files`), read as the user, with the folder's link in the cloud
+        (``cloud_url``)."""
+        folder = self.env["cloud.folder"].sudo().browse(cloud_folder_id).exists()
+        if not folder:
+            return {"records": [], "length": 0, "cloud_url": False}
+        folder._documents_check_visible()
+        search = {key: value for key, value in (search or {}).items() if value}
+        page = self._documents_files_page(
+            folder._documents_files_domain() + self._documents_search_domain(search),
+            limit, offset, order, mirrored=True)
+        page["cloud_url"] = folder._documents_cloud_url()
+        return page
 
     def documents_move_files(self, attachment_ids):
         """Move files into this folder (write access on it, and on the files where they are,
@@ -400,12 +443,14 @@ class CloudDocumentsFolder(models.Model):
     # ------------------------------------------------------------------------------------
     # Zip download (R-DOC-2)
     # ------------------------------------------------------------------------------------
-    def _documents_zip_entries(self, attachment_ids=()):
-        """The members of a zip of the files ``attachment_ids`` and of the trees of these
-        folders, decided as the user: a file they may not read refuses the whole download
-        (AccessError); inside a folder, the subfolders and files they may not read are
-        left out (as they are out of their sight in the tree). Paths are unique (without
-        case); each folder is a directory entry, so that empty folders are kept."""
+    def _documents_zip_entries(self, attachment_ids=(), cloud_folder_ids=()):
+        """The members of a zip of the files ``attachment_ids``, of the trees of these
+        folders and of the synced folders ``cloud_folder_ids`` (the read-only section),
+        decided as the user: a file they may not read refuses the whole download
+        (AccessError), as does a synced folder they may not see; inside a folder, the
+        subfolders and files they may not read are left out (as they are out of their sight
+        in the tree). Paths are unique (without case); each folder is a directory entry, so
+        that empty folders are kept."""
         Attachment = self.env["ir.attachment"]
         files = Attachment.browse(attachment_ids)
         files.check_access("read")
@@ -436,9 +481,41 @@ class CloudDocumentsFolder(models.Model):
                         entries.append(attachment._documents_zip_entry(
                             unique_path(path, attachment.name, taken)))
             level = next_level
+        if cloud_folder_ids:
+            entries += self._documents_synced_zip_entries(cloud_folder_ids, taken)
         return entries
 
-    def _documents_zip_name(self, attachment_ids=()):
-        if len(self) == 1 and not attachment_ids:
+    @api.model
+    def _documents_synced_zip_entries(self, cloud_folder_ids, taken):
+        """The members of the trees of the synced folders ``cloud_folder_ids``: what the
+        user sees of them in the file manager."""
+        Attachment = self.env["ir.attachment"]
+        folders = self.env["cloud.folder"].sudo().browse(cloud_folder_ids).exists()
+        if len(folders) != len(set(cloud_folder_ids)):
+            raise AccessError(self.env._("This synced folder is not yours to see."))
+        folders._documents_check_visible()
+        entries = []
+        level = [(folder, unique_path("", folder.name, taken)) for folder in folders]
+        while level:
+            next_level = []
+            for folder, path in level:
+                entries.append(ZipEntry(path + "/", None, 0, folder.write_date, None))
+                for attachment in Attachment.search(folder._documents_files_domain(),
+                                                    order="id"):
+                    if attachment._documents_has_content():
+                        entries.append(attachment._documents_zip_entry(
+                            unique_path(path, attachment.name, taken)))
+                children = folder._documents_live_children()._documents_visible()
+                next_level += [(child, unique_path(path, child.name, taken))
+                               for child in children]
+            level = next_level
+        return entries
+
+    def _documents_zip_name(self, attachment_ids=(), cloud_folder_ids=()):
+        if len(self) == 1 and not attachment_ids and not cloud_folder_ids:
             return "%s.zip" % clean_name(self.name)
+        if not self and not attachment_ids and len(cloud_folder_ids) == 1:
+            # its visibility was checked with the zip's members
+            folder = self.env["cloud.folder"].sudo().browse(cloud_folder_ids)
+            return "%s.zip" % clean_name(folder.name)
         return "%s.zip" % self.env._("Documents")

@@ -191,10 +191,11 @@ class IrAttachment(models.Model):
     # ------------------------------------------------------------------------------------
     # What the file manager shows of a file (R-DOC-2)
     # ------------------------------------------------------------------------------------
-    def _documents_file_info(self):
+    def _documents_file_info(self, mirrored=False):
         """The file manager's view of these files (read by the user): no cloud download is
-        needed to show them (a synced image has its provider's logo for thumbnail)."""
-        states = self._documents_cloud_states()
+        needed to show them (a synced image has its provider's logo for thumbnail).
+        ``mirrored``: they are listed in a folder synced to the cloud (a record's)."""
+        states = self._documents_cloud_states(mirrored)
         writable = set(self.documents_folder_id._filtered_access("write").ids)
         Client = self.env["cloud.client"]
         result = []
@@ -231,9 +232,10 @@ class IrAttachment(models.Model):
             })
         return result
 
-    def _documents_cloud_states(self):
+    def _documents_cloud_states(self, mirrored=False):
         """``{id: (state, message)}``: ``synced`` (in the cloud), ``waiting`` (a transfer is
-        queued, or the folder is mirrored and the file not uploaded yet), ``error`` (the
+        queued, or the folder is mirrored, or ``mirrored`` is set, and the file not uploaded
+        yet), ``error`` (the
         latest transfer failed, or failed and waits for its retry: the provider's message),
         ``local`` (stays in Odoo)."""
         tasks = self.env["cloud.task"].sudo().search([
@@ -255,7 +257,7 @@ class IrAttachment(models.Model):
             elif attachment._cloud_is_file():
                 states[attachment.id] = ("synced", False)
             elif attachment.type == "binary" and attachment.mimetype not in local_types \
-                    and attachment.sudo().documents_folder_id.cloud_client_id:
+                    and (mirrored or attachment.sudo().documents_folder_id.cloud_client_id):
                 states[attachment.id] = ("waiting", False)
             else:
                 states[attachment.id] = ("local", False)

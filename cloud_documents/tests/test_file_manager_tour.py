@@ -1,6 +1,7 @@
 """The file manager in the browser (R-DOC-2): browse the lazy tree, list and kanban with the
 cloud state of each file, search across folders, upload by drag and drop, move a file and a
-folder by drag and drop, download a selection and a folder as one zip. Screenshots of the
+folder by drag and drop, download a selection and a folder as one zip; browse the record
+folders of a sync rule (read only). Screenshots of the
 list and the kanban go to ``docs/screenshots/`` (see ``CloudTourCase``)."""
 from odoo.tests import new_test_user, tagged
 
@@ -26,6 +27,18 @@ class TestFileManagerTour(CloudTourCase):
         Folder.create({"name": "Hidden board", "own_access": True, "read_group_ids": [
             (6, 0, self.env.ref("base.group_system").ids)]})
         contract = self.env["cloud.documents.tag"].create({"name": "Contract"})
+        # the record folders of a sync rule: a customer the user reads, one they do not
+        self.env["cloud.sync.rule"].create({
+            "model_id": self.env["ir.model"]._get("res.partner").id, "folder_name": "Contacts",
+            "client_id": client.id, "domain": "[('name', 'like', 'Tour Customer')]"})
+        other_company = self.env["res.company"].create({"name": "Tour Other Company"})
+        customer, hidden_customer = self.env["res.partner"].create([
+            {"name": "Tour Customer"},
+            {"name": "Tour Customer Hidden", "company_id": other_company.id}])
+        for partner in customer | hidden_customer:
+            Attachment.create({"name": "customer-card.txt", "raw": b"card",
+                               "mimetype": "text/plain", "res_model": "res.partner",
+                               "res_id": partner.id})
 
         def put(folder, name, data, **vals):
             return Attachment.with_user(user).create(dict({
@@ -67,5 +80,5 @@ class TestFileManagerTour(CloudTourCase):
                                            ("documents_folder_id", "=", projects.id)]))
         self.assertFalse(Folder.search([("name", "ilike", "Gamma")]), "made, renamed, deleted")
         names = {path.stem for path in self.screenshots}
-        self.assertTrue({"documents_file_manager_list", "documents_file_manager_kanban"} <= names,
-                        names)
+        self.assertTrue({"documents_file_manager_list", "documents_file_manager_kanban",
+                         "documents_file_manager_synced_records"} <= names, names)

@@ -165,3 +165,38 @@ class TestZipDownload(CloudTourCase):
         if data is not None:
             with self.assertRaises(zipfile.BadZipFile):
                 zipfile.ZipFile(io.BytesIO(data)).namelist()
+
+    def test_synced_record_folder_zipped_as_the_user(self):
+        """The read-only section of the file manager: a record's cloud folder as one zip,
+        refused when the record is not the user's to read."""
+        client, _store = self.make_client("Zip Records")
+        self.env["cloud.sync.rule"].create({
+            "model_id": self.env["ir.model"]._get("res.partner").id,
+            "folder_name": "Contacts", "client_id": client.id,
+            "domain": "[('name', 'like', 'Zip ')]"})
+        other_company = self.env["res.company"].create({"name": "Zip Other Co"})
+        Partner = self.env["res.partner"]
+        acme = Partner.create({"name": "Zip Acme"})
+        hidden = Partner.create({"name": "Zip Hidden", "company_id": other_company.id})
+        for partner in acme | hidden:
+            self.env["ir.attachment"].create({"name": "card.txt", "raw": b"card of %s" % (
+                partner.name.encode()), "res_model": partner._name, "res_id": partner.id})
+        for _round in range(2):
+            client._prepare_direct()
+            self.run_queue()
+        acme_folder, hidden_folder = (self.env["cloud.folder"].search([
+            ("res_model", "=", "res.partner"), ("res_id", "=", partner.id),
+            ("kind", "=", "object")]) for partner in (acme, hidden))
+        self.authenticate("zip_clerk", "zip_clerk")
+        self.env.flush_all()
+        response = self.opener.get(self.base_url() + ZIP_URL, timeout=60,
+                                   params={"cloud_folder_ids": acme_folder.id})
+        self.assertIn("Zip%20Acme.zip", response.headers.get("Content-Disposition", ""))
+        archive = self.archive(response)
+        self.assertEqual(archive.namelist(), ["Zip Acme/", "Zip Acme/card.txt"])
+        self.assertEqual(archive.read("Zip Acme/card.txt"), b"card of Zip Acme")
+        with self.assertLogs("odoo.http", "WARNING"):
+            response = self.opener.get(self.base_url() + ZIP_URL, timeout=60,
+                                       params={"cloud_folder_ids": hidden_folder.id})
+        self.assertEqual(response.status_code, 403)
+        self.assertNotIn(b"Zip Hidden", response.content)

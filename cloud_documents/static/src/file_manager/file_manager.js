@@ -16,12 +16,19 @@ const FOLDER_MODEL = "cloud.documents.folder";
 const PAGE_SIZE = 80;
 const DRAG_TYPE = "application/x-cloud-documents";
 const UPLOADS_AT_ONCE = 3;
+// the read-only section of the record folders of the sync rules: its nodes' keys
+const SYNCED_ROOT = "synced";
+const syncedKey = (cloudFolderId) => `synced_${cloudFolderId}`;
 
 /**
  * The documents file manager (R-DOC-2): the folder tree on the left, the folder's files on
  * the right as a list or as a kanban with thumbnails. Everything it shows or does goes
  * through the server as the user (the RPC methods of cloud.documents.folder, and Odoo's own
  * routes for uploads, downloads and thumbnails), which decides what is allowed.
+ *
+ * Below the workspace, a read-only section shows the record folders of the sync rules (the
+ * cloud folders of the records the user reads) with their files: browse, preview, download
+ * and zip there; nothing is changed from it.
  */
 export class DocumentsFileManager extends Component {
     static template = "cloud_documents.FileManager";
@@ -37,6 +44,7 @@ export class DocumentsFileManager extends Component {
         this.state = useState({
             folders: {}, // id -> folder, with `children` (ids) once loaded, `open`
             roots: [],
+            syncedRoot: null, // the key of the read-only section, when it has folders
             currentFolderId: null,
             path: [],
             files: [],
@@ -77,15 +85,57 @@ export class DocumentsFileManager extends Component {
         return infos.map((info) => info.id);
     }
 
+    storeSyncedFolders(infos) {
+        return this.storeFolders(
+            infos.map((info) => ({
+                ...info,
+                id: syncedKey(info.id),
+                parent_id: info.parent_id ? syncedKey(info.parent_id) : SYNCED_ROOT,
+                cloudFolderId: info.id,
+                synced: true,
+                can_write: false,
+            }))
+        );
+    }
+
     async loadRoots() {
-        const infos = await this.orm.call(FOLDER_MODEL, "documents_tree", [false]);
+        const [infos, synced] = await Promise.all([
+            this.orm.call(FOLDER_MODEL, "documents_tree", [false]),
+            this.orm.call(FOLDER_MODEL, "documents_synced_tree", [false]),
+        ]);
         this.state.roots = this.storeFolders(infos);
+        if (synced.length) {
+            this.storeFolders([{
+                id: SYNCED_ROOT,
+                name: _t("Synced records"),
+                parent_id: false,
+                has_children: true,
+                can_write: false,
+                synced: true,
+                cloudFolderId: false,
+            }]);
+            this.state.folders[SYNCED_ROOT].children = this.storeSyncedFolders(synced);
+            this.state.syncedRoot = SYNCED_ROOT;
+        } else {
+            this.state.syncedRoot = null;
+        }
     }
 
     async loadChildren(folderId) {
-        const infos = await this.orm.call(FOLDER_MODEL, "documents_tree", [folderId]);
-        this.state.folders[folderId].children = this.storeFolders(infos);
-        this.state.folders[folderId].has_children = infos.length > 0;
+        const folder = this.state.folders[folderId];
+        let children;
+        if (folder.synced) {
+            const infos = await this.orm.call(FOLDER_MODEL, "documents_synced_tree", [
+                folder.cloudFolderId,
+            ]);
+            children = this.storeSyncedFolders(infos);
+        } else {
+            children = this.storeFolders(
+                await this.orm.call(FOLDER_MODEL, "documents_tree", [folderId])
+            );
+        }
+        folder.children = children;
+        folder.has_children = children.length > 0;
     }
 
     async toggleFolder(folderId) {
@@ -101,7 +151,9 @@ export class DocumentsFileManager extends Component {
         this.state.selection = {};
         this.state.renamingId = null;
         const [path] = await Promise.all([
-            this.orm.call(FOLDER_MODEL, "documents_path", [[folderId]]),
+            this.state.folders[folderId]?.synced
+                ? this.syncedPath(folderId)
+                : this.orm.call(FOLDER_MODEL, "documents_path", [[folderId]]),
             this.loadFiles(0),
         ]);
         this.state.path = path;
@@ -112,6 +164,19 @@ export class DocumentsFileManager extends Component {
                 await this.toggleFolder(step.id);
             }
         }
+    }
+
+    /** The breadcrumbs of a node of the read-only section: it was reached through the tree. */
+    syncedPath(key) {
+        const path = [];
+        for (let node = this.state.folders[key]; node; node = this.state.folders[node.parent_id]) {
+            path.unshift({ id: node.id, name: node.name });
+        }
+        return path;
+    }
+
+    get inSyncedSection() {
+        return Boolean(this.currentFolder?.synced);
     }
 
     get currentFolder() {
@@ -125,12 +190,26 @@ export class DocumentsFileManager extends Component {
     // -- the files ---------------------------------------------------------------------------
     async loadFiles(offset = this.state.offset) {
         const search = this.activeSearch();
-        const result = await this.orm.call(FOLDER_MODEL, "documents_files", [], {
-            folder_id: this.state.currentFolderId || false,
-            search,
-            limit: PAGE_SIZE,
-            offset,
-        });
+        const current = this.currentFolder;
+        let result = { records: [], length: 0 };
+        if (current?.synced) {
+            if (current.cloudFolderId) {
+                result = await this.orm.call(FOLDER_MODEL, "documents_synced_files", [], {
+                    cloud_folder_id: current.cloudFolderId,
+                    search,
+                    limit: PAGE_SIZE,
+                    offset,
+                });
+                current.cloud_url = result.cloud_url; // "Open cloud folder"
+            }
+        } else {
+            result = await this.orm.call(FOLDER_MODEL, "documents_files", [], {
+                folder_id: this.state.currentFolderId || false,
+                search,
+                limit: PAGE_SIZE,
+                offset,
+            });
+        }
         this.state.searching = Object.keys(search).length > 0;
         this.state.files = result.records;
         this.state.total = result.length;
@@ -270,6 +349,12 @@ export class DocumentsFileManager extends Component {
         if (ids.length) {
             return `/cloud_documents/zip?attachment_ids=${ids.join(",")}`;
         }
+        const current = this.currentFolder;
+        if (current?.synced) {
+            return current.cloudFolderId
+                ? `/cloud_documents/zip?cloud_folder_ids=${current.cloudFolderId}`
+                : "";
+        }
         return this.state.currentFolderId
             ? `/cloud_documents/zip?folder_ids=${this.state.currentFolderId}`
             : "";
@@ -335,7 +420,7 @@ export class DocumentsFileManager extends Component {
     }
 
     async pasteHere() {
-        if (this.state.clipboard.length && this.state.currentFolderId) {
+        if (this.state.clipboard.length && this.canWriteHere) {
             await this.moveFiles(this.state.clipboard, this.state.currentFolderId);
             this.state.clipboard = [];
         }
@@ -437,6 +522,10 @@ export class DocumentsFileManager extends Component {
 
     // -- drag and drop: files and folders onto folders, files from the desktop ---------------
     startDrag(ev, what) {
+        if (what.fileId && this.inSyncedSection) {
+            ev.preventDefault(); // nothing leaves the read-only section
+            return;
+        }
         if (what.fileId) {
             const ids = this.state.selection[what.fileId] ? this.selectedIds : [what.fileId];
             this.drag = { fileIds: ids };

@@ -7,7 +7,7 @@ import { Component, useState } from "@odoo/owl";
  */
 export class FolderNode extends Component {
     static template = "cloud_documents.FolderNode";
-    static props = { folderId: Number, manager: Object, depth: Number };
+    static props = { folderId: [Number, String], manager: Object, depth: Number };
     static components = {};
 
     setup() {

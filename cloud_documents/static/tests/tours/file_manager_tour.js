@@ -292,5 +292,46 @@ registry.category("web_tour.tours").add("cloud_documents_file_manager_tour", {
                 assert(zipChecks[1].size > zipChecks[0].size, "the folder holds more");
             },
         },
+        {
+            content: "The record folders of the sync rules: a read-only section of the tree",
+            trigger: `${folder("Synced records")} .o_cloud_docs_toggle`,
+            run: "click",
+        },
+        {
+            trigger: `${folder("Contacts")} .o_cloud_docs_toggle`,
+            run: "click",
+        },
+        {
+            content: "The records the user reads, not the others",
+            trigger: folder("Tour Customer"),
+            run() {
+                assert(!document.querySelector(folder("Tour Customer Hidden")),
+                    "a record the user may not read is not shown");
+            },
+        },
+        {
+            trigger: folder("Tour Customer"),
+            run: "click",
+        },
+        {
+            content: "Its files, synced, read only",
+            trigger: `${fileRow("customer-card.txt")} .o_cloud_docs_cloudState[data-state='synced']`,
+            async run() {
+                const row = document.querySelector(fileRow("customer-card.txt"));
+                assert(!row.querySelector(".o_cloud_docs_rename, .o_cloud_docs_deleteOne"),
+                    "no rename nor delete");
+                assert(row.getAttribute("draggable") === "false", "not draggable");
+                assert(row.querySelector(".o_cloud_docs_openInCloud"), "open in cloud");
+                assert(document.querySelector(".o_cloud_docs_upload").disabled, "no upload");
+                assert(!document.querySelector(".o_cloud_docs_renameFolder"), "no folder rename");
+                assert(document.querySelector(".o_cloud_docs_breadcrumbs").textContent
+                    .includes("Contacts"), "breadcrumbs");
+                const link = document.querySelector(".o_cloud_docs_zip");
+                assert(link.getAttribute("href").includes("cloud_folder_ids="), link.href);
+                const check = await fetchZip(link.getAttribute("href"));
+                assert(check.status === 200 && check.isZip, `the record's zip: ${JSON.stringify(check)}`);
+            },
+        },
+        ...screenshot("documents_file_manager_synced_records", fileRow("customer-card.txt")),
     ],
 });
