@@ -563,8 +563,9 @@ class IrAttachment(models.Model):
                 "Files can be put only in the folders of their record."))
         for res_model, res_id in records:
             if (folder.res_model, folder.res_id) != (res_model, res_id):
+                # (no name: the folder may be one of a record the user may not read)
                 raise ValidationError(self.env._(
-                    "The folder %s belongs to another record than the file.", folder.name))
+                    "This folder belongs to another record than the file."))
 
     def _cloud_valid_subfolder(self, object_folder):
         """The attachment's chosen subfolder, if it is one of ``object_folder``'s (the live
@@ -589,6 +590,10 @@ class IrAttachment(models.Model):
             if not record_folder:
                 continue
             target = attachment._cloud_valid_subfolder(record_folder) or record_folder
+            client = record_folder.client_id
+            if attachment._cloud_is_file() and (client.state != "connected"
+                                                or client.reset_pending):
+                continue  # (a client being reset moves nothing: its files are coming back)
             if attachment._cloud_is_file():
                 Task.search([("type", "=", "file_move"), ("attachment_id", "=", attachment.id),
                              ("state", "=", "pending"), ("folder_id", "!=", target.id)]).write(
@@ -632,7 +637,11 @@ class IrAttachment(models.Model):
         """The folders of a record's cloud folder, for its attachment box: False when it has
         none, else ``{root_id, root_name, editable, folders: [{id, name, parent_id, kind,
         synced}]}`` (no cloud ids: only what the record's readers may see, R-SEC-2)."""
-        record = self._cloud_record_of(res_model, res_id, "read")
+        return self._cloud_folders_of(self._cloud_record_of(res_model, res_id, "read"))
+
+    @api.model
+    def _cloud_folders_of(self, record):
+        """What ``cloud_record_folders`` answers for ``record``, which the caller may read."""
         root = self.env["cloud.folder"].sudo()._live_object_folder(record._name, record.id)
         if not root:
             return False

@@ -5,6 +5,8 @@ owns where the files are (R-BW-5)."""
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
+from odoo.addons.mail.tools.discuss import Store
+
 from .common import CloudCase
 
 ANN = "/Odoo/Contacts/Ann"
@@ -71,6 +73,20 @@ class TestRecordSubfolders(CloudCase):
         self.assertFalse(self.Task.search([("state", "=", "pending"),
                                            ("folder_id.res_id", "=", self.ann.id)]).mapped(
             lambda t: (t.type, t.folder_id.name)))
+
+    def test_attachment_box_gets_the_folders_with_the_files(self):
+        scans = self.make_folder("Scans")
+        doc = self.attach(self.ann, "doc.txt", b"hello")
+        doc.with_user(self.writer).cloud_move_to_folder(scans.id)
+        store = Store(self.ann.with_user(self.reader), as_thread=True,
+                      request_list=["attachments"])
+        data = store.get_result()
+        thread = next(t for t in data["mail.thread"] if t["id"] == self.ann.id)
+        self.assertEqual(thread["cloud_folders"]["root_id"], self.ann_folder.id)
+        self.assertFalse(thread["cloud_folders"]["editable"])
+        self.assertIn(scans.id, [f["id"] for f in thread["cloud_folders"]["folders"]])
+        files = {a["id"]: a for a in data["ir.attachment"]}
+        self.assertEqual(files[doc.id]["cloud_subfolder_id"], scans.id)
 
     def test_names_are_checked(self):
         self.make_folder("Scans")

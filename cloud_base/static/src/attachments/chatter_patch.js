@@ -21,14 +21,8 @@ patch(Chatter.prototype, {
         this.cloudFolders = useState(new CloudRecordFoldersState(useService("orm")));
         super.setup(...arguments);
         useEffect(
-            (id) => {
-                if (id) {
-                    this.cloudFolders.load(this.state.thread);
-                } else {
-                    this.cloudFolders.load(null);
-                }
-            },
-            () => [this.state.thread?.id, this.state.thread?.model]
+            (thread) => this.cloudFolders.setThread(thread?.id ? thread : null),
+            () => [this.state.thread]
         );
         const uploader = this.attachmentUploader;
         if (uploader) {

@@ -1,4 +1,4 @@
-import { Component, useState } from "@odoo/owl";
+import { Component, markRaw, useState } from "@odoo/owl";
 import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { Dialog } from "@web/core/dialog/dialog";
 import { _t } from "@web/core/l10n/translation";
@@ -12,34 +12,43 @@ import { useAutofocus, useService } from "@web/core/utils/hooks";
  */
 export class CloudRecordFoldersState {
     constructor(orm) {
-        this.orm = orm;
-        /** answer of ir.attachment.cloud_record_folders, or null (no cloud folder) */
-        this.info = null;
+        this.orm = markRaw(orm);
         /** the folder whose files are shown; null: every file of the record */
         this.selected = null;
+        /** @type {import("models").Thread} */
         this.thread = null;
+        this.key = null;
     }
 
-    async load(thread) {
-        const key = thread?.id ? `${thread.model},${thread.id}` : null;
+    /**
+     * What ir.attachment.cloud_record_folders answers, or null (no cloud folder): the server
+     * sends it with the thread's attachments, and again after each change made here.
+     */
+    get info() {
+        return this.thread?.cloud_folders || null;
+    }
+
+    setThread(thread) {
+        const key = thread ? `${thread.model},${thread.id}` : null;
         if (key !== this.key) {
             this.selected = null;
         }
         this.key = key;
         this.thread = thread;
-        if (!key) {
-            this.info = null;
+    }
+
+    async refresh() {
+        const thread = this.thread;
+        if (!thread?.id) {
             return;
         }
         const info = await this.orm.call("ir.attachment", "cloud_record_folders", [
             thread.model,
             thread.id,
         ]);
-        if (this.key === key) {
-            this.info = info || null;
-            if (this.selected !== null && !this.isFolder(this.selected)) {
-                this.selected = null;
-            }
+        thread.cloud_folders = info || false;
+        if (this.selected !== null && !this.isFolder(this.selected)) {
+            this.selected = null;
         }
     }
 
@@ -106,21 +115,21 @@ export class CloudRecordFoldersState {
             name,
             parentId,
         ]);
-        await this.load(this.thread);
+        await this.refresh();
         this.selected = folderId;
         return folderId;
     }
 
     async renameFolder(folderId, name) {
         await this.orm.call("ir.attachment", "cloud_rename_folder", [folderId, name]);
-        await this.load(this.thread);
+        await this.refresh();
     }
 
     async deleteFolder(folderId) {
         const parentId = this.folder(folderId)?.parent_id ?? null;
         await this.orm.call("ir.attachment", "cloud_delete_folder", [folderId]);
         this.selected = parentId;
-        await this.load(this.thread);
+        await this.refresh();
     }
 
     async moveAttachments(attachments, folderId) {
