@@ -14,6 +14,7 @@ from odoo import fields, models
 from ..lib import adapter as cloud
 from ..lib.names import is_temporary_name
 from ..lib.versions import content_differs, version_checksum
+from .cloud_placement import SUBFOLDER_KINDS
 
 _logger = logging.getLogger(__name__)
 
@@ -277,6 +278,8 @@ class CloudEngineBackward(models.AbstractModel):
             vals["name"] = item.name  # R-BW-3
         if new_parent != attachment.cloud_folder_id:
             vals["cloud_folder_id"] = new_parent.id  # R-BW-5
+            # the cloud owns where files are, between the subfolders of a record as well
+            vals["cloud_subfolder_id"] = _subfolder(new_parent)
             if owner[0] and owner != (attachment.res_model, attachment.res_id):
                 vals.update(res_model=owner[0], res_id=owner[1])
         if content_differs(item, attachment.cloud_size, attachment.cloud_hash):
@@ -321,6 +324,7 @@ class CloudEngineBackward(models.AbstractModel):
             "name": item.name, "type": "url", "url": client._item_url(adapter, item),
             "res_model": res_model, "res_id": res_id, "cloud_client_id": client.id,
             "cloud_folder_id": parent.id, "cloud_item_id": item.id, "cloud_kind": "file",
+            "cloud_subfolder_id": _subfolder(parent),
             "cloud_size": item.size, "cloud_hash": item.hash,
             "mimetype": item.mimetype or self._guess_mimetype(item.name)})
         attachment._cloud_write_metadata({"file_size": item.size,
@@ -330,3 +334,9 @@ class CloudEngineBackward(models.AbstractModel):
 
     def _guess_mimetype(self, name):
         return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def _subfolder(folder):
+    """The ``cloud_subfolder_id`` of a file in ``folder``: the folder when it is a subfolder of
+    its record (default or manual), else none (directly in the record's folder)."""
+    return folder.id if folder.kind in SUBFOLDER_KINDS else False

@@ -11,6 +11,7 @@ from ..lib.names import (
 )
 from ..lib.transfers import UploadTransfer
 from ..lib.versions import content_differs
+from .cloud_placement import SUBFOLDER_KINDS
 from .cloud_task import Deferred
 
 _logger = logging.getLogger(__name__)
@@ -226,13 +227,14 @@ class CloudEngineDirect(models.AbstractModel):
 
     def _waiting_uploads(self, client, folder):
         """The local attachments whose upload the planner queued towards ``folder`` (for a
-        default folder: towards its object folder)."""
+        subfolder of a record: towards it or its object folder)."""
         target = folder
-        while target.kind == "default":
+        while target.kind in SUBFOLDER_KINDS:
             target = target.parent_id
         tasks = self.env["cloud.task"].search([
             ("client_id", "=", client.id), ("type", "=", "file_upload"),
-            ("state", "in", ("pending", "running")), ("folder_id", "=", target.id)])
+            ("state", "in", ("pending", "running")),
+            ("folder_id", "in", list({folder.id, target.id}))])
         return tasks.attachment_id.sudo().filtered(
             lambda a: a.type == "binary" and not a.cloud_item_id)
 
@@ -250,7 +252,8 @@ class CloudEngineDirect(models.AbstractModel):
         Folder.search([("synced_parent_id", "=", holder.id)]).write(
             {"synced_parent_id": folder.id})
         self.env["ir.attachment"].sudo().search([("cloud_folder_id", "=", holder.id)]) \
-            ._cloud_write_metadata({"cloud_folder_id": folder.id})
+            ._cloud_write_metadata({"cloud_folder_id": folder.id, "cloud_subfolder_id":
+                                    folder.id if folder.kind in SUBFOLDER_KINDS else False})
         holder.unlink()
 
     def _free_name(self, adapter, parent, name, max_length):
@@ -380,9 +383,11 @@ class CloudEngineDirect(models.AbstractModel):
             self.env["cloud.task"]._enqueue(client, "folder_create", folder=folder)
 
     def _task_folder_delete(self, client, task, adapter):
+        """The folder of a deleted record, or a folder a user deleted in Odoo (empty there):
+        deleted in the cloud unless it holds what Odoo did not delete (R-SAFE-1)."""
         payload = task.payload or {}
         if not self._may_delete_cloud_item(client, task, payload.get("cloud_id"),
-                                           folder_kind="object"):
+                                           folder_kind=("object", "manual")):
             return
         try:
             folders = []
@@ -399,6 +404,15 @@ class CloudEngineDirect(models.AbstractModel):
                     "The folder %(name)s of a deleted record is kept in the cloud: it holds "
                     "folders Odoo still syncs (%(names)s).", name=payload.get("name"),
                     names=", ".join(sorted(synced.mapped("name"))[:10])),
+                    path=payload.get("cloud_id"), task=task)
+                return
+            if payload.get("kind") == "manual" and folders:
+                # a folder a user deleted in Odoo goes only empty: what was made in it in
+                # the cloud is nobody's to delete
+                client._log("warning", self.env._(
+                    "The folder %(name)s is kept in the cloud: it holds folders (%(names)s).",
+                    name=payload.get("name"),
+                    names=", ".join(sorted(f.name for f in folders)[:10])),
                     path=payload.get("cloud_id"), task=task)
                 return
             if files or not complete:
@@ -440,10 +454,10 @@ class CloudEngineDirect(models.AbstractModel):
         object folder of a vanished record."""
         if not cloud_id:
             return False
-        if folder_kind and (task.payload or {}).get("kind") != folder_kind:
+        kinds = (folder_kind,) if isinstance(folder_kind, str) else folder_kind
+        if kinds and (task.payload or {}).get("kind") not in kinds:
             self._refuse_deletion(client, task, cloud_id, self.env._(
-                "the task was not planned for an %s "
-                "folder", folder_kind))
+                "the task was not planned for a folder of kind %s", " / ".join(kinds)))
             return False
         managed = self.env["cloud.folder"].search_count([
             ("client_id", "=", client.id), ("cloud_id", "=", cloud_id)], limit=1)
@@ -472,7 +486,7 @@ class CloudEngineDirect(models.AbstractModel):
         if not attachment or attachment.cloud_item_id or attachment.type != "binary":
             return  # deleted, already synced, or turned into a link meanwhile
         folder = task.folder_id
-        if not folder or folder.state == "detached":
+        if not folder or not folder._is_live():
             return  # the record stopped being synced: the file stays in Odoo
         if not folder.cloud_id:
             raise Deferred(self.env._("Waiting for the folder %s", folder.name))
@@ -549,7 +563,7 @@ class CloudEngineDirect(models.AbstractModel):
             attachment = task.attachment_id.sudo()
             folder = task.folder_id
             if (task.type != "file_upload" or not attachment or attachment.cloud_item_id
-                    or attachment.type != "binary" or not folder or folder.state == "detached"
+                    or attachment.type != "binary" or not folder or not folder._is_live()
                     or not folder.cloud_id):
                 continue
             candidates.append((task, attachment, folder))
@@ -688,7 +702,9 @@ class CloudEngineDirect(models.AbstractModel):
         else:
             raise cloud.Transient(self.env._("No free name for %s", base), code="no_free_name",
                                   path=attachment.cloud_item_id)
-        attachment._cloud_write_metadata({"cloud_folder_id": folder.id, "name": item.name})
+        attachment._cloud_write_metadata({
+            "cloud_folder_id": folder.id, "name": item.name,
+            "cloud_subfolder_id": folder.id if folder.kind in SUBFOLDER_KINDS else False})
         client._log("success", self.env._("File moved to %s", folder._display_path()),
                     record=attachment, path=item.id, task=task)
 

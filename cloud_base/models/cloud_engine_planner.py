@@ -450,12 +450,32 @@ class CloudEnginePlanner(models.AbstractModel):
             queue.preload(FOLDER_TASKS, folder_ids=folders.ids)
             for folder in folders:
                 self._plan_object_folder(rule, names[folder.res_id], folder, queue)
+            self._plan_manual_folders(client, rule, list(chunk), queue)
             queue.forget()
             self.env.invalidate_all(flush=True)
         if created >= ANALYZE_AFTER:
             # the table's statistics still say it was small: its next queries (the files of
             # these records) would scan all of it once per chunk
             self.env.cr.execute("ANALYZE cloud_folder")
+
+    def _plan_manual_folders(self, client, rule, ids, queue):
+        """The folders users made in the folders of the records ``ids``: made, renamed and
+        moved back as Odoo has them (their changes are queued at once; this catches up with
+        a failed task, or with a folder lost in the cloud)."""
+        folders = self.env["cloud.folder"].search([
+            ("client_id", "=", client.id), ("kind", "=", "manual"),
+            ("res_model", "=", rule.model), ("res_id", "in", ids),
+            ("state", "!=", "detached")])
+        if not folders:
+            return
+        queue.preload(FOLDER_TASKS, folder_ids=folders.ids)
+        for folder in folders:
+            if not folder.cloud_id:
+                queue.add("folder_create", folder=folder)
+            elif folder.synced_parent_id != folder.parent_id:
+                queue.add("folder_move", folder=folder)
+            elif folder.cloud_name != folder.name:
+                queue.add("folder_rename", folder=folder)
 
     def _object_folders(self, client, model, ids):
         """``{res_id: (folder id, name, parent id)}``: the object folders of the client for these
@@ -592,32 +612,45 @@ class CloudEnginePlanner(models.AbstractModel):
         local = Attachment._cloud_local_mimetypes()
         attachments = Attachment.search(Attachment._cloud_syncable_domain(local) + [
             ("res_model", "=", rule.model), ("res_id", "in", ids)])
-        # every file task of a record is keyed by its folder
-        run.queue.preload(FILE_TASKS, folder_ids=folders.ids)
+        synced = Attachment.search([
+            ("cloud_client_id", "=", run.client.id), ("cloud_kind", "=", "file"),
+            ("cloud_item_id", "!=", False), ("res_model", "=", rule.model),
+            ("res_id", "in", ids)])
+        target_of = self._target_folders(attachments | synced, folder_of)
+        # every file task of a record is keyed by its folder (or by the subfolder it goes to)
+        run.queue.preload(FILE_TASKS, folder_ids=sorted(
+            set(folders.ids) | {f.id for f in target_of.values()}))
         for attachment in attachments:
-            if attachment.res_id in folder_of:
-                run.queue.add("file_upload", folder=folder_of[attachment.res_id],
+            if attachment.id in target_of:
+                run.queue.add("file_upload", folder=target_of[attachment.id],
                               attachment=attachment)
-        self._plan_moved_files(run, rule, ids, folder_of)
+        self._plan_moved_files(run, synced, target_of)
         if local:
             self._log_kept_local(run.client, Attachment.search(
                 Attachment._cloud_syncable_domain([]) + [
                     ("res_model", "=", rule.model), ("res_id", "in", ids),
                     ("mimetype", "in", local)]))
 
-    def _plan_moved_files(self, run, rule, ids, folder_of):
-        """Synced files whose attachment now belongs to another record of the rule (e.g. a
-        partner merge) follow it into that record's folder; their old folder may go with the
-        old record."""
-        synced = self.env["ir.attachment"].sudo().search([
-            ("cloud_client_id", "=", run.client.id), ("cloud_kind", "=", "file"),
-            ("cloud_item_id", "!=", False), ("res_model", "=", rule.model),
-            ("res_id", "in", ids)])
+    def _target_folders(self, attachments, folder_of):
+        """``{attachment id: folder}``: where each attachment goes: the subfolder of its
+        record it was put in, else its record's folder (``folder_of``: ``{res_id: object
+        folder}``); attachments of records without a folder are left out."""
+        target_of = {}
+        for attachment in attachments:
+            folder = folder_of.get(attachment.res_id)
+            if folder:
+                target_of[attachment.id] = attachment._cloud_valid_subfolder(folder) or folder
+        return target_of
+
+    def _plan_moved_files(self, run, synced, target_of):
+        """Synced files that are not where they go follow: into another subfolder of their
+        record (a user moved them in the attachment box), or into the folder of another
+        record of the rule their attachment now belongs to (e.g. a partner merge; their old
+        folder may go with the old record)."""
         for attachment in synced:
             folder = attachment.cloud_folder_id
-            target = folder_of.get(attachment.res_id)
-            if target and folder and (folder.res_model, folder.res_id) != (
-                    attachment.res_model, attachment.res_id):
+            target = target_of.get(attachment.id)
+            if target and folder and folder != target:
                 run.queue.add("file_move", folder=target, attachment=attachment)
 
     def _log_kept_local(self, client, attachments):

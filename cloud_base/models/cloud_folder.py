@@ -1,4 +1,8 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..lib.names import clean_name
+from .cloud_placement import SUBFOLDER_KINDS
 
 
 class CloudFolder(models.Model):
@@ -18,9 +22,15 @@ class CloudFolder(models.Model):
     parent_id = fields.Many2one("cloud.folder", index=True, ondelete="cascade")
     parent_path = fields.Char(index=True)
     child_ids = fields.One2many("cloud.folder", "parent_id")
+    # "manual" is a kind of its own rather than "default": default folders come from the rule's
+    # tree (made once with a new object folder, picked up by name on a reconnect) and are not
+    # for users to rename or delete; manual ones are made, renamed and deleted by the users of
+    # the record in its attachment box. Both are Odoo's (a change in the cloud is put back)
+    # and hold files of the record (the cloud owns those).
     kind = fields.Selection([
         ("root", "Root folder"), ("rule", "Rule folder"), ("object", "Object folder"),
         ("default", "Default subfolder"), ("subfolder", "Subfolder made in the cloud"),
+        ("manual", "Subfolder made in Odoo"),
     ], required=True)
     state = fields.Selection([
         ("pending", "To create"), ("synced", "Synced"),
@@ -99,3 +109,97 @@ class CloudFolder(models.Model):
         """The live object folders of ``records``."""
         return self.search([("res_model", "=", records._name), ("res_id", "in", records.ids),
                             ("kind", "=", "object"), ("state", "!=", "detached")])
+
+    @api.model
+    def _live_object_folder(self, res_model, res_id):
+        """The object folder of the record ``res_model, res_id`` that is synced (or about to
+        be), or an empty recordset."""
+        return self.search([("res_model", "=", res_model), ("res_id", "=", res_id),
+                            ("kind", "=", "object"), ("state", "!=", "detached")],
+                           order="id desc", limit=1)
+
+    def _is_live(self):
+        """Neither this folder nor a folder above it is detached (no longer synced)."""
+        self.ensure_one()
+        ids = [int(i) for i in (self.parent_path or "").split("/") if i] or [self.id]
+        return "detached" not in self.browse(ids).mapped("state")
+
+    # ------------------------------------------------------------------------------------
+    # Subfolders of a record (its attachment box): the rule's default folders and the
+    # folders its users make. Called as superuser once the caller's access to the record is
+    # checked (``ir.attachment.cloud_create_folder`` and the like).
+    # ------------------------------------------------------------------------------------
+    def _record_subfolders(self):
+        """The default and manual folders below this object folder, every level."""
+        self.ensure_one()
+        return self.search([("client_id", "=", self.client_id.id),
+                            ("res_model", "=", self.res_model), ("res_id", "=", self.res_id),
+                            ("kind", "in", SUBFOLDER_KINDS), ("state", "!=", "detached"),
+                            ("parent_path", "=like", "%s%%" % self.parent_path)])
+
+    def _subfolder_name(self, name, exclude=None):
+        """The name a folder made or renamed in this one gets: cleaned as the cloud needs,
+        refused when empty or when another folder here has it (whatever the case: several
+        clouds do not tell them apart)."""
+        self.ensure_one()
+        if not (name or "").strip():
+            raise UserError(self.env._("A folder needs a name."))
+        planner = self.env["cloud.engine.planner"]
+        name = clean_name(name, max_length=planner._name_limit(self.client_id),
+                          unit=planner._name_unit(self.client_id))
+        taken = self.child_ids.filtered(lambda f: f != exclude and f.state != "detached")
+        if name.lower() in {f.name.lower() for f in taken}:
+            raise UserError(self.env._("There is already a folder named %s here.", name))
+        return name
+
+    def _make_manual_subfolders(self, path):
+        """The new folder at ``path`` (names separated by ``/``) below this one, made with
+        the folders of the path that are missing (manual folders, queued for creation in the
+        cloud); those that exist already (default or manual) are used as they are, but the
+        last one must be new."""
+        self.ensure_one()
+        parent = self
+        parts = [p for p in (path or "").split("/") if p.strip()] or [path]
+        for index, part in enumerate(parts):
+            existing = parent.child_ids.filtered(
+                lambda f, part=part: f.kind in SUBFOLDER_KINDS and f.state != "detached"
+                and f.name.lower() == part.strip().lower())
+            if existing and index < len(parts) - 1:
+                parent = existing[0]
+                continue
+            folder = self.create({
+                "name": parent._subfolder_name(part), "client_id": parent.client_id.id,
+                "kind": "manual", "parent_id": parent.id, "rule_id": parent.rule_id.id,
+                "res_model": parent.res_model, "res_id": parent.res_id})
+            self.env["cloud.task"]._enqueue(folder.client_id, "folder_create", folder=folder)
+            parent = folder
+        return parent
+
+    def _rename_manual(self, name):
+        self.ensure_one()
+        name = self.parent_id._subfolder_name(name, exclude=self)
+        if name == self.name:
+            return
+        self.name = name
+        if self.cloud_id:
+            self.env["cloud.task"]._enqueue(self.client_id, "folder_rename", folder=self)
+
+    def _delete_manual(self):
+        """Delete this manual folder if it is empty in Odoo; the cloud folder goes too, when
+        it is empty there as well (checked when the task runs, R-SAFE-1)."""
+        self.ensure_one()
+        files = self.env["ir.attachment"].sudo().search_count([
+            "|", ("cloud_subfolder_id", "=", self.id), ("cloud_folder_id", "=", self.id)])
+        if files or self.child_ids:
+            raise UserError(self.env._(
+                "The folder %s is not empty: move or delete its files and folders first.",
+                self.name))
+        if self.cloud_id:
+            # the files deleted in Odoo whose deletion waits on this folder go along with it
+            self.env["cloud.task"]._enqueue(self.client_id, "folder_delete",
+                                            folder=self.parent_id, payload={
+                                                "cloud_id": self.cloud_id, "name": self.name,
+                                                "kind": "manual",
+                                                "files": self.env["cloud.engine.planner"]
+                                                ._deleted_files_below(self)})
+        self.unlink()

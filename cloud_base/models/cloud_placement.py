@@ -27,8 +27,11 @@ _lt = LazyTranslate(__name__)
 #: default folder name of a rule on stand-alone attachments (R-RULE-1)
 STANDALONE_FOLDER = "Stand Alone Attachments"
 
-#: folders that belong to one record: its object folder and the default subfolders in it
-RECORD_FOLDER_KINDS = ("object", "default")
+#: the folders inside an object folder that Odoo made and that hold the record's files: the
+#: rule's default folders (R-RULE-6) and the folders users made in the attachment box
+SUBFOLDER_KINDS = ("default", "manual")
+#: folders that belong to one record: its object folder and the subfolders above
+RECORD_FOLDER_KINDS = ("object",) + SUBFOLDER_KINDS
 
 
 class Placement:

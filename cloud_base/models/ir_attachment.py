@@ -8,12 +8,14 @@ import os
 import werkzeug.exceptions
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import STATIC_CACHE_LONG, Response, Stream, request
 from odoo.tools._vendor.send_file import send_file
+from odoo.tools.sql import column_exists, table_exists
 
 from ..lib import adapter as cloud
 from ..lib.transfers import download_to_file
+from .cloud_placement import SUBFOLDER_KINDS
 
 _logger = logging.getLogger(__name__)
 
@@ -157,6 +159,27 @@ class IrAttachment(models.Model):
     cloud_size = fields.Integer("Verified cloud size", copy=False)
     cloud_hash = fields.Char("Cloud content hash", copy=False)
     cloud_provider = fields.Selection(related="cloud_client_id.provider")
+    # the user's choice, not an engine field: set in the attachment box
+    # (``cloud_move_to_folder``), checked to be a folder of the attachment's record; the
+    # engine keeps it in line with the cloud, which owns where files are
+    cloud_subfolder_id = fields.Many2one(
+        "cloud.folder", "Folder in its record", index="btree_not_null", ondelete="set null",
+        copy=False,
+        help="The subfolder of its record's cloud folder the file is in or goes to (a default "
+             "folder of the rule, or one made in the attachment box); empty: the record's "
+             "folder itself.")
+
+    def _auto_init(self):
+        new_column = not column_exists(self.env.cr, self._table, "cloud_subfolder_id")
+        res = super()._auto_init()
+        if new_column and table_exists(self.env.cr, "cloud_folder"):
+            # synced files already in default folders stay there
+            self.env.cr.execute("""
+                UPDATE ir_attachment a SET cloud_subfolder_id = f.id
+                  FROM cloud_folder f
+                 WHERE f.id = a.cloud_folder_id AND f.kind = 'default'
+                   AND a.cloud_kind = 'file'""")
+        return res
 
     # ------------------------------------------------------------------------------------
     # Which attachments go to the cloud
@@ -279,14 +302,17 @@ class IrAttachment(models.Model):
         self.ensure_one()
         fname = self.store_fname
         self.flush_recordset()
+        # a file found in a subfolder of its record is in that one from now on
+        subfolder = folder.id if folder.kind in SUBFOLDER_KINDS else None
         self.env.cr.execute("""
             UPDATE ir_attachment
                SET type = 'url', url = %s, store_fname = NULL, db_datas = NULL,
                    cloud_client_id = %s, cloud_folder_id = %s, cloud_item_id = %s,
-                   cloud_kind = 'file', cloud_size = %s, cloud_hash = %s, name = %s
+                   cloud_kind = 'file', cloud_size = %s, cloud_hash = %s, name = %s,
+                   cloud_subfolder_id = COALESCE(%s, cloud_subfolder_id)
              WHERE id = %s
         """, [(url or "")[:1024], client.id, folder.id, item.id, item.size, item.hash,
-              item.name, self.id])
+              item.name, subfolder, self.id])
         self.invalidate_recordset()
         if fname:
             self._file_delete(fname)
@@ -432,6 +458,10 @@ class IrAttachment(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self._cloud_check_engine_fields(vals_list)
+        for vals in vals_list:
+            if vals.get("cloud_subfolder_id") and not self._cloud_engine_mode():
+                self._cloud_check_subfolder(vals["cloud_subfolder_id"],
+                                            [(vals.get("res_model"), vals.get("res_id"))])
         attachments = super().create(vals_list)
         if not self._cloud_engine_mode():
             attachments._cloud_queue_new_uploads()
@@ -460,7 +490,8 @@ class IrAttachment(models.Model):
         for attachment in candidates:
             folder = folder_of.get((attachment.res_model, attachment.res_id))
             if folder:
-                Task._enqueue(folder.client_id, "file_upload", folder=folder,
+                target = attachment.sudo()._cloud_valid_subfolder(folder) or folder
+                Task._enqueue(folder.client_id, "file_upload", folder=target,
                               attachment=attachment)
 
     def copy_data(self, default=None):
@@ -483,12 +514,23 @@ class IrAttachment(models.Model):
                 "Only the cloud sync engine may change the cloud fields of an "
                 "attachment (%s).",
                 ", ".join(sorted(CLOUD_FIELDS & set(vals)))))
+        if "cloud_subfolder_id" not in vals and {"res_model", "res_id"} & set(vals) \
+                and any(self.sudo().mapped("cloud_subfolder_id")):
+            vals = dict(vals, cloud_subfolder_id=False)  # a folder of the former record
+        if vals.get("cloud_subfolder_id") and not self._cloud_engine_mode():
+            self._cloud_check_subfolder(vals["cloud_subfolder_id"], [
+                (vals.get("res_model", a.res_model), vals.get("res_id", a.res_id))
+                for a in self])
+        placed = self.browse() if "cloud_subfolder_id" not in vals or \
+            self._cloud_engine_mode() else self
         edited = self.browse()
         if ("raw" in vals or "datas" in vals) and not self._cloud_engine_mode():
             edited = self.filtered(lambda a: a.cloud_kind == "file" and a.cloud_item_id)
             if edited:
                 vals = dict(vals, type="binary")
         res = super().write(vals)
+        if placed:
+            placed._cloud_follow_subfolder()
         for attachment in edited:
             # a new local version of a cloud file: upload it (conflicts checked then)
             self.env["cloud.task"].sudo()._enqueue(attachment.cloud_client_id, "file_update",
@@ -509,6 +551,160 @@ class IrAttachment(models.Model):
         return super().unlink()
 
     # ------------------------------------------------------------------------------------
+    # Subfolders of a record (the attachment box's folders)
+    # ------------------------------------------------------------------------------------
+    @api.model
+    def _cloud_check_subfolder(self, folder_id, records):
+        """``folder_id`` may hold files of each of ``records`` (``(res_model, res_id)``): a
+        default or manual folder of that very record, still synced."""
+        folder = self.env["cloud.folder"].sudo().browse(folder_id).exists()
+        if not folder or folder.kind not in SUBFOLDER_KINDS or folder.state == "detached":
+            raise ValidationError(self.env._(
+                "Files can be put only in the folders of their record."))
+        for res_model, res_id in records:
+            if (folder.res_model, folder.res_id) != (res_model, res_id):
+                # (no name: the folder may be one of a record the user may not read)
+                raise ValidationError(self.env._(
+                    "This folder belongs to another record than the file."))
+
+    def _cloud_valid_subfolder(self, object_folder):
+        """The attachment's chosen subfolder, if it is one of ``object_folder``'s (the live
+        folder of its record): else None (the record's folder itself)."""
+        self.ensure_one()
+        folder = self.cloud_subfolder_id
+        if folder and folder.client_id == object_folder.client_id and folder._is_live() \
+                and (folder.res_model, folder.res_id) == (self.res_model, self.res_id) \
+                and folder.parent_path.startswith(object_folder.parent_path):
+            return folder
+        return None
+
+    def _cloud_follow_subfolder(self):
+        """The attachments were put in another folder of their record: a synced file is
+        moved there in the cloud, a waiting upload goes there instead."""
+        Folder = self.env["cloud.folder"].sudo()
+        Task = self.env["cloud.task"].sudo()
+        for attachment in self.sudo():
+            if not attachment.res_model or not attachment.res_id:
+                continue
+            record_folder = Folder._live_object_folder(attachment.res_model, attachment.res_id)
+            if not record_folder:
+                continue
+            target = attachment._cloud_valid_subfolder(record_folder) or record_folder
+            client = record_folder.client_id
+            if attachment._cloud_is_file() and (client.state != "connected"
+                                                or client.reset_pending):
+                continue  # (a client being reset moves nothing: its files are coming back)
+            if attachment._cloud_is_file():
+                Task.search([("type", "=", "file_move"), ("attachment_id", "=", attachment.id),
+                             ("state", "=", "pending"), ("folder_id", "!=", target.id)]).write(
+                    {"state": "cancelled"})  # an earlier choice
+                if attachment.cloud_folder_id != target:
+                    Task._enqueue(record_folder.client_id, "file_move", folder=target,
+                                  attachment=attachment)
+            else:
+                Task.search([("type", "=", "file_upload"), ("attachment_id", "=", attachment.id),
+                             ("state", "=", "pending")]).write({"folder_id": target.id})
+
+    @api.model
+    def _cloud_record_of(self, res_model, res_id, operation):
+        """The record ``res_model, res_id`` once the caller's ``operation`` access to it is
+        checked."""
+        if not isinstance(res_model, str) or res_model not in self.env \
+                or self.env[res_model]._abstract or self.env[res_model]._transient:
+            raise UserError(self.env._("Unknown document type: %s", res_model))
+        record = self.env[res_model].browse(int(res_id)).exists()
+        if not record:
+            raise MissingError(self.env._("The document no longer exists."))
+        record.check_access(operation)
+        return record
+
+    @api.model
+    def _cloud_manual_folder(self, folder_id):
+        """The manual folder ``folder_id`` (as superuser) once the caller's write access to
+        its record is checked."""
+        folder = self.env["cloud.folder"].sudo().browse(int(folder_id)).exists()
+        if not folder or not folder.res_model or not folder.res_id:
+            raise MissingError(self.env._("The folder no longer exists."))
+        self._cloud_record_of(folder.res_model, folder.res_id, "write")
+        if folder.kind != "manual":
+            raise UserError(self.env._(
+                "The folder %s comes from the sync rule: only the folders made in Odoo can "
+                "be renamed or deleted here.", folder.name))
+        return folder
+
+    @api.model
+    def cloud_record_folders(self, res_model, res_id):
+        """The folders of a record's cloud folder, for its attachment box: False when it has
+        none, else ``{root_id, root_name, editable, folders: [{id, name, parent_id, kind,
+        synced}]}`` (no cloud ids: only what the record's readers may see, R-SEC-2)."""
+        return self._cloud_folders_of(self._cloud_record_of(res_model, res_id, "read"))
+
+    @api.model
+    def _cloud_folders_of(self, record):
+        """What ``cloud_record_folders`` answers for ``record``, which the caller may read."""
+        root = self.env["cloud.folder"].sudo()._live_object_folder(record._name, record.id)
+        if not root:
+            return False
+        return {
+            "root_id": root.id,
+            "root_name": root.cloud_name or root.name,
+            "editable": record.has_access("write"),
+            "folders": [{
+                "id": folder.id, "name": folder.name, "parent_id": folder.parent_id.id,
+                "kind": folder.kind, "synced": bool(folder.cloud_id),
+            } for folder in root._record_subfolders()],
+        }
+
+    @api.model
+    def cloud_create_folder(self, res_model, res_id, name, parent_id=False):
+        """Make a folder (or a path ``a/b``) in a record's cloud folder, inside ``parent_id``
+        (one of its folders; by default the record's folder itself). Returns its id."""
+        record = self._cloud_record_of(res_model, res_id, "write")
+        Folder = self.env["cloud.folder"].sudo()
+        root = Folder._live_object_folder(record._name, record.id)
+        if not root:
+            raise UserError(self.env._(
+                "This document is not synced to a cloud storage: it has no cloud folder."))
+        parent = root
+        if parent_id and int(parent_id) != root.id:
+            parent = Folder.browse(int(parent_id)).exists()
+            if parent not in root._record_subfolders():
+                raise UserError(self.env._("Folders can be made only in this document's folders."))
+        return parent._make_manual_subfolders(name).id
+
+    @api.model
+    def cloud_rename_folder(self, folder_id, name):
+        """Rename a folder made in Odoo (the cloud folder follows)."""
+        self._cloud_manual_folder(folder_id)._rename_manual(name)
+        return True
+
+    @api.model
+    def cloud_delete_folder(self, folder_id):
+        """Delete an empty folder made in Odoo (and the cloud folder, when empty there too)."""
+        self._cloud_manual_folder(folder_id)._delete_manual()
+        return True
+
+    def cloud_move_to_folder(self, folder_id):
+        """Put these attachments in a folder of their record (``folder_id`` False or the
+        record's folder: directly in it). Returns ``{attachment id: subfolder id or False}``."""
+        owners = set(self.mapped(lambda a: (a.res_model, a.res_id)))
+        if len(owners) != 1 or not all(next(iter(owners))):
+            raise UserError(self.env._(
+                "Only the files of one document can be put in its folders."))
+        record = self._cloud_record_of(*next(iter(owners)), "write")
+        self.check("write")
+        root = self.env["cloud.folder"].sudo()._live_object_folder(record._name, record.id)
+        if not root:
+            raise UserError(self.env._(
+                "This document is not synced to a cloud storage: it has no cloud folder."))
+        if folder_id and int(folder_id) == root.id:
+            folder_id = False
+        if any(a.cloud_kind == "folder" for a in self):
+            raise UserError(self.env._("A folder made in the cloud stays where it is."))
+        self.write({"cloud_subfolder_id": int(folder_id) if folder_id else False})
+        return {attachment.id: attachment.cloud_subfolder_id.id for attachment in self}
+
+    # ------------------------------------------------------------------------------------
     # UI helpers
     # ------------------------------------------------------------------------------------
     @api.model
@@ -526,6 +722,10 @@ class IrAttachment(models.Model):
         result = super()._to_store(store, fields=fields, extra_fields=extra_fields)
         Client = self.env["cloud.client"]
         for attachment in self:
+            if attachment.res_model:
+                # the attachment box shows a record's files folder by folder
+                store.add(attachment, {
+                    "cloud_subfolder_id": attachment.sudo().cloud_subfolder_id.id or False})
             kind = attachment.cloud_kind if attachment.cloud_item_id else False
             if not kind:
                 continue

@@ -16,9 +16,14 @@ class MailThread(models.AbstractModel):
         super()._thread_to_store(store, fields=fields, request_list=request_list)
         if not request_list or "attachments" not in request_list:
             return
+        Attachment = self.env["ir.attachment"]
         for thread in self:
             info = thread._cloud_folder_info()
-            store.add(thread, {"cloud_folder": info or False}, as_thread=True)
+            store.add(thread, {
+                "cloud_folder": info or False,
+                # the folders of its cloud folder, for the attachment box (issue 14)
+                "cloud_folders": Attachment._cloud_folders_of(thread) if thread.id else False,
+            }, as_thread=True)
 
     def _cloud_folder_info(self):
         """Link, client and provider of this record's object folder, if it has one."""

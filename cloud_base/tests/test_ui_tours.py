@@ -220,6 +220,42 @@ class TestUiTours(CloudTourCase):
                         login="cloud_user", timeout=180)
         self.assertTrue(self.screenshots)
 
+    def test_user_makes_folders_in_attachment_box(self):
+        """Issue 14: a nested folder made in the attachment box, a file uploaded into it, a
+        synced file moved to another folder; the cloud follows."""
+        client, store = self.make_client("Tour Storage")
+        rule = self.env["cloud.sync.rule"].create({
+            "model_id": self.env["ir.model"]._get("res.partner").id, "folder_name": "Contacts",
+            "client_id": client.id, "domain": "[('name', '=like', 'Tour Co%')]"})
+        self.env["cloud.rule.folder"].create({"name": "Contracts", "rule_id": rule.id})
+        partner = self.env["res.partner"].create({"name": "Tour Co A", "is_company": True})
+        notes = self.env["ir.attachment"].create({
+            "name": "notes.txt", "raw": b"Notes kept in the cloud", "mimetype": "text/plain",
+            "res_model": "res.partner", "res_id": partner.id})
+        client._prepare_direct()
+        self.run_queue()
+        self.assertEqual(notes.cloud_kind, "file")
+        new_test_user(self.env, login="cloud_folder_user",
+                      groups="base.group_user,base.group_partner_manager", name="Folder User")
+
+        self.start_tour("/odoo/res.partner/%s" % partner.id, "cloud_base_record_folders_tour",
+                        login="cloud_folder_user", timeout=180)
+
+        Folder = self.env["cloud.folder"]
+        official = Folder.search([("res_model", "=", "res.partner"), ("res_id", "=", partner.id),
+                                  ("name", "=", "Official")])
+        self.assertEqual((official.kind, official.parent_id.name), ("manual", "Scans"))
+        scan = self.env["ir.attachment"].search([("name", "=", "scan.txt"),
+                                                 ("res_id", "=", partner.id)])
+        self.assertEqual(scan.cloud_subfolder_id, official)
+        self.assertEqual(notes.cloud_subfolder_id, official.parent_id)
+        self.run_queue()
+        tree = store.tree()
+        self.assertIn("/Odoo/Contacts/Tour Co A/Scans/Official/scan.txt", tree)
+        self.assertIn("/Odoo/Contacts/Tour Co A/Scans/notes.txt", tree)
+        self.assertIn("/Odoo/Contacts/Tour Co A/Contracts", tree)
+        self.assertEqual({path.stem for path in self.screenshots}, {"attachment_box_subfolders"})
+
     def test_non_admin_cannot_read_client_secrets(self):
         """R-CON-5 through the web client's RPC: secrets stay on the server."""
         client, _store = self.make_client("Tour Storage")
