@@ -6,7 +6,7 @@
     "license": "LGPL-3",
     "author": "Cloud Sync Suite",
     "depends": ["cloud_base"],
-    "external_dependencies": {"python": ["googleapiclient", "google_auth_oauthlib",
+    "external_dependencies": {"python": ["google-api-python-client", "google_auth_oauthlib",
                                          "google_auth_httplib2"]},
     "data": [
         "security/ir.model.access.csv",

@@ -220,9 +220,9 @@ class CloudClientDropbox(models.Model):
              "Once saved it is never shown again; type a new one to replace it.")
     dropbox_app_secret_set = fields.Boolean("App secret saved",
                                             compute="_compute_dropbox_status")
-    dropbox_token_set = fields.Boolean("Authorized", compute="_compute_dropbox_status")
+    dropbox_token_set = fields.Boolean("Dropbox authorized", compute="_compute_dropbox_status")
     dropbox_redirect_url = fields.Char(
-        "Redirect URL", groups="base.group_system",
+        "Dropbox redirect URL", groups="base.group_system",
         help="Must be listed under 'Redirect URIs' in the Dropbox App Console. Empty: "
              "<web.base.url>/dropbox_token.")
     dropbox_team = fields.Boolean(
@@ -239,7 +239,7 @@ class CloudClientDropbox(models.Model):
         "Use the team space", groups="base.group_system",
         help="Put the root folder in the team space instead of the member's own folder.")
     dropbox_link_policy = fields.Selection(
-        LINK_POLICY_SELECTION, "Link policy", groups="base.group_system", help=LINK_POLICY_HELP)
+        LINK_POLICY_SELECTION, "Dropbox link policy", groups="base.group_system", help=LINK_POLICY_HELP)
     dropbox_account_kind = fields.Selection(
         [("personal", "Personal"), ("team", "Team (Business)")], "Dropbox account kind",
         readonly=True, copy=False, groups="base.group_system",

@@ -249,9 +249,9 @@ class CloudClientGoogleDrive(models.Model):
         inverse="_inverse_secret_fields", groups="base.group_system",
         help="The client secret of that OAuth client. Once saved it is never shown again; "
              "type a new one to replace it.")
-    gdrive_client_secret_set = fields.Boolean("Client secret saved",
+    gdrive_client_secret_set = fields.Boolean("Google client secret saved",
                                               compute="_compute_gdrive_status")
-    gdrive_token_set = fields.Boolean("Authorized", compute="_compute_gdrive_status")
+    gdrive_token_set = fields.Boolean("Google Drive authorized", compute="_compute_gdrive_status")
     gdrive_use_shared_drive = fields.Boolean(
         "Shared drive", groups="base.group_system",
         help="Keep the files in a shared drive of your Google Workspace instead of the "

@@ -269,15 +269,15 @@ class CloudClientOneDrive(models.Model):
         groups="base.group_system",
         help="The Value of a client secret of the app registration (not its Secret ID). Once "
              "saved it is never shown again; type a new one to replace it.")
-    onedrive_secret_set = fields.Boolean("Client secret saved",
+    onedrive_secret_set = fields.Boolean("Microsoft client secret saved",
                                          compute="_compute_onedrive_status")
-    onedrive_token_set = fields.Boolean("Authorized", compute="_compute_onedrive_status")
+    onedrive_token_set = fields.Boolean("OneDrive authorized", compute="_compute_onedrive_status")
     onedrive_tenant = fields.Char(
         "Tenant", default="common", groups="base.group_system",
         help="common: work, school and personal accounts (multitenant app). Or your tenant "
              "id / domain (contoso.onmicrosoft.com) for a single-tenant app.")
     onedrive_redirect_url = fields.Char(
-        "Redirect URL", groups="base.group_system",
+        "OneDrive redirect URL", groups="base.group_system",
         help="Must be listed as a Web redirect URI of the app registration. Empty: "
              "<web.base.url>/one_drive_token.")
     onedrive_kind = fields.Selection(
@@ -299,7 +299,7 @@ class CloudClientOneDrive(models.Model):
         domain="[('client_id', '=', id)]", copy=False,
         help="Filled from the site's libraries once connected: press Connect, then choose.")
     onedrive_link_policy = fields.Selection(
-        LINK_POLICY_SELECTION, "Link policy", default="none", groups="base.group_system",
+        LINK_POLICY_SELECTION, "OneDrive link policy", default="none", groups="base.group_system",
         help="Which link Odoo stores for each synced file. No sharing links: the file's own "
              "address (Office documents open in Office for the web; a Microsoft login with "
              "access is needed). Organization-only: a view link anyone in your organization "
