@@ -21,7 +21,8 @@ class CloudSharedLink(models.Model):
     item_id = fields.Char("Cloud item id", required=True, index=True)
     link_id = fields.Char(
         "Link id", required=True,
-        help="What the provider revokes the link by: its URL (Dropbox) or the id of its "
+        help="What the provider revokes the link by: its URL (Dropbox), the id of its share "
+             "(ownCloud, Nextcloud) or the id of its "
              "permission (OneDrive, SharePoint, Google Drive).")
     url = fields.Char("Address", help="The link's address, where it differs from its id.")
 

@@ -342,6 +342,9 @@ class OwnCloudAdapter(StorageAdapter):
         self.session.headers.update({"OCS-APIREQUEST": "true",
                                      "User-Agent": "Odoo cloud sync (cloud_owncloud)"})
         self._lock = threading.RLock()
+        #: item id -> (share id, url) of public links made here, until the caller records
+        #: them (``pop_created_share``) for their revocation (R-SEC-5)
+        self.created_shares = {}
         self._paths = PathCache()  # fileid -> path (hints, always verified)
         #: folder id -> (entry, when verified): see ``_folder_entry``
         self._checked_folders = {}
@@ -1308,4 +1311,21 @@ class OwnCloudAdapter(StorageAdapter):
         if not info or not info.get_link():
             raise InvalidRequest("The server did not create a public link", code="no_link",
                                  path=entry.path)
+        with self._lock:
+            self.created_shares[item_id] = (str(info.get_id()), info.get_link())
         return info.get_link()
+
+    def pop_created_share(self, item_id):
+        """``(share id, url)`` of the public link this adapter created for ``item_id`` (then
+        forgotten), None when it made none (the link existed, or none was asked)."""
+        with self._lock:
+            return self.created_shares.pop(item_id, None)
+
+    def revoke_link(self, link_id, item_id=None):
+        """Delete the share of id ``link_id``; True when deleted or already gone (OCS 404:
+        e.g. with its file)."""
+        try:
+            self._call_oc(self._oc.delete_share, int(link_id), path=item_id)
+        except NotFound:
+            return True
+        return True

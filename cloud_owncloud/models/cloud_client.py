@@ -23,7 +23,7 @@ class OwnCloudProvider(Provider):
     secret_fields = ("owncloud_password",)
     capabilities = Capabilities(hash_kind="sha1", case_sensitive=True, name_max_length=250,
                                 name_length_unit="bytes", change_feed="snapshot",
-                                share_links=True)
+                                share_links=True, revokes_links=True)
 
     def build_adapter(self, client):
         if not (client.owncloud_url and client.owncloud_login):
@@ -65,9 +65,15 @@ class OwnCloudProvider(Provider):
     def item_url(self, client, adapter, item):
         if client.owncloud_public_links and not item.is_folder:
             try:
-                return adapter.share_link(item.id)
+                url = adapter.share_link(item.id)
             except cloud.CloudError as exc:
                 _logger.info("No public link for %s: %s", item.id, exc)
+                return None
+            created = adapter.pop_created_share(item.id)
+            if created:  # the suite made it: revoked on reset or when the file comes back
+                client.env["cloud.shared.link"]._record(client, item.id, created[0],
+                                                        created[1])
+            return url
         return None
 
 

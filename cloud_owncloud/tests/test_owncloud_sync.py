@@ -91,6 +91,38 @@ class TestOwnCloudSync(OwnCloudCase):
         shares = self.emulator.shares(self.user)
         self.assertEqual(len([s for s in shares if s["share_type"] == 3]), 2)
 
+    def public_links(self):
+        return [s for s in self.emulator.shares(self.user) if s["share_type"] == 3]
+
+    def test_r_sec_5_public_links_go_when_their_files_come_back(self):
+        self.client.owncloud_public_links = True
+        self.sync()
+        recorded = self.env["cloud.shared.link"].search([("client_id", "=", self.client.id)])
+        self.assertEqual(len(recorded), 2)
+        self.assertEqual(set(recorded.mapped("link_id")),
+                         {str(s["id"]) for s in self.public_links()})
+        self.client.action_archive()  # every file comes back into Odoo (R-REV-1)
+        self.run_queue()
+        self.assertEqual(self.client.state, "archived")
+        self.assertFalse(self.doc.cloud_item_id)
+        self.assertEqual(self.doc.raw, self.small)
+        self.assertFalse(self.public_links())  # nobody downloads them with the old link
+        self.assertFalse(recorded.exists())
+
+    def test_r_sec_5_reset_revokes_only_the_links_the_suite_made(self):
+        self.client.owncloud_public_links = True
+        self.sync()
+        recorded = self.env["cloud.shared.link"].search([("client_id", "=", self.client.id)])
+        kept = recorded.filtered(lambda link: link.item_id == self.scan.cloud_item_id)
+        kept.unlink()  # as if the user had shared that file before the suite asked
+        self.client.action_reset()
+        self.drain(self.client)
+        self.assertEqual(self.doc.raw, self.small)
+        self.assertEqual(len(self.public_links()), 1)
+        self.assertEqual(self.public_links()[0]["path"], "/Odoo/Contacts/Ann/scan.bin")
+        self.assertFalse(self.env["cloud.shared.link"].search(
+            [("client_id", "=", self.client.id)]))
+
     # -- backward ----------------------------------------------------------------------------
     def test_r_bw_7_backward_cost_follows_changes(self):
         partners = self.Partner.create([{"name": "P%03d" % n} for n in range(40)])
