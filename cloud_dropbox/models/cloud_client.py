@@ -239,7 +239,8 @@ class CloudClientDropbox(models.Model):
         "Use the team space", groups="base.group_system",
         help="Put the root folder in the team space instead of the member's own folder.")
     dropbox_link_policy = fields.Selection(
-        LINK_POLICY_SELECTION, "Dropbox link policy", groups="base.group_system", help=LINK_POLICY_HELP)
+        LINK_POLICY_SELECTION, "Dropbox link policy", groups="base.group_system",
+        help=LINK_POLICY_HELP)
     dropbox_account_kind = fields.Selection(
         [("personal", "Personal"), ("team", "Team (Business)")], "Dropbox account kind",
         readonly=True, copy=False, groups="base.group_system",
