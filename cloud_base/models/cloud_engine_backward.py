@@ -16,6 +16,9 @@ from ..lib.names import is_temporary_name
 from ..lib.versions import content_differs, version_checksum
 from .cloud_placement import SUBFOLDER_KINDS
 
+#: the largest file an Odoo 18 attachment describes (``file_size`` is a 4-byte integer column)
+ODOO_MAX_FILE_SIZE = 2 ** 31 - 1
+
 _logger = logging.getLogger(__name__)
 
 
@@ -282,7 +285,10 @@ class CloudEngineBackward(models.AbstractModel):
             vals["cloud_subfolder_id"] = _subfolder(new_parent)
             if owner[0] and owner != (attachment.res_model, attachment.res_id):
                 vals.update(res_model=owner[0], res_id=owner[1])
-        if content_differs(item, attachment.cloud_size, attachment.cloud_hash):
+        if content_differs(item, attachment.cloud_size, attachment.cloud_hash) and \
+                self._too_large(client, item, task, record=attachment):
+            pass  # its name and place still follow the cloud
+        elif content_differs(item, attachment.cloud_size, attachment.cloud_hash):
             # R-BW-6; the checksum (Odoo's ETag of the file) follows the cloud version
             vals.update(cloud_hash=item.hash, cloud_size=item.size,
                         checksum=version_checksum(item, adapter.hash_kind))
@@ -320,6 +326,8 @@ class CloudEngineBackward(models.AbstractModel):
             client._log("success", self.env._("Cloud subfolder linked: %s", item.name),
                         path=item.id, task=task)
             return
+        if self._too_large(client, item, task):
+            return
         attachment = Attachment.create({
             "name": item.name, "type": "url", "url": client._item_url(adapter, item),
             "res_model": res_model, "res_id": res_id, "cloud_client_id": client.id,
@@ -331,6 +339,17 @@ class CloudEngineBackward(models.AbstractModel):
                                           "checksum": version_checksum(item, adapter.hash_kind)})
         client._log("success", self.env._("File imported from the cloud: %s", item.name),
                     record=attachment, path=item.id, task=task)
+
+    def _too_large(self, client, item, task, record=None):
+        """Is the cloud file ``item`` larger than an Odoo attachment can describe? Then it
+        stays in the cloud only (nothing is lost: the cloud holds it), and the log says so."""
+        if (item.size or 0) <= ODOO_MAX_FILE_SIZE:
+            return False
+        client._log("warning", self.env._(
+            "%(name)s (%(size)s bytes) is larger than the 2 GiB an Odoo attachment can hold: "
+            "it stays in the cloud and is not brought into Odoo.", name=item.name,
+            size=item.size), record=record, path=item.id, task=task)
+        return True
 
     def _guess_mimetype(self, name):
         return mimetypes.guess_type(name)[0] or "application/octet-stream"

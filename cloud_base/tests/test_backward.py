@@ -19,6 +19,20 @@ class TestBackwardSync(CloudCase):
         return self.Attachment.search([("res_model", "=", record._name),
                                        ("res_id", "=", record.id)])
 
+    def test_a_cloud_file_too_large_for_odoo_stays_in_the_cloud_with_a_warning(self):
+        from odoo.addons.cloud_base.models import cloud_engine_backward
+        self.patch(cloud_engine_backward, "ODOO_MAX_FILE_SIZE", 10)  # 2 GiB, scaled down
+        self.store.put_file(self.ann_folder.cloud_id, "huge.iso", b"more than ten bytes")
+        self.store.put_file(self.ann_folder.cloud_id, "small.txt", b"ten bytes")
+        self.backward()  # before: an integer overflow failed the task again and again
+        self.assertEqual(sorted(self.attachments_of(self.ann).mapped("name")),
+                         ["doc.txt", "small.txt"])
+        self.assertIn("huge.iso", [item.name for item in self.store.items.values()])
+        warning = self.env["cloud.log"].search([("client_id", "=", self.client.id),
+                                                ("level", "=", "warning")], limit=1)
+        self.assertIn("larger than the 2 GiB", warning.message)
+        self.assertFalse(self.Task.search_count([("state", "=", "failed")]))
+
     def test_r_bw_4_deleted_in_cloud(self):
         self.store.remove(self.doc.cloud_item_id)
         self.backward()
