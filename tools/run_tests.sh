@@ -55,13 +55,17 @@ o_passed=$((o_total - o_failed)); [ "$o_passed" -lt 0 ] && o_passed=0
 
 echo "== pytest tests/"
 .venv/bin/python -m pytest tests -q -p no:cacheprovider ${PYTEST_ARGS:-} 2>&1 | tee "$logdir/pytest.log" | tail -30
-p_summary=$(grep -E "^(=+ )?[0-9]+ (passed|failed)|no tests ran" "$logdir/pytest.log" | tail -1)
+pytest_rc=${PIPESTATUS[0]}
+# the last summary line: "N passed, ...", "N failed, ...", "4 warnings, 3 errors in 3.07s", ...
+p_summary=$(grep -E "^(=+ )?[0-9]+ [a-z]+.* in [0-9.]+s|no tests ran" "$logdir/pytest.log" | tail -1)
 p_passed=$(echo "$p_summary" | grep -oE "[0-9]+ passed" | grep -oE "[0-9]+" || echo 0)
 p_failed=0
 for n in $(echo "$p_summary" | grep -oE "[0-9]+ (failed|error|errors)" | grep -oE "[0-9]+"); do
   p_failed=$((p_failed + n))
 done
 [ -n "$p_passed" ] || p_passed=0; [ -n "$p_failed" ] || p_failed=0
+# an interrupted or failed session (collection errors, a crash) never passes silently
+if [ "$pytest_rc" -ne 0 ] && [ "$p_failed" -eq 0 ]; then p_failed=1; fi
 
 passed=$((o_passed + p_passed))
 failed=$((o_failed + p_failed))

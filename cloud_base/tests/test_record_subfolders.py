@@ -5,7 +5,6 @@ owns where the files are (R-BW-5)."""
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from odoo.addons.mail.tools.discuss import Store
 
 from .common import CloudCase
 
@@ -78,6 +77,9 @@ class TestRecordSubfolders(CloudCase):
         scans = self.make_folder("Scans")
         doc = self.attach(self.ann, "doc.txt", b"hello")
         doc.with_user(self.writer).cloud_move_to_folder(scans.id)
+        # imported here: pytest imports this package without Odoo's addons path for mail
+        from odoo.addons.mail.tools.discuss import Store  # noqa: PLC0415
+
         store = Store(self.ann.with_user(self.reader), as_thread=True,
                       request_list=["attachments"])
         data = store.get_result()
