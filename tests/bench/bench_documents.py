@@ -38,6 +38,9 @@ import uuid
 from odoo.addons.cloud_base.lib.memory_adapter import drop_store
 from odoo.addons.cloud_documents.lib.zip_stream import iter_zip
 
+sys.path.insert(0, os.path.join(os.getcwd(), "tests", "bench"))
+from rss import peak_growth  # noqa: E402
+
 FILES = int(os.environ.get("BENCH_DOCS_FILES", "5000"))
 ZIP_FILES = int(os.environ.get("BENCH_DOCS_ZIP_FILES", "1000"))
 ZIP_FILE_SIZE = 100 * 1000
@@ -53,24 +56,6 @@ Folder = env["cloud.documents.folder"]
 
 
 # -- measuring ---------------------------------------------------------------------------
-def status(field):
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def peak_growth(step):
-    """``(seconds, peak RSS growth, result)`` of ``step()``."""
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")  # the peak starts again from the current RSS
-    before = status("VmRSS")
-    start = time.perf_counter()
-    result = step()
-    return time.perf_counter() - start, status("VmHWM") - before, result
-
-
 def traced_peak(step):
     """The peak of the memory Python allocated during ``step()`` (RSS may not grow when
     the process reuses memory it freed before: this says what the step itself held)."""

@@ -15,11 +15,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.getcwd(), "tests", "bench"))
 from emulator_process import PROVIDERS, connect_client, spawn  # noqa: E402
+from rss import peak_growth  # noqa: E402
 
 SIZE = int(os.environ.get("BENCH_MEMORY_MB", "1024")) * 1024 * 1024
 PROVIDERS_RUN = os.environ.get("BENCH_MEMORY_PROVIDERS", ",".join(PROVIDERS)).split(",")
@@ -30,22 +30,10 @@ Attachment = env["ir.attachment"]
 Task = env["cloud.task"]
 
 
-def status(field):
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def measured(step):
     """``(seconds, peak RSS growth)`` of ``step()``."""
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")  # the peak starts again from the current RSS
-    before = status("VmRSS")
-    start = time.perf_counter()
-    step()
-    return time.perf_counter() - start, status("VmHWM") - before
+    seconds, growth, _result = peak_growth(step)
+    return seconds, growth
 
 
 def big_attachment(partner):
