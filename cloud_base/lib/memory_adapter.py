@@ -55,6 +55,9 @@ class MemoryStore:
         self.quota = quota
         self.lock = threading.RLock()
         self.items = {self.ROOT_ID: CloudItem(self.ROOT_ID, "", FOLDER, None)}
+        #: parent id -> {child id: None} (an ordered set): lookups by folder cost what the
+        #: folder holds, not what the whole store holds
+        self._kids = collections.defaultdict(dict)
         self.content = {}
         self.log = []  # (sequence, item_id)
         self.sequence = itertools.count(1)
@@ -72,14 +75,23 @@ class MemoryStore:
     def _now(self):
         return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
+    def _put(self, item):
+        former = self.items.get(item.id)
+        if former is not None and former.parent_id != item.parent_id:
+            self._kids[former.parent_id].pop(item.id, None)
+        self.items[item.id] = item
+        if item.parent_id is not None:
+            self._kids[item.parent_id][item.id] = None
+
     def children(self, parent_id):
-        return sorted((i for i in self.items.values() if i.parent_id == parent_id),
+        return sorted((self.items[i] for i in self._kids.get(parent_id, ())),
                       key=lambda i: (i.name.lower(), i.id))
 
     def child_named(self, parent_id, name):
         lowered = name.lower()
-        for item in self.items.values():
-            if item.parent_id == parent_id and item.name.lower() == lowered:
+        for child_id in self._kids.get(parent_id, ()):
+            item = self.items[child_id]
+            if item.name.lower() == lowered:
                 return item
         return None
 
@@ -106,7 +118,7 @@ class MemoryStore:
         with self.lock:
             item = CloudItem("fld-" + uuid.uuid4().hex[:12], name, FOLDER, parent_id,
                              modified=self._now(), etag=uuid.uuid4().hex[:8])
-            self.items[item.id] = item
+            self._put(item)
             self._touch(item.id)
             return item
 
@@ -118,7 +130,7 @@ class MemoryStore:
             item = CloudItem(item_id or "fil-" + uuid.uuid4().hex[:12], name, FILE, parent_id,
                              size=len(data), hash=sha256_hex([data]), etag=uuid.uuid4().hex[:8],
                              modified=self._now())
-            self.items[item.id] = item
+            self._put(item)
             self.content[item.id] = bytes(data)
             self._touch(item.id)
             return item
@@ -126,15 +138,21 @@ class MemoryStore:
     def update(self, item_id, **changes):
         with self.lock:
             item = self.items[item_id].with_(etag=uuid.uuid4().hex[:8], **changes)
-            self.items[item_id] = item
+            self._put(item)
             self._touch(item_id)
             return item
 
     def remove(self, item_id):
         with self.lock:
-            doomed = [item_id] + [i for i in self.items if self.is_below(i, item_id)]
+            doomed, index = [item_id], 0
+            while index < len(doomed):  # the item, then what is below it, level by level
+                doomed.extend(self._kids.get(doomed[index], ()))
+                index += 1
             for victim in doomed:
-                self.items.pop(victim, None)
+                removed = self.items.pop(victim, None)
+                if removed is not None and removed.parent_id is not None:
+                    self._kids[removed.parent_id].pop(victim, None)
+                self._kids.pop(victim, None)
                 self.content.pop(victim, None)
                 self._touch(victim)
 
