@@ -388,7 +388,11 @@ class CloudEngineDirect(models.AbstractModel):
             folders = []
             files, complete = self._files_below(adapter, payload["cloud_id"], folders=folders)
             deleted_in_odoo = set(payload.get("files") or ())
-            files = [f for f in files if f.id not in deleted_in_odoo]
+            versions = payload.get("versions") or {}
+            # a file deleted in Odoo but changed in the cloud since is a version nobody
+            # deleted: it keeps the folder too
+            files = [f for f in files if f.id not in deleted_in_odoo
+                     or self._changed_since_deleted(f, versions.get(f.id))]
             synced = self.env["cloud.folder"].search([
                 ("client_id", "=", client.id), ("state", "!=", "detached"),
                 ("cloud_id", "in", [f.id for f in folders])])
@@ -417,6 +421,11 @@ class CloudEngineDirect(models.AbstractModel):
             _logger.info("Folder %s was already gone", payload.get("cloud_id"))
         client._log("success", self.env._("Folder deleted: %s", payload.get("name")),
                     path=payload.get("cloud_id"), task=task)
+
+    def _changed_since_deleted(self, item, version):
+        """Whether the cloud file ``item`` holds another version than ``version`` (``[size,
+        hash]``, what its attachment showed when it was deleted in Odoo; None: unknown)."""
+        return version is not None and content_differs(item, *version)
 
     def _files_below(self, adapter, folder_id, limit=1000, folders=None):
         """``(files anywhere below folder_id, whether the walk saw everything)``: at most
@@ -687,9 +696,17 @@ class CloudEngineDirect(models.AbstractModel):
         if not self._may_delete_cloud_item(client, task, cloud_id):
             return
         try:
-            if adapter.get_item(cloud_id).is_folder:
+            item = adapter.get_item(cloud_id)
+            if item.is_folder:
                 self._refuse_deletion(client, task, cloud_id, self.env._(
                     "it is a folder, not a file"))
+                return
+            if self._changed_since_deleted(item, [payload["size"], payload.get("hash")]
+                                           if "size" in payload else None):
+                # nobody in Odoo saw that version: it stays, the backward sync imports it
+                # as a new file (R-SAFE-1)
+                self._refuse_deletion(client, task, cloud_id, self.env._(
+                    "it was changed in the cloud after its deletion in Odoo"))
                 return
             adapter.delete(cloud_id)
         except cloud.NotFound:

@@ -504,7 +504,9 @@ class IrAttachment(models.Model):
                 self.env["cloud.task"].sudo()._enqueue(
                     attachment.cloud_client_id, "file_delete",
                     folder=attachment.cloud_folder_id,
-                    payload={"cloud_id": attachment.cloud_item_id, "name": attachment.name})
+                    payload={"cloud_id": attachment.cloud_item_id, "name": attachment.name,
+                             # the version deleted: a newer one in the cloud stays
+                             "size": attachment.cloud_size, "hash": attachment.cloud_hash})
         # (the task hangs on the file's folder record: deleting that folder later drops it)
         return super().unlink()
 

@@ -5,6 +5,7 @@ import contextlib
 
 from odoo.tests import tagged
 
+from odoo.addons.cloud_base.lib import adapter as cloud
 from odoo.addons.cloud_base.lib.memory_adapter import drop_store
 
 from .common import CloudCase
@@ -127,3 +128,33 @@ class TestLossPaths(CloudCase):
         self.assertIn(ann_folder.cloud_id, self.store.items, "a synced folder was deleted")
         self.converge(backward=True)
         self.assertEqual(self.store.path_of(ann_folder.cloud_id), "/Odoo/Contacts/Ann")
+
+    def edit_in_cloud(self, item_id, data):
+        self.store.content[item_id] = data
+        self.store.update(item_id, size=len(data), hash=cloud.sha256_hex([data]))
+
+    def test_deletion_in_odoo_keeps_a_version_edited_in_the_cloud_since(self):
+        """Found by the documents convergence suite (seed 14: docs_delete_file,
+        docs_cloud_edit_file): an attachment is deleted in Odoo; before its deletion runs, a
+        person saves a new version in the cloud. The deletion took that version, which nobody
+        in Odoo saw, along (R-SAFE-1): it stays, and comes back as an attachment."""
+        doc = self.synced(self.ann, data=b"v1")
+        item_id = doc.cloud_item_id
+        doc.unlink()
+        self.edit_in_cloud(item_id, b"v2, saved in the cloud")
+        self.converge(backward=True)
+        self.assertIn(item_id, self.store.items, "a version only the cloud had was deleted")
+        back = self.Attachment.search([("cloud_item_id", "=", item_id)])
+        self.assertEqual((back.res_model, back.res_id), ("res.partner", self.ann.id))
+        self.assertSynced(back, b"v2, saved in the cloud")
+
+    def test_record_deletion_keeps_a_file_edited_in_the_cloud_since(self):
+        """The same through a record's folder deletion: it takes the files deleted with the
+        record along, not a newer version of one of them."""
+        doc = self.synced(self.ann, data=b"v1")
+        item_id, folder_id = doc.cloud_item_id, self.folder_of(self.ann).cloud_id
+        self.ann.unlink()
+        self.edit_in_cloud(item_id, b"v2, saved in the cloud")
+        self.converge(backward=True)
+        self.assertEqual(self.store.content.get(item_id), b"v2, saved in the cloud")
+        self.assertEqual(self.store.items[item_id].parent_id, folder_id)
