@@ -2,6 +2,7 @@
 (issue 11 §2); the matching operations of the suite (``convergence.KNOWN_BUGS``) are on since
 these pass."""
 import contextlib
+import datetime
 
 from odoo.tests import tagged
 
@@ -158,3 +159,25 @@ class TestLossPaths(CloudCase):
         self.converge(backward=True)
         self.assertEqual(self.store.content.get(item_id), b"v2, saved in the cloud")
         self.assertEqual(self.store.items[item_id].parent_id, folder_id)
+
+    def test_new_version_put_in_place_by_a_dead_worker_is_adopted(self):
+        """Found by the documents convergence suite (seed 14: docs_edit_file, kill_worker): a
+        worker uploads a file's new version, puts it in place of the old one and dies before
+        its commit. The retry found the name taken and uploaded the version again as
+        "doc (2).txt", and the backward sync imported the first copy: the file twice."""
+        doc = self.synced(self.ann, data=b"v1")
+        doc.write({"raw": b"v2 from Odoo"})
+        self.env.flush_all()
+        task = self.Task._acquire_next(task_types=["file_update"])
+        savepoint = self.env.cr.savepoint()
+        task._execute()  # the cloud calls happen ...
+        savepoint.close(rollback=True)  # ... the commit does not
+        self.env.invalidate_all()
+        task.lease_until = datetime.datetime(2000, 1, 1)
+        self.converge(backward=True)
+        folder_id = self.folder_of(self.ann).cloud_id
+        self.assertEqual([i.name for i in self.store.items.values()
+                          if i.parent_id == folder_id], ["doc.txt"])
+        self.assertEqual(self.Attachment.search([("res_model", "=", "res.partner"),
+                                                 ("res_id", "=", self.ann.id)]), doc)
+        self.assertSynced(doc, b"v2 from Odoo")
