@@ -637,16 +637,41 @@ class CloudEngineDirect(models.AbstractModel):
         # the user replaced this version in Odoo: the new one is uploaded next to it and
         # verified before the old one goes, so that a failure never leaves neither
         final_name = remote.name if remote is not None else attachment.name
-        item = self._upload_verified(client, adapter, attachment, folder,
-                                     name=temporary_name(attachment.id, final_name))
+        # the old version gone: an earlier attempt may have done it all but the commit
+        item = self._uploaded_earlier(client, adapter, folder, attachment) \
+            if remote is None else None
+        if item is None:
+            item = self._upload_verified(client, adapter, attachment, folder,
+                                         name=temporary_name(attachment.id, final_name))
         if remote is not None:
             adapter.delete(remote.id)
-        item = self._rename_into_place(client, adapter, folder, item, final_name, attachment)
+        if is_temporary_name(item.name):
+            item = self._rename_into_place(client, adapter, folder, item, final_name)
         attachment._cloud_mark_synced(client, folder, item, client._item_url(adapter, item))
         client._log("success", self.env._("New version uploaded: %s", item.name), record=attachment,
                     path=item.id, task=task)
 
-    def _rename_into_place(self, client, adapter, folder, item, name, attachment):
+    def _uploaded_earlier(self, client, adapter, folder, attachment):
+        """The file of ``folder`` known to no attachment that holds exactly the attachment's
+        local version, under any name: put there by an earlier attempt of the task whose
+        answer was lost, or whose worker died before its commit (R-SAFE-3); it is adopted.
+        None if there is none."""
+        size = attachment.file_size
+        candidates = [child for child in adapter.iter_children(folder.cloud_id)
+                      if not child.is_folder and child.size == size]
+        if not candidates:
+            return None
+        known = set(self.env["ir.attachment"].sudo().search([
+            ("cloud_client_id", "=", client.id),
+            ("cloud_item_id", "in", [child.id for child in candidates])]).mapped("cloud_item_id"))
+        local_hash = adapter.compute_hash(attachment._cloud_local_chunks())
+        for child in candidates:
+            if child.id not in known and self._same_content(adapter, child, attachment,
+                                                            local_hash):
+                return adapter.adopt(child)
+        return None
+
+    def _rename_into_place(self, client, adapter, folder, item, name):
         """Give the verified new version the name of the one it replaced (or the next free
         one if somebody took it meanwhile)."""
         unit = self._name_unit(client)
@@ -657,33 +682,10 @@ class CloudEngineDirect(models.AbstractModel):
             try:
                 return adapter.rename(item.id, candidate)
             except cloud.Conflict:
-                if candidate == name:
-                    earlier = self._placed_earlier(client, adapter, folder, item, name,
-                                                   attachment)
-                    if earlier is not None:
-                        return earlier
                 candidate = with_counter(name, counter, max_len, keep_extension=True,
                                          unit=unit)
         raise cloud.Transient(self.env._("No free name for the new version of %s", name),
                               code="no_free_name", path=item.id)
-
-    def _placed_earlier(self, client, adapter, folder, item, name, attachment):
-        """The file holding ``name`` when it is this very version, put in place by an earlier
-        attempt of the task whose answer was lost (or whose worker died before its commit)
-        and known to no attachment: it is adopted, and the copy ``item`` just uploaded goes
-        (R-SAFE-3). None otherwise."""
-        holder = adapter.find_child(folder.cloud_id, name)
-        if holder is None or holder.is_folder or holder.id == item.id \
-                or holder.size != item.size:
-            return None
-        if self.env["ir.attachment"].sudo().search_count([
-                ("cloud_client_id", "=", client.id), ("cloud_item_id", "=", holder.id)],
-                limit=1):
-            return None
-        if not self._same_content(adapter, holder, attachment, item.hash):
-            return None
-        adapter.delete(item.id)
-        return adapter.adopt(holder)
 
     def _task_file_move(self, client, task, adapter):
         """The file's attachment moved to another record: the file moves to its folder."""

@@ -163,8 +163,9 @@ class TestLossPaths(CloudCase):
     def test_new_version_put_in_place_by_a_dead_worker_is_adopted(self):
         """Found by the documents convergence suite (seed 14: docs_edit_file, kill_worker): a
         worker uploads a file's new version, puts it in place of the old one and dies before
-        its commit. The retry found the name taken and uploaded the version again as
-        "doc (2).txt", and the backward sync imported the first copy: the file twice."""
+        its commit; the user then renames the file in Odoo. The retry found the name taken
+        and uploaded the version again as "doc (2).txt", and the backward sync imported the
+        first copy: the file twice."""
         doc = self.synced(self.ann, data=b"v1")
         doc.write({"raw": b"v2 from Odoo"})
         self.env.flush_all()
@@ -174,6 +175,7 @@ class TestLossPaths(CloudCase):
         savepoint.close(rollback=True)  # ... the commit does not
         self.env.invalidate_all()
         task.lease_until = datetime.datetime(2000, 1, 1)
+        doc.name = "renamed in Odoo.txt"
         self.converge(backward=True)
         folder_id = self.folder_of(self.ann).cloud_id
         self.assertEqual([i.name for i in self.store.items.values()
