@@ -160,6 +160,35 @@ class TestLossPaths(CloudCase):
         self.assertEqual(self.store.content.get(item_id), b"v2, saved in the cloud")
         self.assertEqual(self.store.items[item_id].parent_id, folder_id)
 
+    def die_after_cloud_calls(self, task_type):
+        """A worker runs the next ``task_type`` task, does its cloud calls and dies before its
+        commit; the task is taken again once its lease ends (``expire``)."""
+        self.env.flush_all()
+        task = self.Task._acquire_next(task_types=[task_type])
+        savepoint = self.env.cr.savepoint()
+        task._execute()  # the cloud calls happen ...
+        savepoint.close(rollback=True)  # ... the commit does not
+        self.env.invalidate_all()
+        return task
+
+    def test_backward_run_before_the_retry_of_a_dead_upload_imports_no_copy(self):
+        """Found by the documents convergence suite (seed 14: docs_edit_file, crash in
+        _cloud_mark_synced, backward): the new version is in the cloud, the task that put it
+        there did not commit, and a backward run comes before its retry: it imported that
+        version as a new file, next to the attachment whose version it is."""
+        doc = self.synced(self.ann, data=b"v1")
+        doc.write({"raw": b"v2 from Odoo"})
+        task = self.die_after_cloud_calls("file_update")
+        self.backward()  # the task still holds its lease
+        task.lease_until = datetime.datetime(2000, 1, 1)
+        self.converge(backward=True)
+        self.assertEqual(self.Attachment.search([("res_model", "=", "res.partner"),
+                                                 ("res_id", "=", self.ann.id)]), doc)
+        self.assertSynced(doc, b"v2 from Odoo")
+        folder_id = self.folder_of(self.ann).cloud_id
+        self.assertEqual([i.name for i in self.store.items.values()
+                          if i.parent_id == folder_id], ["doc.txt"])
+
     def test_new_version_put_in_place_by_a_dead_worker_is_adopted(self):
         """Found by the documents convergence suite (seed 14: docs_edit_file, kill_worker): a
         worker uploads a file's new version, puts it in place of the old one and dies before
@@ -168,12 +197,7 @@ class TestLossPaths(CloudCase):
         first copy: the file twice."""
         doc = self.synced(self.ann, data=b"v1")
         doc.write({"raw": b"v2 from Odoo"})
-        self.env.flush_all()
-        task = self.Task._acquire_next(task_types=["file_update"])
-        savepoint = self.env.cr.savepoint()
-        task._execute()  # the cloud calls happen ...
-        savepoint.close(rollback=True)  # ... the commit does not
-        self.env.invalidate_all()
+        task = self.die_after_cloud_calls("file_update")
         task.lease_until = datetime.datetime(2000, 1, 1)
         doc.name = "renamed in Odoo.txt"
         self.converge(backward=True)
