@@ -1,5 +1,6 @@
 """Direct sync, Odoo → cloud (R-DIR-1..7): the handlers of the folder and file tasks the
 planner queues (see ``cloud.task._task_types()``)."""
+import contextlib
 import logging
 
 from odoo import models
@@ -422,6 +423,15 @@ class CloudEngineDirect(models.AbstractModel):
         client._log("success", self.env._("Folder deleted: %s", payload.get("name")),
                     path=payload.get("cloud_id"), task=task)
 
+    def _delete_temporary_uploads(self, adapter, folder, attachment_id):
+        """The new versions of a deleted attachment that an unfinished update left in
+        ``folder`` under their temporary name go too: nobody else sees them."""
+        prefix = temporary_name(attachment_id, "")
+        for child in adapter.iter_children(folder.cloud_id):
+            if not child.is_folder and child.name.startswith(prefix):
+                with contextlib.suppress(cloud.NotFound):
+                    adapter.delete(child.id)
+
     def _changed_since_deleted(self, item, version):
         """Whether the cloud file ``item`` holds another version than ``version`` (``[size,
         hash]``, what its attachment showed when it was deleted in Odoo; None: unknown)."""
@@ -736,6 +746,8 @@ class CloudEngineDirect(models.AbstractModel):
             adapter.delete(cloud_id)
         except cloud.NotFound:
             _logger.info("File %s was already gone", cloud_id)
+        if payload.get("uploading") and task.folder_id.cloud_id:
+            self._delete_temporary_uploads(adapter, task.folder_id, payload["uploading"])
         client._log("success", self.env._("File deleted: %s", payload.get("name")),
                     path=payload.get("cloud_id"), task=task)
 

@@ -3,11 +3,12 @@
 these pass."""
 import contextlib
 import datetime
+from unittest.mock import patch
 
 from odoo.tests import tagged
 
 from odoo.addons.cloud_base.lib import adapter as cloud
-from odoo.addons.cloud_base.lib.memory_adapter import drop_store
+from odoo.addons.cloud_base.lib.memory_adapter import MemoryAdapter, drop_store
 
 from .common import CloudCase
 
@@ -207,3 +208,24 @@ class TestLossPaths(CloudCase):
         self.assertEqual(self.Attachment.search([("res_model", "=", "res.partner"),
                                                  ("res_id", "=", self.ann.id)]), doc)
         self.assertSynced(doc, b"v2 from Odoo")
+
+    def test_deletion_in_odoo_takes_an_unfinished_new_version_along(self):
+        """Found by the documents convergence suite (seed 14: auth expired on rename,
+        docs_edit_file, run_all, docs_delete_file): a new version was uploaded under its
+        temporary name, its task stopped before the rename, and the user deleted the file:
+        the temporary upload stayed in the cloud for good, a file nobody knows."""
+        doc = self.synced(self.ann, data=b"v1")
+        folder_id = self.folder_of(self.ann).cloud_id
+        doc.write({"raw": b"v2 from Odoo"})
+        def expired(adapter, item_id, new_name):
+            raise cloud.AuthExpired("token expired", code=401)
+
+        with patch.object(MemoryAdapter, "rename", expired):
+            self.run_queue()
+        self.assertEqual(len([i for i in self.store.items.values()
+                              if i.parent_id == folder_id]), 1, "the new version is up")
+        doc.unlink()
+        self.client.action_connect()
+        self.converge(backward=True)
+        self.assertEqual([i.name for i in self.store.items.values()
+                          if i.parent_id == folder_id], [])
