@@ -651,8 +651,9 @@ class CloudEngineDirect(models.AbstractModel):
         item = self._uploaded_earlier(client, adapter, folder, attachment) \
             if remote is None else None
         if item is None:
-            item = self._upload_verified(client, adapter, attachment, folder,
-                                         name=temporary_name(attachment.id, final_name))
+            upload_name = temporary_name(attachment.id, final_name)
+            self._drop_stale_upload(adapter, folder, attachment, upload_name)
+            item = self._upload_verified(client, adapter, attachment, folder, name=upload_name)
         if remote is not None:
             adapter.delete(remote.id)
         if is_temporary_name(item.name):
@@ -660,6 +661,19 @@ class CloudEngineDirect(models.AbstractModel):
         attachment._cloud_mark_synced(client, folder, item, client._item_url(adapter, item))
         client._log("success", self.env._("New version uploaded: %s", item.name), record=attachment,
                     path=item.id, task=task)
+
+    def _drop_stale_upload(self, adapter, folder, attachment, name):
+        """An upload of an older local version that an attempt left under the temporary
+        ``name`` (it stopped before its rename): the version now in Odoo replaced it, it
+        goes. (One of this very version is adopted by the upload.)"""
+        stale = adapter.find_child(folder.cloud_id, name)
+        if stale is None or stale.is_folder:
+            return
+        if stale.size == attachment.file_size and self._same_content(
+                adapter, stale, attachment,
+                adapter.compute_hash(attachment._cloud_local_chunks())):
+            return
+        adapter.delete(stale.id)
 
     def _uploaded_earlier(self, client, adapter, folder, attachment):
         """The file of ``folder`` known to no attachment that holds exactly the attachment's

@@ -209,11 +209,9 @@ class TestLossPaths(CloudCase):
                                                  ("res_id", "=", self.ann.id)]), doc)
         self.assertSynced(doc, b"v2 from Odoo")
 
-    def test_deletion_in_odoo_takes_an_unfinished_new_version_along(self):
-        """Found by the documents convergence suite (seed 14: auth expired on rename,
-        docs_edit_file, run_all, docs_delete_file): a new version was uploaded under its
-        temporary name, its task stopped before the rename, and the user deleted the file:
-        the temporary upload stayed in the cloud for good, a file nobody knows."""
+    def update_stopped_before_its_rename(self):
+        """A new version of a synced file is uploaded under its temporary name, the old one
+        deleted, and the rename fails (the token expired): ``(attachment, folder id)``."""
         doc = self.synced(self.ann, data=b"v1")
         folder_id = self.folder_of(self.ann).cloud_id
         doc.write({"raw": b"v2 from Odoo"})
@@ -224,8 +222,28 @@ class TestLossPaths(CloudCase):
             self.run_queue()
         self.assertEqual(len([i for i in self.store.items.values()
                               if i.parent_id == folder_id]), 1, "the new version is up")
+        return doc, folder_id
+
+    def test_deletion_in_odoo_takes_an_unfinished_new_version_along(self):
+        """Found by the documents convergence suite (seed 14: auth expired on rename,
+        docs_edit_file, run_all, docs_delete_file): a new version was uploaded under its
+        temporary name, its task stopped before the rename, and the user deleted the file:
+        the temporary upload stayed in the cloud for good, a file nobody knows."""
+        doc, folder_id = self.update_stopped_before_its_rename()
         doc.unlink()
         self.client.action_connect()
         self.converge(backward=True)
         self.assertEqual([i.name for i in self.store.items.values()
                           if i.parent_id == folder_id], [])
+
+    def test_newer_edit_replaces_an_unfinished_new_version(self):
+        """Same suite (auth expired on rename, docs_edit_file, run_all, docs_edit_file): the
+        user edits the file again before the retry; the new upload took the temporary name
+        "(2)" and the unfinished one stayed behind."""
+        doc, folder_id = self.update_stopped_before_its_rename()
+        doc.write({"raw": b"v3 from Odoo"})
+        self.client.action_connect()
+        self.converge(backward=True)
+        self.assertEqual([i.name for i in self.store.items.values()
+                          if i.parent_id == folder_id], ["doc.txt"])
+        self.assertSynced(doc, b"v3 from Odoo")
