@@ -5,3 +5,4 @@ from . import test_zip_download
 from . import test_file_manager_tour
 from . import test_file_manager_rpc
 from . import test_zip_stream
+from . import test_convergence_documents
