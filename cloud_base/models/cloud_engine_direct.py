@@ -46,6 +46,15 @@ class CloudEngineDirect(models.AbstractModel):
                                                   self._folder_name_limit(client, folder))
                     raise Deferred(self.env._("Name taken by a file, retrying as %s",
                                               folder.name), delay=0) from exc
+                holder = self.env["cloud.folder"].search([("client_id", "=", client.id),
+                                                          ("cloud_id", "=", item.id)], limit=1)
+                if holder:
+                    # the adapter answers with the folder of that name: another synced one, a
+                    # person moved or renamed it here; its own task puts it back first
+                    raise Deferred(self.env._(
+                        "The name %(name)s is held by the synced folder %(other)s, which goes "
+                        "back to its place first", name=folder.name,
+                        other=holder._display_path()))
         if found and folder.kind != "root":
             return self._folder_found(client, adapter, folder, item, task)
         self._take_over_detached(client, folder, item)
