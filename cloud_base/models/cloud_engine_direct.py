@@ -46,8 +46,9 @@ class CloudEngineDirect(models.AbstractModel):
                                                   self._folder_name_limit(client, folder))
                     raise Deferred(self.env._("Name taken by a file, retrying as %s",
                                               folder.name), delay=0) from exc
-                holder = self.env["cloud.folder"].search([("client_id", "=", client.id),
-                                                          ("cloud_id", "=", item.id)], limit=1)
+                holder = self.env["cloud.folder"].search([
+                    ("client_id", "=", client.id), ("cloud_id", "=", item.id),
+                    ("state", "!=", "detached")], limit=1)  # a detached one is taken over
                 if holder:
                     # the adapter answers with the folder of that name: another synced one, a
                     # person moved or renamed it here; its own task puts it back first
