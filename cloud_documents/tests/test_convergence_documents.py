@@ -31,7 +31,7 @@ class WorkspaceConvergenceCase(TransactionCase):
 class TestWorkspaceConvergence(WorkspaceConvergenceCase):
 
     def test_r_doc_1_random_workspace_interleavings_converge(self):
-        run_convergence(self, MemoryBackend(), examples=150, steps=12, default_seed=14,
+        run_convergence(self, MemoryBackend(), examples=100, steps=12, default_seed=14,
                         ops=DOCUMENTS_OPERATIONS, machine=WorkspaceMachine,
                         make_command="make convergence ADDONS=cloud_documents")
 
