@@ -12,7 +12,7 @@ cd "$here"
 bash tools/bootstrap.sh >/dev/null || exit 2
 
 mode=${1:-soak}
-addons=${ADDONS:-cloud_base,cloud_dropbox,cloud_owncloud}
+addons=${ADDONS:-cloud_base,cloud_dropbox,cloud_owncloud,cloud_documents}
 if [ "$mode" = soak ]; then
   export CLOUD_CONVERGENCE_SEED=${CLOUD_CONVERGENCE_SEED:-$(( (RANDOM << 15) | RANDOM ))}
   memory_examples=${CLOUD_CONVERGENCE_EXAMPLES:-20000}
@@ -31,6 +31,9 @@ for addon in ${addons//,/ }; do
     cloud_base) tag="/cloud_base:TestConvergence"; n=${memory_examples:-} ;;
     cloud_dropbox) tag="/cloud_dropbox:TestConvergenceDropbox"; n=${provider_examples:-} ;;
     cloud_owncloud) tag="/cloud_owncloud:TestConvergenceOwnCloud"; n=${provider_examples:-} ;;
+    # the workspace suite, on memory (and on ownCloud when cloud_owncloud is installed too)
+    cloud_documents) tag="/cloud_documents:TestWorkspaceConvergence,/cloud_documents:TestWorkspaceConvergenceOwnCloud"
+                     n=${provider_examples:-} ;;
     *) continue ;;
   esac
   echo "== $tag${n:+ ($n examples)}"

@@ -133,17 +133,23 @@ def assign_unique(wanted, taken=(), max_length=255, keep_extension=False, unit="
 
     ``wanted`` values are ``(base, current)`` pairs: ``current`` is the name the item has now
     (or None). An item whose current name is still valid for its base keeps it, so names do not
-    flip-flop between runs; keys are then served in their sort order (stable).
+    flip-flop between runs, except that a counted name (``base (2)``) goes back to ``base``
+    once nothing holds that any more; keys are then served in their sort order (stable).
     """
     used = {name_key(n) for n in taken}
     result = {}
-    # first pass: keep current names that still fit their base
-    for key in sorted(wanted):
-        base, current = wanted[key]
-        if current and _fits(current, base, max_length, keep_extension, unit) \
-                and name_key(current) not in used:
-            result[key] = current
-            used.add(name_key(current))
+    # first pass: keep current names that are their base, then those that still fit it
+    for exact in (True, False):
+        for key in sorted(wanted):
+            base, current = wanted[key]
+            if key in result or not current or (current == base) != exact \
+                    or not _fits(current, base, max_length, keep_extension, unit):
+                continue
+            if not exact and name_key(base) not in used:
+                current = base  # the name it was counted away from is free again
+            if name_key(current) not in used:
+                result[key] = current
+                used.add(name_key(current))
     for key in sorted(wanted):
         if key in result:
             continue

@@ -135,8 +135,9 @@ class CloudEngineBackward(models.AbstractModel):
             # takes its files along)
             if change.id in folders and not folders[change.id].exists():
                 continue
-            if change.id in attachments and not attachments[change.id].exists():
-                continue
+            if change.id in attachments and (not attachments[change.id].exists() or
+                                             attachments[change.id].cloud_item_id != change.id):
+                continue  # (or now stands for another item: its own upload, found below)
             if change.id in folders:
                 self._apply_folder_change(client, change, folders[change.id], task)
             elif change.id in attachments:
@@ -310,6 +311,13 @@ class CloudEngineBackward(models.AbstractModel):
         if not item.is_folder and is_temporary_name(item.name):
             return  # a new version the direct sync is uploading
         res_model, res_id = owner
+        own = not item.is_folder and self._own_upload(client, item, owner, adapter)
+        if own:
+            own._cloud_mark_synced(client, parent, item, client._item_url(adapter, item))
+            client._log("success", self.env._(
+                "File found in the cloud, uploaded by an attempt that did not finish: %s",
+                item.name), record=own, path=item.id, task=task)
+            return
         if item.is_folder:
             if not parent._links_subfolders():
                 return  # R-BW-2: first level of an object folder only
@@ -350,6 +358,24 @@ class CloudEngineBackward(models.AbstractModel):
             "it stays in the cloud and is not brought into Odoo.", name=item.name,
             size=item.size), record=record, path=item.id, task=task)
         return True
+
+    def _own_upload(self, client, item, owner, adapter):
+        """The attachment of ``owner`` whose local version the new cloud file ``item`` is,
+        uploaded by a task that did its cloud part and did not commit (its worker died, a
+        crash, an answer lost) and waits for its retry; None if there is none. Imported as a
+        new file, it would be that file twice (R-SAFE-3)."""
+        waiting = self.env["cloud.task"].sudo().search([
+            ("client_id", "=", client.id), ("type", "in", ("file_upload", "file_update")),
+            ("state", "in", ("pending", "running", "failed")),
+            ("attachment_id.res_model", "=", owner[0]), ("attachment_id.res_id", "=", owner[1]),
+            ("attachment_id.file_size", "=", item.size)])
+        direct = self.env["cloud.engine.direct"]
+        for attachment in waiting.attachment_id:
+            if (attachment.store_fname or attachment.db_datas) and direct._same_content(
+                    adapter, item, attachment,
+                    adapter.compute_hash(attachment._cloud_local_chunks())):
+                return attachment
+        return None
 
     def _guess_mimetype(self, name):
         return mimetypes.guess_type(name)[0] or "application/octet-stream"

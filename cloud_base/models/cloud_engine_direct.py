@@ -1,5 +1,6 @@
 """Direct sync, Odoo → cloud (R-DIR-1..7): the handlers of the folder and file tasks the
 planner queues (see ``cloud.task._task_types()``)."""
+import contextlib
 import logging
 
 from odoo import models
@@ -46,6 +47,16 @@ class CloudEngineDirect(models.AbstractModel):
                                                   self._folder_name_limit(client, folder))
                     raise Deferred(self.env._("Name taken by a file, retrying as %s",
                                               folder.name), delay=0) from exc
+                holder = self.env["cloud.folder"].search([
+                    ("client_id", "=", client.id), ("cloud_id", "=", item.id),
+                    ("state", "!=", "detached")], limit=1)  # a detached one is taken over
+                if holder:
+                    # the adapter answers with the folder of that name: another synced one, a
+                    # person moved or renamed it here; its own task puts it back first
+                    raise Deferred(self.env._(
+                        "The name %(name)s is held by the synced folder %(other)s, which goes "
+                        "back to its place first", name=folder.name,
+                        other=holder._display_path()))
         if found and folder.kind != "root":
             return self._folder_found(client, adapter, folder, item, task)
         self._take_over_detached(client, folder, item)
@@ -393,7 +404,11 @@ class CloudEngineDirect(models.AbstractModel):
             folders = []
             files, complete = self._files_below(adapter, payload["cloud_id"], folders=folders)
             deleted_in_odoo = set(payload.get("files") or ())
-            files = [f for f in files if f.id not in deleted_in_odoo]
+            versions = payload.get("versions") or {}
+            # a file deleted in Odoo but changed in the cloud since is a version nobody
+            # deleted: it keeps the folder too
+            files = [f for f in files if f.id not in deleted_in_odoo
+                     or self._changed_since_deleted(f, versions.get(f.id))]
             synced = self.env["cloud.folder"].search([
                 ("client_id", "=", client.id), ("state", "!=", "detached"),
                 ("cloud_id", "in", [f.id for f in folders])])
@@ -431,6 +446,20 @@ class CloudEngineDirect(models.AbstractModel):
             _logger.info("Folder %s was already gone", payload.get("cloud_id"))
         client._log("success", self.env._("Folder deleted: %s", payload.get("name")),
                     path=payload.get("cloud_id"), task=task)
+
+    def _delete_temporary_uploads(self, adapter, folder, attachment_id):
+        """The new versions of a deleted attachment that an unfinished update left in
+        ``folder`` under their temporary name go too: nobody else sees them."""
+        prefix = temporary_name(attachment_id, "")
+        for child in adapter.iter_children(folder.cloud_id):
+            if not child.is_folder and child.name.startswith(prefix):
+                with contextlib.suppress(cloud.NotFound):
+                    adapter.delete(child.id)
+
+    def _changed_since_deleted(self, item, version):
+        """Whether the cloud file ``item`` holds another version than ``version`` (``[size,
+        hash]``, what its attachment showed when it was deleted in Odoo; None: unknown)."""
+        return version is not None and content_differs(item, *version)
 
     def _files_below(self, adapter, folder_id, limit=1000, folders=None):
         """``(files anywhere below folder_id, whether the walk saw everything)``: at most
@@ -653,14 +682,53 @@ class CloudEngineDirect(models.AbstractModel):
         # the user replaced this version in Odoo: the new one is uploaded next to it and
         # verified before the old one goes, so that a failure never leaves neither
         final_name = remote.name if remote is not None else attachment.name
-        item = self._upload_verified(client, adapter, attachment, folder,
-                                     name=temporary_name(attachment.id, final_name))
+        # the old version gone: an earlier attempt may have done it all but the commit
+        item = self._uploaded_earlier(client, adapter, folder, attachment) \
+            if remote is None else None
+        if item is None:
+            upload_name = temporary_name(attachment.id, final_name)
+            self._drop_stale_upload(adapter, folder, attachment, upload_name)
+            item = self._upload_verified(client, adapter, attachment, folder, name=upload_name)
         if remote is not None:
             adapter.delete(remote.id)
-        item = self._rename_into_place(client, adapter, folder, item, final_name)
+        if is_temporary_name(item.name):
+            item = self._rename_into_place(client, adapter, folder, item, final_name)
         attachment._cloud_mark_synced(client, folder, item, client._item_url(adapter, item))
         client._log("success", self.env._("New version uploaded: %s", item.name), record=attachment,
                     path=item.id, task=task)
+
+    def _drop_stale_upload(self, adapter, folder, attachment, name):
+        """An upload of an older local version that an attempt left under the temporary
+        ``name`` (it stopped before its rename): the version now in Odoo replaced it, it
+        goes. (One of this very version is adopted by the upload.)"""
+        stale = adapter.find_child(folder.cloud_id, name)
+        if stale is None or stale.is_folder:
+            return
+        if stale.size == attachment.file_size and self._same_content(
+                adapter, stale, attachment,
+                adapter.compute_hash(attachment._cloud_local_chunks())):
+            return
+        adapter.delete(stale.id)
+
+    def _uploaded_earlier(self, client, adapter, folder, attachment):
+        """The file of ``folder`` known to no attachment that holds exactly the attachment's
+        local version, under any name: put there by an earlier attempt of the task whose
+        answer was lost, or whose worker died before its commit (R-SAFE-3); it is adopted.
+        None if there is none."""
+        size = attachment.file_size
+        candidates = [child for child in adapter.iter_children(folder.cloud_id)
+                      if not child.is_folder and child.size == size]
+        if not candidates:
+            return None
+        known = set(self.env["ir.attachment"].sudo().search([
+            ("cloud_client_id", "=", client.id),
+            ("cloud_item_id", "in", [child.id for child in candidates])]).mapped("cloud_item_id"))
+        local_hash = adapter.compute_hash(attachment._cloud_local_chunks())
+        for child in candidates:
+            if child.id not in known and self._same_content(adapter, child, attachment,
+                                                            local_hash):
+                return adapter.adopt(child)
+        return None
 
     def _rename_into_place(self, client, adapter, folder, item, name):
         """Give the verified new version the name of the one it replaced (or the next free
@@ -714,13 +782,23 @@ class CloudEngineDirect(models.AbstractModel):
         if not self._may_delete_cloud_item(client, task, cloud_id):
             return
         try:
-            if adapter.get_item(cloud_id).is_folder:
+            item = adapter.get_item(cloud_id)
+            if item.is_folder:
                 self._refuse_deletion(client, task, cloud_id, self.env._(
                     "it is a folder, not a file"))
+                return
+            if self._changed_since_deleted(item, [payload["size"], payload.get("hash")]
+                                           if "size" in payload else None):
+                # nobody in Odoo saw that version: it stays, the backward sync imports it
+                # as a new file (R-SAFE-1)
+                self._refuse_deletion(client, task, cloud_id, self.env._(
+                    "it was changed in the cloud after its deletion in Odoo"))
                 return
             adapter.delete(cloud_id)
         except cloud.NotFound:
             _logger.info("File %s was already gone", cloud_id)
+        if payload.get("uploading") and task.folder_id.cloud_id:
+            self._delete_temporary_uploads(adapter, task.folder_id, payload["uploading"])
         client._log("success", self.env._("File deleted: %s", payload.get("name")),
                     path=payload.get("cloud_id"), task=task)
 

@@ -515,12 +515,15 @@ class CloudEnginePlanner(models.AbstractModel):
             queue.add("folder_rename", folder=folder)
 
     def _deleted_files_below(self, folder):
-        """Cloud ids of the files below ``folder`` whose deletion is queued (their attachments
-        were deleted in Odoo)."""
+        """``(cloud ids, {cloud id: [size, hash]})`` of the files below ``folder`` whose
+        deletion is queued (their attachments were deleted in Odoo), with the version each
+        attachment showed when it was deleted."""
         tasks = self.env["cloud.task"].search([
             ("type", "=", "file_delete"), ("state", "in", ("pending", "running")),
             ("folder_id", "child_of", folder.id)])
-        return sorted({(t.payload or {}).get("cloud_id") for t in tasks} - {None})
+        payloads = [t.payload for t in tasks if (t.payload or {}).get("cloud_id")]
+        versions = {p["cloud_id"]: [p["size"], p.get("hash")] for p in payloads if "size" in p}
+        return sorted({p["cloud_id"] for p in payloads}), versions
 
     def _log_broken_rules(self, client, broken):
         for model, rules in broken.items():
@@ -553,12 +556,13 @@ class CloudEnginePlanner(models.AbstractModel):
                     continue  # below another one deleted just before
                 if folder.cloud_id:
                     # "kind" is checked again when the task runs (R-SEC-1); the files
-                    # whose deletion it takes along are named: any other file found in
-                    # the folder then keeps it (R-SAFE-1)
+                    # whose deletion it takes along are named, with their versions: any
+                    # other file (or version) found in the folder then keeps it (R-SAFE-1)
+                    files, versions = self._deleted_files_below(folder)
                     queue.add("folder_delete", folder=folder.parent_id,
                               payload={"cloud_id": folder.cloud_id, "name": folder.name,
-                                       "kind": folder.kind,
-                                       "files": self._deleted_files_below(folder)})
+                                       "kind": folder.kind, "files": files,
+                                       "versions": versions})
                 # unlinking the folder record also drops the pending deletions of its
                 # files (cascade): the folder deletion takes them along (R-Q-6)
                 folder.child_ids.unlink()

@@ -546,7 +546,12 @@ class IrAttachment(models.Model):
                 self.env["cloud.task"].sudo()._enqueue(
                     attachment.cloud_client_id, "file_delete",
                     folder=attachment.cloud_folder_id,
-                    payload={"cloud_id": attachment.cloud_item_id, "name": attachment.name})
+                    payload={"cloud_id": attachment.cloud_item_id, "name": attachment.name,
+                             # the version deleted: a newer one in the cloud stays
+                             "size": attachment.cloud_size, "hash": attachment.cloud_hash,
+                             # a new version on its way up may have left its upload there
+                             "uploading": bool(attachment.store_fname or attachment.db_datas)
+                             and attachment.id})
         # (the task hangs on the file's folder record: deleting that folder later drops it)
         return super().unlink()
 

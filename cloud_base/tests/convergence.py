@@ -104,13 +104,15 @@ KNOWN_BUGS = {}
 KNOWN_ADAPTER_BUGS = {}
 
 
-def enabled_operations(default):
+def enabled_operations(default, known=ALL_OPERATIONS):
+    """``default`` with the changes of ``CLOUD_CONVERGENCE_OPS`` (``known``: every operation
+    of the machine)."""
     ops = set(default)
     for token in filter(None, (os.environ.get("CLOUD_CONVERGENCE_OPS") or "").split(",")):
         token = token.strip()
         name = token.lstrip("+-")
-        names = ALL_OPERATIONS if name == "all" else {name}
-        if name != "all" and name not in ALL_OPERATIONS:
+        names = known if name == "all" else {name}
+        if name != "all" and name not in known:
             raise ValueError("unknown convergence operation %r" % name)
         if token.startswith("-"):
             ops -= names
@@ -353,8 +355,11 @@ class Side:
 
 
 class ConvergenceMachine(RuleBasedStateMachine):
-    """Subclassed per run by :func:`run_convergence` with ``case``, ``backend`` and ``ops``."""
+    """Subclassed per run by :func:`run_convergence` with ``case``, ``backend`` and ``ops``.
+    An add-on's suite may subclass it too (more rules, more invariants): ``operations``
+    then names its operations as well."""
 
+    operations = ALL_OPERATIONS
     case = None
     backend = None
     ops = frozenset()
@@ -1275,16 +1280,16 @@ def install_faulty_adapters(case, crash_state):
 
 
 def run_convergence(case, backend, examples, steps, default_seed, ops, make_command,
-                    max_cycles=12):
-    """Run the machine as one test of ``case``; a failure names its one-line replay."""
+                    max_cycles=12, machine=ConvergenceMachine):
+    """Run ``machine`` as one test of ``case``; a failure names its one-line replay."""
     examples = int(os.environ.get("CLOUD_CONVERGENCE_EXAMPLES") or examples)
     steps = int(os.environ.get("CLOUD_CONVERGENCE_STEPS") or steps)
     run_seed = int(os.environ.get("CLOUD_CONVERGENCE_SEED") or default_seed)
     crash_state = {"armed": set(), "plan": None}
     install_crash_points(case, crash_state)
     install_faulty_adapters(case, crash_state)
-    machine = type("ConvergenceMachine_%s" % backend.name, (ConvergenceMachine,), {
-        "case": case, "backend": backend, "ops": enabled_operations(ops),
+    machine = type("%s_%s" % (machine.__name__, backend.name), (machine,), {
+        "case": case, "backend": backend, "ops": enabled_operations(ops, machine.operations),
         "crash_state": crash_state, "max_cycles": max_cycles})
     settings = Settings(max_examples=examples, stateful_step_count=steps, deadline=None,
                         database=None, derandomize=False, print_blob=True,
@@ -1298,7 +1303,7 @@ def run_convergence(case, backend, examples, steps, default_seed, ops, make_comm
         test = reproduce_failure(version, data)(test)
     replay = "CLOUD_CONVERGENCE_SEED=%d CLOUD_CONVERGENCE_EXAMPLES=%d " \
              "CLOUD_CONVERGENCE_STEPS=%d %s" % (run_seed, examples, steps, make_command)
-    disabled = sorted(ALL_OPERATIONS - machine.ops)
+    disabled = sorted(machine.operations - machine.ops)
     _logger.info("convergence (%s): seed %d, %d examples of %d steps; disabled: %s",
                  backend.name, run_seed, examples, steps, ", ".join(disabled) or "none")
     started, cpu_started = time.monotonic(), time.process_time()

@@ -203,6 +203,10 @@ class TestRulesAndNames(CloudCase):
         # pure function: current names are kept, no flip-flop
         self.assertEqual(assign_unique({1: ("X", "X (2)"), 2: ("X", "X")}),
                          {1: "X (2)", 2: "X"})
+        # ... until the name it was counted away from is free again
+        self.assertEqual(assign_unique({1: ("X", "X (2)"), 3: ("X", "X (3)")}),
+                         {1: "X", 3: "X (3)"})
+        self.assertEqual(assign_unique({1: ("X", "X (2)")}, taken=["x"]), {1: "X (2)"})
 
     def test_r_name_2_cleaning(self):
         self.assertEqual(clean_name('a*b?c"d\'e:f<g>h|i+j%k!l@m\\n/o'),

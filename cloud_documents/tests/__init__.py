@@ -7,3 +7,4 @@ from . import test_file_manager_tour
 from . import test_file_manager_rpc
 from . import test_zip_stream
 from . import test_synced_records
+from . import test_convergence_documents

@@ -324,3 +324,32 @@ class TestWorkspaceMirror(DocumentsCase):
         self.assertEqual(self.env["cloud.folder"].search([
             ("res_model", "=", self.Folder._name)]).mapped("state"), ["detached"] * 3)
         self.assertIn("/Finance/Invoices/inv-1.pdf", self.docs_tree())
+
+    def test_new_folder_waits_for_a_folder_a_person_moved_onto_its_name(self):
+        """Found by the documents convergence suite (seed 4242): a person renames the cloud
+        folder of Invoices to "Archive", and a user makes a folder Archive next to it in Odoo.
+        Creating Archive's folder met Invoices' one under that name and crashed on the unique
+        cloud id, at each retry, until Invoices was put back."""
+        self.store.update(self.mirror(self.invoices).cloud_id, name="Archive")
+        archive = self.folder("Archive", self.finance)
+        self.converge(backward=True)
+        self.assertFalse(self.Task.search([("type", "=", "folder_create"),
+                                           ("attempts", ">", 0)]).mapped("last_error"))
+        tree = self.docs_tree()
+        self.assertIn("/Finance/Invoices/inv-1.pdf", tree)
+        self.assertEqual(self.store.path_of(self.mirror(archive).cloud_id),
+                         "/Odoo/Odoo Docs/Finance/Archive")
+
+    def test_counted_name_goes_back_once_free(self):
+        """Found by the documents convergence suite (seed 4242: docs_rename_folder,
+        docs_create_folder, docs_move_folder): Invoices is renamed Sub, a new Invoices is made
+        next to it and Sub moved into it, all before a sync. The new folder met the old cloud
+        folder under its name and became "Invoices (2)" in the cloud, for good."""
+        self.invoices.name = "Sub"
+        new = self.folder("Invoices", self.finance)
+        self.invoices.parent_id = new
+        self.converge()
+        self.converge()  # the name freed by the first cycle is taken back
+        tree = self.docs_tree()
+        self.assertIn("/Finance/Invoices/Sub/inv-1.pdf", tree)
+        self.assertNotIn("/Finance/Invoices (2)", tree)
