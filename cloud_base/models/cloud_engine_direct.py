@@ -776,6 +776,31 @@ class CloudEngineDirect(models.AbstractModel):
         client._log("success", self.env._("File moved to %s", folder._display_path()),
                     record=attachment, path=item.id, task=task)
 
+    def _task_file_rename(self, client, task, adapter):
+        """A user renamed a synced file in Odoo: its cloud file takes the name (cleaned for
+        the provider, or the next free one when another item holds it). The cloud owns file
+        names (R-BW-3): a rename made there meanwhile stands, Odoo's comes after it."""
+        attachment = task.attachment_id.sudo()
+        if not attachment or not attachment._cloud_is_file() \
+                or attachment.cloud_client_id != client:
+            return
+        try:
+            item = adapter.get_item(attachment.cloud_item_id)
+        except cloud.NotFound:
+            return  # deleted in the cloud: backward sync removes the attachment (R-BW-4)
+        unit = self._name_unit(client)
+        wanted = clean_name(attachment.name, keep_extension=True, unit=unit,
+                            max_length=self._file_name_limit(adapter, attachment.cloud_folder_id))
+        if item.name != wanted:
+            former = item.name
+            item = self._rename_into_place(client, adapter, attachment.cloud_folder_id, item,
+                                           wanted)
+            client._log("success", self.env._("File renamed in the cloud: %(old)s → %(new)s",
+                                              old=former, new=item.name),
+                        record=attachment, path=item.id, task=task)
+        if item.name != attachment.name:
+            attachment._cloud_write_metadata({"name": item.name})
+
     def _task_file_delete(self, client, task, adapter):
         payload = task.payload or {}
         cloud_id = payload.get("cloud_id")

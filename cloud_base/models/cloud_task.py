@@ -246,6 +246,8 @@ class CloudTask(models.Model):
             "file_upload": TaskType(20, _lt("Upload file"), direct._task_file_upload),
             "file_update": TaskType(20, _lt("Upload new version"), direct._task_file_update),
             "file_move": TaskType(20, _lt("Move file"), direct._task_file_move),
+            # before "file_update", whose new version keeps the cloud file's name
+            "file_rename": TaskType(15, _lt("Rename file"), direct._task_file_rename),
             "file_delete": TaskType(25, _lt("Delete file"), direct._task_file_delete),
             "folder_delete": TaskType(26, _lt("Delete folder"), direct._task_folder_delete),
             "backward": TaskType(30, _lt("Backward sync"), backward._task_backward),

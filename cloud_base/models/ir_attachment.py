@@ -523,7 +523,10 @@ class IrAttachment(models.Model):
                 for a in self])
         placed = self.browse() if "cloud_subfolder_id" not in vals or \
             self._cloud_engine_mode() else self
-        edited = self.browse()
+        edited = renamed = self.browse()
+        if vals.get("name") and not self._cloud_engine_mode():
+            renamed = self.filtered(lambda a: a.cloud_kind == "file" and a.cloud_item_id
+                                    and a.name != vals["name"])
         if ("raw" in vals or "datas" in vals) and not self._cloud_engine_mode():
             edited = self.filtered(lambda a: a.cloud_kind == "file" and a.cloud_item_id)
             if edited:
@@ -534,6 +537,11 @@ class IrAttachment(models.Model):
         for attachment in edited:
             # a new local version of a cloud file: upload it (conflicts checked then)
             self.env["cloud.task"].sudo()._enqueue(attachment.cloud_client_id, "file_update",
+                                                   attachment=attachment)
+        for attachment in renamed:
+            # the cloud file takes the name (before a new version's upload, which keeps the
+            # cloud's name: the rename's priority is higher)
+            self.env["cloud.task"].sudo()._enqueue(attachment.cloud_client_id, "file_rename",
                                                    attachment=attachment)
         return res
 

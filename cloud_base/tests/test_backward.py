@@ -20,7 +20,7 @@ class TestBackwardSync(CloudCase):
                                        ("res_id", "=", record.id)])
 
     def test_a_cloud_file_too_large_for_odoo_stays_in_the_cloud_with_a_warning(self):
-        from odoo.addons.cloud_base.models import cloud_engine_backward
+        from ..models import cloud_engine_backward
         self.patch(cloud_engine_backward, "ODOO_MAX_FILE_SIZE", 10)  # 2 GiB, scaled down
         self.store.put_file(self.ann_folder.cloud_id, "huge.iso", b"more than ten bytes")
         self.store.put_file(self.ann_folder.cloud_id, "small.txt", b"ten bytes")

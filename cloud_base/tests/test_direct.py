@@ -82,3 +82,38 @@ class TestDirectSync(CloudCase):
         self.assertIn(file_id, self.store.items)
         self.assertEqual(self.store.calls["upload"], 1)  # moved, not re-uploaded
         self.assertLess(sum(self.store.calls.values()) - calls_before, 10)
+
+    # -- a synced file renamed in Odoo (the file manager, the attachment's form) --------------
+    def test_a_file_renamed_in_odoo_is_renamed_in_the_cloud(self):
+        doc = self.attach(self.ann, "draft.txt", b"text")
+        self.sync()
+        doc.name = "final.txt"
+        self.run_queue()
+        self.assertIn("/Odoo/Contacts/Ann/final.txt", self.tree())
+        self.assertNotIn("/Odoo/Contacts/Ann/draft.txt", self.tree())
+        self.assertEqual(self.store.items[doc.cloud_item_id].name, "final.txt")
+        self.assertSynced(doc, b"text")
+
+    def test_a_rename_onto_a_name_taken_in_the_cloud_takes_the_next_free_one(self):
+        doc = self.attach(self.ann, "draft.txt", b"text")
+        self.sync()
+        self.store.put_file(self.folder_of(self.ann).cloud_id, "final.txt", b"someone's")
+        doc.name = "final.txt"
+        self.run_queue()
+        self.assertEqual(doc.name, "final (2).txt")
+        self.assertEqual(self.store.items[doc.cloud_item_id].name, "final (2).txt")
+        self.backward()
+        self.assertEqual(sorted(self.Attachment.search([
+            ("res_model", "=", "res.partner"), ("res_id", "=", self.ann.id)]).mapped("name")),
+            ["final (2).txt", "final.txt"])
+
+    def test_a_rename_and_a_new_version_both_reach_the_cloud(self):
+        doc = self.attach(self.ann, "draft.txt", b"v1")
+        self.sync()
+        doc.raw = b"v2"
+        doc.name = "final.txt"  # after the edit: the update must not bring the old name back
+        self.run_queue()
+        self.assertEqual(doc.name, "final.txt")
+        self.assertIn("/Odoo/Contacts/Ann/final.txt", self.tree())
+        self.assertNotIn("/Odoo/Contacts/Ann/draft.txt", self.tree())
+        self.assertSynced(doc, b"v2")

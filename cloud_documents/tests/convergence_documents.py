@@ -343,15 +343,15 @@ class WorkspaceMachine(ConvergenceMachine):
     # Invariants after the final sync
     # =====================================================================================
     def check_invariants_at_end(self):
-        super().check_invariants_at_end()
+        result = super().check_invariants_at_end()
         problems = self._workspace_problems()
-        if problems:
-            raise AssertionError("workspace convergence failed:\n  " + "\n  ".join(problems)
-                                 + "\nodoo tree: %s\nmodel: %s\ntrace: %s\ncloud: %s" % (
-                                     self.ws, [self.lineages[lid] for lid in
-                                               sorted(self.ws_lineages)], self.trace,
-                                     sorted(self.cloud_items(self._ws_side(),
-                                                             all_items=True))))
+        if not problems:
+            return result
+        raise AssertionError("workspace convergence failed:\n  " + "\n  ".join(problems)
+                             + "\nodoo tree: %s\nmodel: %s\ntrace: %s\ncloud: %s" % (
+                                 self.ws, [self.lineages[lid] for lid in
+                                           sorted(self.ws_lineages)], self.trace,
+                                 sorted(self.cloud_items(self._ws_side(), all_items=True))))
 
     def _ws_expected_paths(self, docs):
         """``{folder id: cloud path}`` the model's tree gives below ``docs``."""
