@@ -195,11 +195,12 @@ class CloudFolder(models.Model):
                 "The folder %s is not empty: move or delete its files and folders first.",
                 self.name))
         if self.cloud_id:
-            # the files deleted in Odoo whose deletion waits on this folder go along with it
+            # the files deleted in Odoo whose deletion waits on this folder go along with it,
+            # with their versions (another version found there keeps the folder, R-SAFE-1)
+            files, versions = self.env["cloud.engine.planner"]._deleted_files_below(self)
             self.env["cloud.task"]._enqueue(self.client_id, "folder_delete",
                                             folder=self.parent_id, payload={
                                                 "cloud_id": self.cloud_id, "name": self.name,
-                                                "kind": "manual",
-                                                "files": self.env["cloud.engine.planner"]
-                                                ._deleted_files_below(self)})
+                                                "kind": "manual", "files": files,
+                                                "versions": versions})
         self.unlink()
