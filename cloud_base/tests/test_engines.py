@@ -16,8 +16,8 @@ class TestTaskTable(CloudCase):
         # reverse, then structure, then files, then backward (R-Q-1, R-REV-2)
         self.assertEqual({key: t.priority for key, t in table.items()}, {
             "reverse": 5, "folder_create": 10, "folder_rename": 10, "folder_move": 10,
-            "file_rename": 15, "file_upload": 20, "file_update": 20, "file_move": 20, "file_delete": 25,
-            "folder_delete": 26, "backward": 30})
+            "file_rename": 15, "file_upload": 20, "file_update": 20, "file_move": 20,
+            "file_delete": 25, "folder_delete": 26, "backward": 30})
         selection = self.Task.fields_get(["type"])["type"]["selection"]
         self.assertEqual([key for key, _label in selection], list(table))
         self.assertIn(("file_upload", "Upload file"), [tuple(s) for s in selection])
