@@ -119,6 +119,7 @@ class CloudClientReverse(models.Model):
         self.env["cloud.sync.rule"].search([("folder_id", "in", folders.ids)]).folder_id = False
         self._forget_cloud_tree()
         self.sudo().write({"root_folder_id": False, "reset_pending": False, "state": "draft"})
+        self.env["ir.attachment"].sudo()._cloud_remember_subfolders(folders)
         folders.unlink()
         self._log("success", self.env._(
             "Reset finished: the client is disconnected; its cloud files were left in place."))

@@ -118,36 +118,56 @@ class CloudEngineDirect(models.AbstractModel):
             Task._enqueue(client, "folder_rename", folder=folder)
         folder._placement().folder_found(self, client, folder, adapter, task)
 
-    def _pick_up_content(self, client, adapter, folder, task, templates=None):
+    def _pick_up_content(self, client, adapter, folder, task, templates=None,
+                         remembered=None):
         """``folder`` was already in the cloud: link what it holds as backward sync would
         have: the subfolders named as the rule's default folders (``templates``, the level of
-        the tree that belongs here) become its default folders, each picked up in turn, other
-        subfolders become folder links where the placement says so (R-BW-2), and its files
-        the attachments of its owner (see ``_pick_up_files``)."""
+        the tree that belongs here) become its default folders, those the record's files
+        were in before the client let them go (``remembered``: paths of names below this
+        level; read from the files for an object folder) its manual folders again, each
+        picked up in turn; other subfolders become folder links where the placement says so
+        (R-BW-2), and its files the attachments of its owner (see ``_pick_up_files``)."""
         Folder = self.env["cloud.folder"]
         items = list(adapter.iter_children(folder.cloud_id))
         known_folders = set(Folder.search([("client_id", "=", client.id),
                                            ("cloud_id", "in", [i.id for i in items])])
                             .mapped("cloud_id"))
         by_name = {clean_name(t.name).lower(): t for t in templates or ()}
+        if remembered is None:
+            remembered = self._remembered_paths(folder)
         for item in items:
             if not item.is_folder or item.id in known_folders or \
                     client._claimed_after_reset(item.id):
                 continue  # managed, or a folder that goes back where Odoo wants it
             template = by_name.pop(item.name.lower(), None)
-            if template is not None:
+            below = {path[1:] for path in remembered if path[0] == item.name.lower()}
+            if template is not None or below:
                 child = Folder.create({
                     "name": item.name, "cloud_name": item.name, "cloud_id": item.id,
-                    "client_id": client.id, "kind": "default", "parent_id": folder.id,
-                    "synced_parent_id": folder.id, "state": "synced", "found_in_cloud": True,
-                    "rule_id": folder.rule_id.id, "res_model": folder.res_model,
-                    "res_id": folder.res_id})
-                self._pick_up_content(client, adapter, child, task, template.child_ids)
+                    "client_id": client.id, "kind": "manual" if template is None else "default",
+                    "parent_id": folder.id, "synced_parent_id": folder.id, "state": "synced",
+                    "found_in_cloud": True, "rule_id": folder.rule_id.id,
+                    "res_model": folder.res_model, "res_id": folder.res_id})
+                self._pick_up_content(client, adapter, child, task,
+                                      template.child_ids if template is not None else None,
+                                      {path for path in below if path})
             elif folder._links_subfolders():
                 self._link_found_subfolder(client, adapter, folder, item, task)
         if folder._file_owner() is not None:
             self._pick_up_files(client, adapter, folder,
                                 [i for i in items if not i.is_folder], task)
+
+    def _remembered_paths(self, folder):
+        """The subfolder paths (tuples of lower-case names) the local files of the record of
+        the object ``folder`` were in before their client let them go."""
+        if folder.kind != "object":
+            return set()
+        paths = self.env["ir.attachment"].sudo().search([
+            ("res_model", "=", folder.res_model), ("res_id", "=", folder.res_id),
+            ("cloud_subfolder_path", "!=", False), ("cloud_item_id", "=", False),
+        ]).mapped("cloud_subfolder_path")
+        paths = {tuple(name.lower() for name in path.split("/") if name) for path in paths}
+        return {path for path in paths if path}
 
     def _link_found_subfolder(self, client, adapter, folder, item, task):
         """A subfolder made in the cloud in ``folder`` becomes a folder link of its record;
@@ -519,6 +539,13 @@ class CloudEngineDirect(models.AbstractModel):
             return  # the record stopped being synced: the file stays in Odoo
         if not folder.cloud_id:
             raise Deferred(self.env._("Waiting for the folder %s", folder.name))
+        target = attachment._cloud_remembered_subfolder(folder)
+        if target != folder and not target.cloud_id:
+            # back to the subfolder it was in with its former client, made again first
+            self.env["cloud.task"]._enqueue(client, "file_upload", folder=target,
+                                            attachment=attachment)
+            return
+        folder = target
         item = self._upload_verified(client, adapter, attachment, folder)
         attachment._cloud_mark_synced(client, folder, item, client._item_url(adapter, item))
         client._log("success", self.env._("File uploaded: %s", item.name), record=attachment,

@@ -152,20 +152,18 @@ class CloudFolder(models.Model):
             raise UserError(self.env._("There is already a folder named %s here.", name))
         return name
 
-    def _make_manual_subfolders(self, path):
+    def _make_manual_subfolders(self, path, reuse_last=False):
         """The new folder at ``path`` (names separated by ``/``) below this one, made with
         the folders of the path that are missing (manual folders, queued for creation in the
         cloud); those that exist already (default or manual) are used as they are, but the
-        last one must be new."""
+        last one must be new unless ``reuse_last``."""
         self.ensure_one()
         parent = self
         parts = [p for p in (path or "").split("/") if p.strip()] or [path]
         for index, part in enumerate(parts):
-            existing = parent.child_ids.filtered(
-                lambda f, part=part: f.kind in SUBFOLDER_KINDS and f.state != "detached"
-                and f.name.lower() == part.strip().lower())
-            if existing and index < len(parts) - 1:
-                parent = existing[0]
+            existing = parent._subfolder_named(part)
+            if existing and (reuse_last or index < len(parts) - 1):
+                parent = existing
                 continue
             folder = self.create({
                 "name": parent._subfolder_name(part), "client_id": parent.client_id.id,
@@ -174,6 +172,27 @@ class CloudFolder(models.Model):
             self.env["cloud.task"]._enqueue(folder.client_id, "folder_create", folder=folder)
             parent = folder
         return parent
+
+    def _subfolder_named(self, name):
+        """The default or manual folder of that name (whatever the case, cleaned as this
+        folder's cloud names are) directly in this one, if any."""
+        self.ensure_one()
+        planner = self.env["cloud.engine.planner"]
+        wanted = {name.strip().lower(), clean_name(
+            name, max_length=planner._name_limit(self.client_id),
+            unit=planner._name_unit(self.client_id)).lower()}
+        return next((f for f in self.child_ids if f.kind in SUBFOLDER_KINDS
+                     and f.state != "detached" and f.name.lower() in wanted), self.browse())
+
+    def _path_in_record(self):
+        """The names from its record's folder down to this subfolder (``Scans/Official``),
+        or "" for a folder that is no subfolder of a record."""
+        self.ensure_one()
+        names, folder = [], self
+        while folder.kind in SUBFOLDER_KINDS:
+            names.append(folder.name)
+            folder = folder.parent_id
+        return "/".join(reversed(names)) if folder.kind == "object" else ""
 
     def _rename_manual(self, name):
         self.ensure_one()

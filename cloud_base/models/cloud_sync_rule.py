@@ -361,6 +361,7 @@ class CloudSyncRule(models.Model):
             # R-REV-1: files go back to Odoo, then up to the new client
             folders = self.env["cloud.folder"].search([("rule_id", "in", moved.ids)])
             folders.client_id._enqueue_reverse_for_folders(folders)
+            self.env["ir.attachment"].sudo()._cloud_remember_subfolders(folders)
             folders.write({"state": "detached", "rule_id": False})
             moved.folder_id = False
         return res

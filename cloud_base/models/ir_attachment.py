@@ -32,7 +32,7 @@ LOCAL_MIMETYPES_PARAM = "cloud_base.local_mimetypes"
 
 #: the fields of an attachment that only the sync engine writes (R-SEC-1)
 CLOUD_FIELDS = frozenset({"cloud_client_id", "cloud_folder_id", "cloud_item_id", "cloud_kind",
-                          "cloud_size", "cloud_hash"})
+                          "cloud_size", "cloud_hash", "cloud_subfolder_path"})
 
 
 def _remove_file(path):
@@ -168,6 +168,13 @@ class IrAttachment(models.Model):
         help="The subfolder of its record's cloud folder the file is in or goes to (a default "
              "folder of the rule, or one made in the attachment box); empty: the record's "
              "folder itself.")
+    # the subfolder survives its client: a reset or a rule moved to another client lets the
+    # folder records go, the file's next client puts it in the same place again
+    cloud_subfolder_path = fields.Char(
+        "Former folder in its record", readonly=True, copy=False,
+        help="The folder path below its record's cloud folder (e.g. Scans/Official) the file "
+             "was in with a client that let it go (reset, rule moved to another client): its "
+             "next upload goes there again.")
 
     def _auto_init(self):
         new_column = not column_exists(self.env.cr, self._table, "cloud_subfolder_id")
@@ -309,7 +316,8 @@ class IrAttachment(models.Model):
                SET type = 'url', url = %s, store_fname = NULL, db_datas = NULL,
                    cloud_client_id = %s, cloud_folder_id = %s, cloud_item_id = %s,
                    cloud_kind = 'file', cloud_size = %s, cloud_hash = %s, name = %s,
-                   cloud_subfolder_id = COALESCE(%s, cloud_subfolder_id)
+                   cloud_subfolder_id = COALESCE(%s, cloud_subfolder_id),
+                   cloud_subfolder_path = NULL
              WHERE id = %s
         """, [(url or "")[:1024], client.id, folder.id, item.id, item.size, item.hash,
               item.name, subfolder, self.id])
@@ -517,6 +525,10 @@ class IrAttachment(models.Model):
         if "cloud_subfolder_id" not in vals and {"res_model", "res_id"} & set(vals) \
                 and any(self.sudo().mapped("cloud_subfolder_id")):
             vals = dict(vals, cloud_subfolder_id=False)  # a folder of the former record
+        if {"cloud_subfolder_id", "res_model", "res_id"} & set(vals) \
+                and "cloud_subfolder_path" not in vals \
+                and any(self.sudo().mapped("cloud_subfolder_path")):
+            vals = dict(vals, cloud_subfolder_path=False)  # put elsewhere since
         if vals.get("cloud_subfolder_id") and not self._cloud_engine_mode():
             self._cloud_check_subfolder(vals["cloud_subfolder_id"], [
                 (vals.get("res_model", a.res_model), vals.get("res_id", a.res_id))
@@ -590,6 +602,43 @@ class IrAttachment(models.Model):
                 and folder.parent_path.startswith(object_folder.parent_path):
             return folder
         return None
+
+    @api.model
+    def _cloud_remember_subfolders(self, folders):
+        """``folders`` stop being synced (their client is reset, their rule moves to another
+        client): the attachments put in one of them remember its path in their record, for
+        the next client (``_cloud_remembered_subfolder``)."""
+        self.flush_model(["cloud_subfolder_id", "cloud_subfolder_path"])
+        for folder in folders.filtered(lambda f: f.kind in SUBFOLDER_KINDS):
+            path = folder._path_in_record()
+            if path:  # (one query per subfolder, not per file)
+                self.env.cr.execute("""
+                    UPDATE ir_attachment SET cloud_subfolder_path = %s
+                     WHERE cloud_subfolder_id = %s""", [path, folder.id])
+        self.invalidate_model(["cloud_subfolder_path"])
+
+    def _cloud_remembered_subfolder(self, object_folder):
+        """Where the upload of this local attachment into ``object_folder`` (its record's
+        live folder, synced) goes: the subfolder it was in with its former client, found or
+        made again there (manual folders for the missing names), else ``object_folder``."""
+        self.ensure_one()
+        path = self.cloud_subfolder_path
+        if not path or object_folder.kind != "object" or \
+                (object_folder.res_model, object_folder.res_id) != (self.res_model, self.res_id):
+            return object_folder
+        folder = self._cloud_valid_subfolder(object_folder)
+        if not folder:
+            try:
+                with self.env.cr.savepoint():
+                    folder = object_folder._make_manual_subfolders(path, reuse_last=True)
+            except UserError:
+                # a folder link of the record holds a name of the path (a folder made in
+                # the cloud since): the file goes in the record's folder itself
+                folder = object_folder
+        self.with_context(cloud_sync=True).sudo().write({
+            "cloud_subfolder_id": folder.id if folder != object_folder else False,
+            "cloud_subfolder_path": False})
+        return folder
 
     def _cloud_follow_subfolder(self):
         """The attachments were put in another folder of their record: a synced file is

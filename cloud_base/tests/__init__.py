@@ -26,3 +26,4 @@ from . import test_placement_hooks
 from . import test_upload_sessions
 from . import test_planning_incremental
 from . import test_record_subfolders
+from . import test_subfolders_next_client
