@@ -1,8 +1,8 @@
 """The file manager in the browser (R-DOC-2): browse the lazy tree, list and kanban with the
 cloud state of each file, search across folders, upload by drag and drop, move a file and a
-folder by drag and drop, download a selection and a folder as one zip; browse the record
-folders of a sync rule (read only). Screenshots of the
-list and the kanban go to ``docs/screenshots/`` (see ``CloudTourCase``)."""
+folder by drag and drop, download a selection and a folder as one zip, delete files (with
+undo); browse the record folders of a sync rule (read only). Screenshots of the list and the
+kanban go to ``docs/screenshots/`` (see ``CloudTourCase``)."""
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.cloud_base.tests.test_ui_tours import CloudTourCase, _pdf, _png
@@ -79,6 +79,10 @@ class TestFileManagerTour(CloudTourCase):
         self.assertTrue(Attachment.search([("name", "=", "minutes.txt"),
                                            ("documents_folder_id", "=", projects.id)]))
         self.assertFalse(Folder.search([("name", "ilike", "Gamma")]), "made, renamed, deleted")
+        self.assertFalse(failing.exists(), "deleted once its Undo notification closed")
+        self.assertTrue(Attachment.search([("name", "=", "sketch.png"),
+                                           ("documents_folder_id", "=", projects.id)]),
+                        "its deletion was undone")
         names = {path.stem for path in self.screenshots}
         self.assertTrue({"documents_file_manager_list", "documents_file_manager_kanban",
                          "documents_file_manager_synced_records"} <= names, names)

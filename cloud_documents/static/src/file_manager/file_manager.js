@@ -1,4 +1,4 @@
-import { Component, onWillStart, useRef, useState } from "@odoo/owl";
+import { Component, onWillStart, status, useRef, useState } from "@odoo/owl";
 import { browser } from "@web/core/browser/browser";
 import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { FileModel } from "@web/core/file_viewer/file_model";
@@ -16,6 +16,8 @@ const FOLDER_MODEL = "cloud.documents.folder";
 const PAGE_SIZE = 80;
 const DRAG_TYPE = "application/x-cloud-documents";
 const UPLOADS_AT_ONCE = 3;
+// how long a deletion of files waits behind its Undo button (milliseconds)
+const UNDO_DELAY = 8000;
 // the read-only section of the record folders of the sync rules: its nodes' keys
 const SYNCED_ROOT = "synced";
 const syncedKey = (cloudFolderId) => `synced_${cloudFolderId}`;
@@ -63,6 +65,7 @@ export class DocumentsFileManager extends Component {
         });
         this.maxUploadSize = session.max_file_upload_size || DEFAULT_MAX_FILE_SIZE;
         this.drag = null;
+        this.deleting = new Set(); // ids of the files whose deletion waits behind Undo
         onWillStart(async () => {
             await this.loadRoots();
             const first = this.state.roots[0];
@@ -211,8 +214,10 @@ export class DocumentsFileManager extends Component {
             });
         }
         this.state.searching = Object.keys(search).length > 0;
-        this.state.files = result.records;
-        this.state.total = result.length;
+        // files whose deletion waits behind its Undo button stay out of sight
+        const waiting = result.records.filter((file) => this.deleting.has(file.id));
+        this.state.files = result.records.filter((file) => !this.deleting.has(file.id));
+        this.state.total = result.length - waiting.length;
         this.state.offset = offset;
     }
 
@@ -391,24 +396,73 @@ export class DocumentsFileManager extends Component {
         await this.loadFiles();
     }
 
+    /**
+     * Files leave the list at once and are deleted when the notification offering to undo
+     * it closes (after UNDO_DELAY, or closed by the user). Undo keeps them; a browser closed
+     * meanwhile keeps them too (the deletion was never sent). The deletion goes through the
+     * ORM service itself, not this component's: it is made even if the user has left the
+     * file manager by then.
+     */
     deleteFiles(ids = this.selectedIds) {
         if (!ids.length) {
             return;
         }
-        this.dialog.add(ConfirmationDialog, {
-            title: _t("Delete files"),
-            body: _t(
-                "Delete %s file(s)? Files synced to the cloud are deleted there too.",
-                ids.length
+        const pending = { ids: [...ids], undone: false, sent: false };
+        for (const id of pending.ids) {
+            this.deleting.add(id);
+        }
+        const shown = this.state.files.length;
+        this.state.files = this.state.files.filter((file) => !this.deleting.has(file.id));
+        this.state.total = Math.max(0, this.state.total - (shown - this.state.files.length));
+        this.state.selection = {};
+        pending.close = this.notification.add(
+            _t(
+                "%s file(s) deleted. Files synced to the cloud are deleted there too.",
+                pending.ids.length
             ),
-            confirmLabel: _t("Delete"),
-            confirm: async () => {
-                await this.orm.unlink("ir.attachment", ids);
-                this.state.selection = {};
+            {
+                type: "warning",
+                autocloseDelay: UNDO_DELAY,
+                buttons: [
+                    {
+                        name: _t("Undo"),
+                        primary: true,
+                        onClick: () => this.undoDeletion(pending),
+                    },
+                ],
+                onClose: () => this.sendDeletion(pending),
+            }
+        );
+    }
+
+    undoDeletion(pending) {
+        pending.undone = true;
+        pending.close();
+        this.forgetDeletion(pending);
+        if (status(this) !== "destroyed") {
+            this.loadFiles();
+        }
+    }
+
+    forgetDeletion(pending) {
+        for (const id of pending.ids) {
+            this.deleting.delete(id);
+        }
+    }
+
+    async sendDeletion(pending) {
+        if (pending.undone || pending.sent) {
+            return;
+        }
+        pending.sent = true;
+        try {
+            await this.env.services.orm.unlink("ir.attachment", pending.ids);
+        } finally {
+            this.forgetDeletion(pending); // deleted, or refused and so listed again
+            if (status(this) !== "destroyed") {
                 await this.loadFiles();
-            },
-            cancel: () => {},
-        });
+            }
+        }
     }
 
     cutSelection() {

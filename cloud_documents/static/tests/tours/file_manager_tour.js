@@ -293,6 +293,37 @@ registry.category("web_tour.tours").add("cloud_documents_file_manager_tour", {
             },
         },
         {
+            content: "Delete a file: it leaves the list at once, with an Undo button",
+            trigger: `${fileRow("sketch.png")} .o_cloud_docs_deleteOne`,
+            run: "click",
+        },
+        {
+            trigger: ".o_notification:contains('1 file(s) deleted') .o_notification_buttons .btn-primary",
+            run() {
+                assert(!document.querySelector(fileRow("sketch.png")), "the file is out of the list");
+                this.anchor.click();
+            },
+        },
+        {
+            content: "Undone: the file is back",
+            trigger: fileRow("sketch.png"),
+        },
+        {
+            content: "Delete another one and let the notification close: it is deleted",
+            trigger: `${fileRow("too-big.csv")} .o_cloud_docs_deleteOne`,
+            run: "click",
+        },
+        {
+            trigger: ".o_notification:contains('1 file(s) deleted') .o_notification_close",
+            run: "click",
+        },
+        {
+            trigger: `.o_cloud_docs_pane:not(:has(${fileRow("too-big.csv").replace(".o_cloud_docs_pane ", "")}))`,
+            run() {
+                assert(document.querySelector(fileRow("sketch.png")), "the undone file stays");
+            },
+        },
+        {
             content: "The record folders of the sync rules: a read-only section of the tree",
             trigger: `${folder("Synced records")} .o_cloud_docs_toggle`,
             run: "click",
