@@ -222,7 +222,7 @@ class TestUiTours(CloudTourCase):
 
     def test_user_makes_folders_in_attachment_box(self):
         """Issue 14: a nested folder made in the attachment box, a file uploaded into it, a
-        synced file moved to another folder; the cloud follows."""
+        synced file moved to another folder, then dragged onto a third; the cloud follows."""
         client, store = self.make_client("Tour Storage")
         rule = self.env["cloud.sync.rule"].create({
             "model_id": self.env["ir.model"]._get("res.partner").id, "folder_name": "Contacts",
@@ -248,11 +248,13 @@ class TestUiTours(CloudTourCase):
         scan = self.env["ir.attachment"].search([("name", "=", "scan.txt"),
                                                  ("res_id", "=", partner.id)])
         self.assertEqual(scan.cloud_subfolder_id, official)
-        self.assertEqual(notes.cloud_subfolder_id, official.parent_id)
+        contracts = Folder.search([("res_model", "=", "res.partner"),
+                                   ("res_id", "=", partner.id), ("name", "=", "Contracts")])
+        self.assertEqual(notes.cloud_subfolder_id, contracts, "dragged from Scans to Contracts")
         self.run_queue()
         tree = store.tree()
         self.assertIn("/Odoo/Contacts/Tour Co A/Scans/Official/scan.txt", tree)
-        self.assertIn("/Odoo/Contacts/Tour Co A/Scans/notes.txt", tree)
+        self.assertIn("/Odoo/Contacts/Tour Co A/Contracts/notes.txt", tree)
         self.assertIn("/Odoo/Contacts/Tour Co A/Contracts", tree)
         self.assertEqual({path.stem for path in self.screenshots}, {"attachment_box_subfolders"})
 

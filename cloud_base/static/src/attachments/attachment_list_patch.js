@@ -11,8 +11,8 @@ import { CloudMoveDialog } from "./record_folders";
  *   thumbnail and a cloud badge, never as image previews fetched on every form load;
  * - synced files keep Odoo's download (streamed through Odoo) and preview, plus "Open in cloud";
  * - folder links show a folder icon and open the cloud folder;
- * - in the attachment box of a record with a cloud folder, "Move to folder" puts a file in
- *   another folder of the record (issue 14).
+ * - in the attachment box of a record with a cloud folder, "Move to folder" (or dragging the
+ *   file onto a folder of the tree) puts a file in another folder of the record (issue 14).
  */
 patch(AttachmentList.prototype, {
     setup() {
@@ -36,6 +36,18 @@ patch(AttachmentList.prototype, {
 
     onClickMoveToFolder(attachment) {
         this.dialog.add(CloudMoveDialog, { folders: this.cloudFolders, attachment });
+    },
+
+    /** A file's card dragged onto a folder of the tree above moves it there. */
+    onCloudDragStart(ev, attachment) {
+        if (!this.canMoveToFolder(attachment)) {
+            return;
+        }
+        this.cloudFolders.startDrag(ev, attachment);
+    },
+
+    onCloudDragEnd() {
+        this.cloudFolders?.endDrag();
     },
 
     getActions(attachment) {

@@ -4,6 +4,9 @@ import { Dialog } from "@web/core/dialog/dialog";
 import { _t } from "@web/core/l10n/translation";
 import { useAutofocus, useService } from "@web/core/utils/hooks";
 
+// the type of a file card dragged from the attachment list onto a folder
+const DRAG_TYPE = "application/x-cloud-attachment";
+
 /**
  * The folders of a record's cloud folder, as its attachment box shows them: the rule's
  * default folders and the folders users made (issue 14, manual folders on records). The
@@ -18,6 +21,9 @@ export class CloudRecordFoldersState {
         /** @type {import("models").Thread} */
         this.thread = null;
         this.key = null;
+        /** the attachment whose card is being dragged onto a folder, and the folder under it */
+        this.dragged = null;
+        this.dropTarget = null;
     }
 
     /**
@@ -132,6 +138,35 @@ export class CloudRecordFoldersState {
         await this.refresh();
     }
 
+    startDrag(ev, attachment) {
+        this.dragged = attachment;
+        if (ev.dataTransfer) {
+            ev.dataTransfer.effectAllowed = "move";
+            ev.dataTransfer.setData(DRAG_TYPE, String(attachment.id));
+        }
+    }
+
+    endDrag() {
+        this.dragged = null;
+        this.dropTarget = null;
+    }
+
+    /** May the dragged card go into ``folderId`` (the record's folder or one of its own)? */
+    canDropOn(folderId) {
+        return Boolean(this.dragged && this.editable && this.isFolder(folderId)
+            && this.folderOf(this.dragged) !== folderId);
+    }
+
+    async dropOn(folderId) {
+        const attachment = this.dragged;
+        this.endDrag();
+        if (attachment && this.editable && this.isFolder(folderId)
+                && this.folderOf(attachment) !== folderId) {
+            await this.moveAttachments([attachment],
+                folderId === this.info.root_id ? false : folderId);
+        }
+    }
+
     async moveAttachments(attachments, folderId) {
         const placed = await this.orm.call(
             "ir.attachment",
@@ -171,6 +206,29 @@ export class CloudRecordFolders extends Component {
 
     count(folderId) {
         return this.state.count(folderId, this.props.attachments);
+    }
+
+    onDragOver(ev, folderId) {
+        if (this.state.canDropOn(folderId)) {
+            ev.preventDefault();
+            if (ev.dataTransfer) {
+                ev.dataTransfer.dropEffect = "move";
+            }
+            this.state.dropTarget = folderId;
+        }
+    }
+
+    onDragLeave(ev, folderId) {
+        if (this.state.dropTarget === folderId && !ev.currentTarget.contains(ev.relatedTarget)) {
+            this.state.dropTarget = null;
+        }
+    }
+
+    onDrop(ev, folderId) {
+        if (this.state.canDropOn(folderId)) {
+            ev.preventDefault();
+            this.state.dropOn(folderId);
+        }
     }
 
     get placeholder() {

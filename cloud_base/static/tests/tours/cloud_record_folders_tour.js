@@ -8,7 +8,8 @@ const shownNames = () =>
 
 /**
  * A user makes folders in the attachment box of a synced record (issue 14): a nested folder,
- * an upload into it, a synced file moved to another folder, the list filtered by folder.
+ * an upload into it, a synced file moved to another folder (by its button, then by dragging
+ * its card onto a folder), the list filtered by folder.
  */
 registry.category("web_tour.tours").add("cloud_base_record_folders_tour", {
     steps: () => [
@@ -111,5 +112,18 @@ registry.category("web_tour.tours").add("cloud_base_record_folders_tour", {
             },
         },
         ...screenshot("attachment_box_subfolders", "body", ".o-mail-Chatter-topbar"),
+        {
+            content: "Drag the file's card onto the rule's default folder",
+            trigger: ".o-mail-AttachmentBox .o-mail-AttachmentCard[draggable='true']:contains('notes.txt')",
+            run: "drag_and_drop .o-cloud-folders .o-cloud-folder[data-folder-name='Contracts']",
+        },
+        {
+            content: "It left Scans for Contracts",
+            trigger: ".o-cloud-folder[data-folder-name='Contracts'] span:last-child:contains('1')",
+            run() {
+                assert(!document.querySelector(".o-mail-AttachmentBox .o-mail-AttachmentCard"),
+                    "Scans shows no file any more");
+            },
+        },
     ],
 });
