@@ -302,8 +302,33 @@ class CloudEnginePlanner(models.AbstractModel):
                    AND write_date > %s AND write_date != %s""",
                        [client.id, model_name, since, own])
             ids.update(row[0] for row in cr.fetchall())
+            ids.update(self._changed_through_relations(model_name, since))
             changes[model_name] = ids
         return changes
+
+    def _changed_through_relations(self, model_name, since):
+        """Ids of the records of ``model_name`` whose rules (of any client: they compete for
+        the records) read, through a relation, a record written since ``since``: a rule's
+        filter on ``partner_id.country_id``, a name expression with ``object.country_id.code``.
+        One query per relation crossed, the related records found by a subquery."""
+        model = self.env[model_name].sudo().with_context(active_test=False)
+        rules = self.env["cloud.sync.rule"].sudo().search([("model", "=", model_name)])
+        ids = set()
+        crossed = set()  # (path prefix) already looked at
+        for path in set().union(*(rule._relation_paths() for rule in rules)):
+            names, current = path.split("."), model
+            for index, name in enumerate(names[:-1]):
+                field = current._fields.get(name)
+                if field is None or not field.relational:
+                    break
+                current = self.env[field.comodel_name].sudo().with_context(active_test=False)
+                prefix = ".".join(names[:index + 1])
+                if prefix in crossed or not current._log_access:
+                    continue
+                crossed.add(prefix)
+                written = current._search([("write_date", ">", since)])
+                ids.update(model.search([(prefix, "in", written)]).ids)
+        return ids
 
     @api.model
     def _create_in_bulk(self, model, vals_list):

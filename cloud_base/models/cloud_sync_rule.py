@@ -332,8 +332,25 @@ class CloudSyncRule(models.Model):
         if display is not None:
             names.update(path.split(".")[0] for path in self.env.registry.field_depends[display])
         for rule in rules:
-            names.update(re.findall(r"\brecord\.(\w+)", rule.name_expression or ""))
+            names.update(path.split(".")[0] for path in rule._expression_paths())
         return frozenset(name for name in names if name in model._fields)
+
+    def _expression_paths(self):
+        """The field paths the rule's name expression reads (``object.partner_id.name`` reads
+        ``partner_id.name``)."""
+        self.ensure_one()
+        return set(re.findall(r"\bobject\.(\w+(?:\.\w+)*)", self.name_expression or ""))
+
+    def _relation_paths(self):
+        """The field paths crossing a relation that the rule reads in its filter, periods and
+        name expression (``country_id.code``): a change of the related record changes what
+        the rule makes of its records, though the records themselves were not written."""
+        self.ensure_one()
+        paths = self._expression_paths()
+        for leaf in self._safe_domain():
+            if isinstance(leaf, (list, tuple)) and len(leaf) == 3 and isinstance(leaf[0], str):
+                paths.add(leaf[0])
+        return {path for path in paths if "." in path}
 
     # ------------------------------------------------------------------------------------
     # Life cycle

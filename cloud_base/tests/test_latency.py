@@ -51,6 +51,18 @@ class TestLatency(CloudCase):
         self.run_queue()
         self.assertIn("/Odoo/Contacts/Ann B. Smith", self.store.tree())
 
+    def test_field_of_the_name_expression_wakes_the_planner(self):
+        """The fields a name expression reads are ``object.<field>``: writing one is a rename
+        (it once looked for ``record.<field>``, so only display name fields woke it)."""
+        self.rule.name_expression = "${object.ref or object.name}"
+        self.sync()
+        before = self.triggers(self.plan_cron)
+        self.ann.ref = "C-042"
+        self.assertEqual(self.triggers(self.plan_cron), before + 1)
+        self.client._prepare_direct()
+        self.run_queue()
+        self.assertIn("/Odoo/Contacts/C-042", self.store.tree())
+
     def test_a_run_that_leaves_work_reports_it_to_odoo(self):
         for n in range(3):
             self.attach(self.ann, "f%d.txt" % n, b"x%d" % n)

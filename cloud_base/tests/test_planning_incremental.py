@@ -138,3 +138,52 @@ class TestIncrementalPlanning(CloudCase):
         self.tick()
         self.plan()
         self.assertEqual(self.full_plan_at(), self.env.cr.now())
+
+
+@tagged("post_install", "-at_install")
+class TestIncrementalPlanningRelations(CloudCase):
+    """A rule may read its records through a relation (a filter on ``country_id.name``, a
+    name expression with ``object.country_id.code``): a change of the related record leaves
+    the record's own write date alone, and still reaches the next plan between two full
+    ones."""
+
+    def setUp(self):
+        super().setUp()
+        self.elsewhere, self.cloudland = self.env["res.country"].create([
+            {"name": "Elsewhere", "code": "XA"}, {"name": "Cloudland", "code": "XB"}])
+        self.ann, self.bob = self.Partner.create([
+            {"name": "Ann", "country_id": self.elsewhere.id},
+            {"name": "Bob", "country_id": self.cloudland.id}])
+        self.make_rule(domain="[('id', 'in', %s), ('country_id.name', 'like', 'Cloud')]"
+                       % (self.ann | self.bob).ids,
+                       name_expression="${object.name} (${object.country_id.code})")
+        self.sync()
+        self.assertEqual(self.folder_of(self.bob).name, "Bob (XB)")
+        self.assertFalse(self.folder_of(self.ann))
+        TestIncrementalPlanning.tick(self)
+        TestIncrementalPlanning.plan(self)
+        TestIncrementalPlanning.tick(self)
+        self.full_at = self.client.sudo().plan_full_at
+
+    def plan(self):
+        _queries, tasks = TestIncrementalPlanning.plan(self)
+        self.assertEqual(self.client.sudo().plan_full_at, self.full_at, "not a full plan")
+        return tasks
+
+    def test_related_record_brings_a_record_into_the_filter(self):
+        ann_written = self.ann.write_date
+        self.elsewhere.name = "Cloudshire"
+        self.env.flush_all()
+        self.ann.invalidate_recordset()
+        self.assertEqual(self.ann.write_date, ann_written, "the partner itself was not written")
+        TestIncrementalPlanning.tick(self)
+        tasks = self.plan()
+        self.assertEqual(tasks.mapped(lambda t: (t.type, t.folder_id.name)),
+                         [("folder_create", "Ann (XA)")])
+
+    def test_related_record_renames_the_folder(self):
+        self.cloudland.code = "XC"
+        TestIncrementalPlanning.tick(self)
+        tasks = self.plan()
+        self.assertEqual(tasks.mapped(lambda t: (t.type, t.folder_id.name)),
+                         [("folder_rename", "Bob (XC)")])
