@@ -2,12 +2,12 @@
 given) on a database with cloud_base, cloud_owncloud and cloud_dropbox installed.
 
 For each storage (the in-memory one, ownCloud and Dropbox through their adapters against their
-emulators), with the same latency injected on every call: BENCH_FILES files of BENCH_FILE_KB
-each are uploaded by the queue runner one at a time (concurrency 1), by the concurrent runner
-(BENCH_CONCURRENCY), and straight through the adapter by the same number of threads, with no
-Odoo at all (the network-bound limit: the upload a task makes, straight to the provider as
-the runner sends a one-request upload, with the adapter's own requests).
-Figures printed, nothing asserted.
+emulators, each emulator in a process of its own), with the same latency injected on every
+call: BENCH_FILES files of BENCH_FILE_KB each are uploaded by the queue runner one at a time
+(concurrency 1), by the concurrent runner (BENCH_CONCURRENCY), and straight through the
+adapter by the same number of threads, with no Odoo at all (the network-bound limit: the
+upload a task makes, straight to the provider as the runner sends a one-request upload, with
+the adapter's own requests). Figures printed, nothing asserted.
 """
 import os
 import sys
@@ -16,11 +16,8 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-sys.path.insert(0, os.path.join(os.getcwd(), "tests"))
-
-from cloud_emulators.dropbox import (DEFAULT_APP_KEY, DEFAULT_APP_SECRET,  # noqa: E402
-                                     DropboxEmulator)
-from cloud_emulators.owncloud import OwnCloudEmulator  # noqa: E402
+sys.path.insert(0, os.path.join(os.getcwd(), "tests", "bench"))
+from emulator_process import connect_client, spawn  # noqa: E402
 
 from odoo.addons.cloud_base.lib.memory_adapter import drop_store  # noqa: E402
 
@@ -47,44 +44,33 @@ class Memory:
         drop_store(self.store_name)
 
 
-class OwnCloud:
+class InItsOwnProcess:
+    """A provider's emulator in a process of its own (``emulator_process.py``), as a real
+    server is: its work does not take the Odoo process's time (nor its interpreter lock).
+    Each client gets a root folder of its own on the emulator's one account."""
+
+    provider = None
+
+    def __init__(self):
+        self.emulator = spawn(self.provider, latency=LATENCY)
+
+    def client(self):
+        client = connect_client(env, self.emulator.grant, "Bench %s" % self.name)
+        client.root_folder_name = "Odoo %s" % uuid.uuid4().hex[:6]
+        return client
+
+    def stop(self):
+        self.emulator.stop()
+
+
+class OwnCloud(InItsOwnProcess):
     name = "ownCloud"
-
-    def __init__(self):
-        self.emulator = OwnCloudEmulator(latency=LATENCY).start()
-
-    def client(self):
-        user = "bench-%s" % uuid.uuid4().hex[:8]
-        password = self.emulator.add_app_password(self.emulator.add_user(user, "pw"))
-        client = env["cloud.client"].create({
-            "name": "Bench ownCloud", "provider": "owncloud",
-            "owncloud_url": self.emulator.base_url, "owncloud_login": user,
-            "owncloud_password": password})
-        client.action_connect()
-        return client
-
-    def stop(self):
-        self.emulator.stop()
+    provider = "owncloud"
 
 
-class Dropbox:
+class Dropbox(InItsOwnProcess):
     name = "Dropbox"
-
-    def __init__(self):
-        self.emulator = DropboxEmulator(latency=LATENCY).start()
-
-    def client(self):
-        client = env["cloud.client"].create({
-            "name": "Bench Dropbox", "provider": "dropbox",
-            "api_base_url": self.emulator.base_url, "dropbox_app_key": DEFAULT_APP_KEY,
-            "dropbox_app_secret": DEFAULT_APP_SECRET})
-        grant = self.emulator.issue_token(refresh=True)
-        client._set_secret("dropbox_refresh_token", grant["refresh_token"])
-        client.action_connect()
-        return client
-
-    def stop(self):
-        self.emulator.stop()
+    provider = "dropbox"
 
 
 def prepared_client(storage, label):

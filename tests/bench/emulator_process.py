@@ -1,10 +1,11 @@
 """A cloud emulator in a process of its own, for the benchmarks that measure the Odoo process
 (the emulator's copy of the files and its threads must not count).
 
-``python tests/bench/emulator_process.py PROVIDER [ROOT]`` starts the emulator of PROVIDER
-(owncloud, dropbox, onedrive, gdrive; ownCloud keeps its files on disk under ROOT), prints one
-JSON line with its address and what the provider's consent would give a client, and runs until
-its stdin closes. From a benchmark: :func:`spawn`, then :func:`connect_client` inside Odoo.
+``python tests/bench/emulator_process.py PROVIDER [ROOT] [--latency=SECONDS]`` starts the
+emulator of PROVIDER (owncloud, dropbox, onedrive, gdrive; ownCloud keeps its files on disk
+under ROOT; every call waits SECONDS first, as a distant server would), prints one JSON line
+with its address and what the provider's consent would give a client, and runs until its
+stdin closes. From a benchmark: :func:`spawn`, then :func:`connect_client` inside Odoo.
 """
 import json
 import os
@@ -20,17 +21,18 @@ PROVIDERS = ("owncloud", "dropbox", "onedrive", "gdrive")
 OWNCLOUD_LOGIN, OWNCLOUD_PASSWORD = "bench", "bench-app-password"
 
 
-def _start(provider, root):
-    """Child side: the started emulator and its grant."""
+def _start(provider, root, latency=0.0):
+    """Child side: the started emulator and its grant (``latency``: ownCloud and Dropbox)."""
     if provider == "owncloud":
         from cloud_emulators.owncloud import OwnCloudEmulator
 
-        emu = OwnCloudEmulator(users={OWNCLOUD_LOGIN: OWNCLOUD_PASSWORD}, root_dir=root).start()
+        emu = OwnCloudEmulator(users={OWNCLOUD_LOGIN: OWNCLOUD_PASSWORD}, root_dir=root,
+                               latency=latency).start()
         return emu, {"login": OWNCLOUD_LOGIN, "password": OWNCLOUD_PASSWORD}
     if provider == "dropbox":
         from cloud_emulators.dropbox import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DropboxEmulator
 
-        emu = DropboxEmulator().start()
+        emu = DropboxEmulator(latency=latency).start()
         return emu, {"app_key": DEFAULT_APP_KEY, "app_secret": DEFAULT_APP_SECRET,
                      "refresh_token": emu.issue_token(refresh=True)["refresh_token"]}
     if provider == "gdrive":
@@ -62,8 +64,11 @@ def main(argv):
     # of a 1 GiB file need more
     resource.setrlimit(resource.RLIMIT_AS, (resource.getrlimit(resource.RLIMIT_AS)[1],) * 2)
     sys.path.insert(0, TESTS)
+    options = [arg for arg in argv if arg.startswith("--latency=")]
+    argv = [arg for arg in argv if arg not in options]
+    latency = float(options[-1].split("=", 1)[1]) if options else 0.0
     provider, root = argv[0], (argv[1] if len(argv) > 1 else None)
-    emu, grant = _start(provider, root)
+    emu, grant = _start(provider, root, latency)
     grant.update(provider=provider, url=emu.base_url)
     print(json.dumps(grant), flush=True)
     for _line in sys.stdin:
@@ -74,8 +79,10 @@ def main(argv):
 class EmulatorProcess:
     """The parent's handle on the child: its grant, its memory, its end."""
 
-    def __init__(self, provider, root=None):
+    def __init__(self, provider, root=None, latency=0.0):
         command = [sys.executable, os.path.join(HERE, "emulator_process.py"), provider]
+        if latency:
+            command.append("--latency=%s" % latency)
         self.process = subprocess.Popen(command + ([root] if root else []),
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True)
@@ -104,8 +111,8 @@ class EmulatorProcess:
                 self.process.wait(10)
 
 
-def spawn(provider, root=None):
-    return EmulatorProcess(provider, root)
+def spawn(provider, root=None, latency=0.0):
+    return EmulatorProcess(provider, root, latency)
 
 
 def connect_client(env, grant, name):
