@@ -126,3 +126,23 @@ class TestSubfoldersNextClient(CloudCase):
         self.converge(backward=True)
         self.assertIn("/Odoo/Contacts/Bob/scan.pdf", self.tree())
         self.assertSynced(self.scan, b"%PDF official scan")
+
+    def test_a_folder_link_holding_the_name_sends_the_file_to_the_record_folder(self):
+        """A folder made in the cloud since (a folder link of the record) holds a name of the
+        remembered path: the file goes in the record's folder itself, no folder is made."""
+        self.client.action_reset()
+        self.drain()
+        self.client.action_connect()
+        self.converge(backward=True)
+        ann_folder = self.object_folder(self.client)
+        doc = self.attach(self.ann, "late.txt", b"late")
+        doc.with_context(cloud_sync=True).sudo().write({"cloud_subfolder_path": "Links/Deep"})
+        self.env["cloud.folder"].create({
+            "name": "Links", "client_id": self.client.id, "kind": "subfolder",
+            "parent_id": ann_folder.id, "res_model": "res.partner", "res_id": self.ann.id,
+            "rule_id": self.rule.id})
+        before = self.env["cloud.folder"].search_count([])
+        self.assertEqual(doc._cloud_remembered_subfolder(ann_folder), ann_folder)
+        self.assertEqual(self.env["cloud.folder"].search_count([]), before)
+        self.assertFalse(doc.cloud_subfolder_path)
+        self.assertFalse(doc.cloud_subfolder_id)
